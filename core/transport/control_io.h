@@ -1,0 +1,37 @@
+// Small asynchronous helpers for the handshake phases (rendezvous, mesh set-up), where
+// every frame is a short control frame and every step has a deadline.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/transport/asio.h"
+#include "core/transport/frame.h"
+#include "core/transport/messages.h"
+#include "core/transport/request.h"
+
+namespace syncbed::net {
+
+// Reads one frame header and payload (control limits: a data frame is refused).
+// done(error, header, payload): error is empty on success and otherwise says why.
+using ControlHandler = std::function<void(const std::string& error, const FrameHeader&, const Bytes& payload)>;
+void async_read_control(tcp::socket& socket, ControlHandler done);
+
+void async_write_control(tcp::socket& socket, FrameKind kind, std::uint32_t source, Bytes payload,
+                         std::function<void(const error_code&)> done);
+
+// Runs handlers of io on this thread until done() or the deadline. Returns done().
+bool run_until(asio::io_context& io, Clock::time_point deadline, const std::function<bool()>& done);
+
+std::string describe_remote(const tcp::socket& socket);
+std::string seconds_text(std::chrono::milliseconds duration);  // "2.5 s"
+
+// Applies TCP_NODELAY and socket buffer sizes (0 leaves the kernel's autotuning).
+struct SocketTuning {
+  bool no_delay = true;
+  int send_buffer_bytes = 0;
+  int recv_buffer_bytes = 0;
+};
+void tune_socket(tcp::socket& socket, const SocketTuning& tuning);
+
+}  // namespace syncbed::net

@@ -1,0 +1,159 @@
+#include "core/transport/mesh.h"
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "core/transport/asio.h"
+#include "core/transport/connection.h"
+#include "core/transport/control_io.h"
+#include "core/transport/coordinator.h"
+#include "core/transport/mesh_setup.h"
+
+namespace syncbed::net {
+
+struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
+  asio::io_context io;  // declared first: destroyed last, after the connections
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread io_thread;
+  int rank = 0;
+  int world_size = 1;
+  MeshOptions options;
+  std::vector<Endpoint> table;
+  std::vector<std::shared_ptr<Connection>> peers;  // null at our own rank
+
+  // Runs fn on the I/O thread and waits for it.
+  void run_on_io(const std::function<void()>& fn) {
+    if (std::this_thread::get_id() == io_thread.get_id()) return fn();
+    std::promise<void> ran;
+    asio::post(io, [&] {
+      fn();
+      ran.set_value();
+    });
+    ran.get_future().wait();
+  }
+
+  Connection& peer(int rank_of_peer, const char* operation) {
+    if (rank_of_peer < 0 || rank_of_peer >= world_size || rank_of_peer == rank)
+      throw TransportError(std::string(operation) + ": rank " + std::to_string(rank_of_peer) +
+                           " is not a peer of rank " + std::to_string(rank) + " in a world of " +
+                           std::to_string(world_size));
+    return *peers[rank_of_peer];
+  }
+
+  Request post(std::shared_ptr<Operation> op) {
+    auto connection = peers[op->peer];
+    asio::post(io, [connection, op] {
+      if (op->kind == Operation::Kind::kSend)
+        connection->post_send(op);
+      else
+        connection->post_recv(op);
+    });
+    // A wait that expires means the peer stopped making progress: fail it, so every
+    // other operation on it fails now too instead of waiting out its own deadline.
+    std::weak_ptr<Impl> weak = weak_from_this();
+    auto on_timeout = [weak, connection](Operation& timed_out, std::chrono::milliseconds waited) {
+      auto self = weak.lock();
+      if (!self) return timed_out.complete(std::make_exception_ptr(TransportError("mesh closed")));
+      self->run_on_io([&] {
+        if (!timed_out.done())
+          connection->fail(timed_out.describe(), "timed out after " + seconds_text(waited) +
+                                                     " with no completion; the peer is stalled or lost");
+      });
+    };
+    return Request(std::move(op), std::move(on_timeout), options.op_timeout);
+  }
+
+  void close() {
+    if (!io_thread.joinable()) return;
+    std::mutex mutex;
+    std::condition_variable cv;
+    int open = 0;
+    for (auto& connection : peers) open += connection ? 1 : 0;
+    // The callbacks reference these locals; the final fail-all below runs any that
+    // are still pending before this function returns.
+    asio::post(io, [&] {
+      for (auto& connection : peers) {
+        if (!connection) continue;
+        connection->begin_close([&] {
+          std::lock_guard lock(mutex);
+          --open;
+          cv.notify_all();
+        });
+      }
+    });
+    {
+      std::unique_lock lock(mutex);
+      cv.wait_for(lock, options.close_timeout, [&] { return open == 0; });
+    }
+    run_on_io([&] {
+      for (auto& connection : peers)
+        if (connection) connection->fail("close", "the mesh was closed");
+    });
+    work.reset();
+    io.stop();
+    io_thread.join();
+  }
+};
+
+Mesh::Mesh(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Mesh::~Mesh() { impl_->close(); }
+
+std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOptions& options) {
+  auto impl = std::make_shared<Impl>();
+  impl->rank = info.rank;
+  impl->world_size = info.world_size;
+  impl->options = options;
+  impl->peers.resize(info.world_size);
+  if (info.world_size == 1) {
+    impl->table = {{options.bind_address, 0}};
+    return std::unique_ptr<Mesh>(new Mesh(impl));
+  }
+
+  std::optional<Coordinator> coordinator;
+  if (info.host_coordinator) coordinator.emplace(info.master, info.world_size, info.token, options.rendezvous_timeout);
+  auto established = establish_mesh(impl->io, info, options);
+  if (coordinator) coordinator->wait();
+
+  impl->table = std::move(established.table);
+  const ConnectionLimits limits{options.max_payload, options.max_parked_bytes};
+  for (int r = 0; r < info.world_size; ++r) {
+    if (r == info.rank) continue;
+    impl->peers[r] =
+        std::make_shared<Connection>(std::move(*established.sockets[r]), info.rank, r, impl->table[r].to_string(), limits);
+    impl->peers[r]->start();
+  }
+  impl->work.emplace(impl->io.get_executor());
+  impl->io.restart();  // set-up may have run it out of work, which leaves it stopped
+  impl->io_thread = std::thread([io = &impl->io] { io->run(); });
+  return std::unique_ptr<Mesh>(new Mesh(impl));
+}
+
+int Mesh::rank() const { return impl_->rank; }
+int Mesh::size() const { return impl_->world_size; }
+const Endpoint& Mesh::endpoint(int rank) const { return impl_->table.at(rank); }
+const MeshOptions& Mesh::options() const { return impl_->options; }
+
+Request Mesh::send(int peer, std::uint64_t tag, std::span<const std::byte> data) {
+  impl_->peer(peer, "send");
+  auto op = std::make_shared<Operation>();
+  op->kind = Operation::Kind::kSend;
+  op->peer = peer;
+  op->tag = tag;
+  op->send_buffer = data;
+  return impl_->post(std::move(op));
+}
+
+Request Mesh::recv(int peer, std::uint64_t tag, std::span<std::byte> data) {
+  impl_->peer(peer, "recv");
+  auto op = std::make_shared<Operation>();
+  op->kind = Operation::Kind::kRecv;
+  op->peer = peer;
+  op->tag = tag;
+  op->recv_buffer = data;
+  return impl_->post(std::move(op));
+}
+
+}  // namespace syncbed::net

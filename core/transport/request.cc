@@ -1,0 +1,51 @@
+#include "core/transport/request.h"
+
+#include "core/transport/error.h"
+
+namespace syncbed::net {
+
+std::string Operation::describe() const {
+  return std::string(kind == Kind::kSend ? "send" : "recv") + " tag " + std::to_string(tag) + " (" +
+         std::to_string(size()) + " bytes)";
+}
+
+void Operation::complete(std::exception_ptr error) {
+  {
+    std::lock_guard lock(mutex_);
+    if (done_) return;
+    done_ = true;
+    error_ = std::move(error);
+  }
+  cv_.notify_all();
+}
+
+bool Operation::done() const {
+  std::lock_guard lock(mutex_);
+  return done_;
+}
+
+bool Operation::wait_until(Clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_until(lock, deadline, [&] { return done_; });
+}
+
+std::exception_ptr Operation::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
+void Request::wait_for(std::chrono::milliseconds timeout) { wait_until(Clock::now() + timeout); }
+
+void Request::wait_until(Clock::time_point deadline) {
+  if (!op_) return;
+  const auto start = Clock::now();
+  if (!op_->wait_until(deadline)) {
+    on_timeout_(*op_, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start));
+    // The handler completed the operation with the timeout error (or it finished
+    // at the last moment); either way it is done now.
+    op_->wait_until(Clock::time_point::max());
+  }
+  if (auto error = op_->error()) std::rethrow_exception(error);
+}
+
+}  // namespace syncbed::net

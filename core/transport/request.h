@@ -1,0 +1,72 @@
+// Handles for posted sends and receives. Algorithm threads post several operations,
+// then wait on each with a deadline; the I/O thread completes them.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "core/transport/frame.h"
+
+namespace syncbed::net {
+
+using Clock = std::chrono::steady_clock;
+
+// Shared between the posting thread and the I/O thread.
+struct Operation {
+  enum class Kind { kSend, kRecv };
+
+  Kind kind = Kind::kSend;
+  int peer = 0;
+  std::uint64_t tag = 0;
+  std::span<std::byte> recv_buffer;        // kRecv: where the payload lands
+  std::span<const std::byte> send_buffer;  // kSend: what to send
+  HeaderBytes header{};                    // kSend: encoded once, lives as long as the write
+
+  std::string describe() const;
+  std::size_t size() const { return kind == Kind::kSend ? send_buffer.size() : recv_buffer.size(); }
+
+  void complete(std::exception_ptr error = nullptr);
+  bool done() const;
+  // Blocks until complete or the deadline; returns false on timeout.
+  bool wait_until(Clock::time_point deadline);
+  std::exception_ptr error() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::exception_ptr error_;
+};
+
+class Request {
+ public:
+  // on_timeout runs when a wait expires: it must fail the operation (and the peer).
+  using TimeoutHandler = std::function<void(Operation&, std::chrono::milliseconds waited)>;
+
+  Request() = default;
+  Request(std::shared_ptr<Operation> op, TimeoutHandler on_timeout, std::chrono::milliseconds default_timeout)
+      : op_(std::move(op)), on_timeout_(std::move(on_timeout)), default_timeout_(default_timeout) {}
+
+  // Wait with the mesh's default operation timeout.
+  void wait() { wait_for(default_timeout_); }
+  void wait_for(std::chrono::milliseconds timeout);
+  // Throws TransportError if the operation failed or the deadline passed; after a
+  // timeout the peer counts as lost and every other operation on it fails too.
+  void wait_until(Clock::time_point deadline);
+  bool ready() const { return !op_ || op_->done(); }
+
+ private:
+  std::shared_ptr<Operation> op_;
+  TimeoutHandler on_timeout_;
+  std::chrono::milliseconds default_timeout_{0};
+};
+
+}  // namespace syncbed::net

@@ -1,0 +1,61 @@
+// syncbed: the command-line entry point.
+#include <iostream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/transport/error.h"
+#include "experiments/cli/commands.h"
+
+namespace {
+
+struct Command {
+  int (*run)(const std::vector<std::string>&);
+  const char* summary;
+};
+
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> table{
+      {"demo", {syncbed::cli::run_demo, "sum-allreduce across N local processes over TCP and verify (default: 4)"}},
+      {"bench-p2p", {syncbed::cli::run_bench_p2p, "point-to-point throughput between two processes"}},
+  };
+  return table;
+}
+
+void print_usage(std::ostream& out) {
+  out << "usage: syncbed COMMAND [options]   (syncbed COMMAND --help for its options)\n\n"
+         "A testbed for data-parallel parameter synchronization without MPI.\n\ncommands:\n";
+  for (const auto& [name, command] : commands()) {
+    std::string left = "  " + name;
+    left.resize(16, ' ');
+    out << left << command.summary << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? 2 : 0;
+  }
+  const auto found = commands().find(args[0]);
+  if (found == commands().end()) {
+    std::cerr << "syncbed: unknown command '" << args[0] << "'\n\n";
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::string name = args[0];
+  args.erase(args.begin());
+  try {
+    return found->second.run(args);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "syncbed " << name << ": " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "syncbed " << name << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,150 @@
+#include "experiments/cli/options.h"
+
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+namespace syncbed::cli {
+
+Options::Options(std::string command, std::string summary, std::vector<OptionSpec> specs)
+    : command_(std::move(command)), summary_(std::move(summary)), specs_(std::move(specs)) {}
+
+const OptionSpec& Options::spec(const std::string& name) const {
+  for (const auto& s : specs_)
+    if (s.name == name) return s;
+  throw std::logic_error("option --" + name + " is not declared for " + command_);
+}
+
+bool Options::parse(const std::vector<std::string>& args) {
+  raw_ = args;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << help();
+      return false;
+    }
+    if (arg.rfind("--", 0) != 0) throw std::invalid_argument(command_ + ": unexpected argument '" + arg + "'");
+    std::string name = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (const auto eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const OptionSpec* found = nullptr;
+    for (const auto& s : specs_)
+      if (s.name == name) found = &s;
+    if (!found) throw std::invalid_argument(command_ + ": unknown option --" + name + " (see --help)");
+    if (found->value_name.empty()) {
+      if (inline_value) throw std::invalid_argument(command_ + ": --" + name + " takes no value");
+      values_.insert_or_assign(name, std::string(1, '1'));  // plain = "1" trips GCC 12 -Wrestrict (PR105651)
+    } else if (inline_value) {
+      values_[name] = *inline_value;
+    } else {
+      if (i + 1 >= args.size()) throw std::invalid_argument(command_ + ": --" + name + " needs a value " + found->value_name);
+      values_[name] = args[++i];
+    }
+  }
+  return true;
+}
+
+std::string Options::help() const {
+  std::ostringstream out;
+  out << "usage: syncbed " << command_ << " [options]\n\n" << summary_ << "\n\noptions:\n";
+  for (const auto& s : specs_) {
+    std::ostringstream left;
+    left << "  --" << s.name;
+    if (!s.value_name.empty()) left << ' ' << s.value_name;
+    out << std::left << std::setw(30) << left.str() << s.help;
+    if (!s.default_value.empty()) out << " (default " << s.default_value << ")";
+    out << "\n";
+  }
+  out << std::left << std::setw(30) << "  --help" << "show this help\n";
+  return out.str();
+}
+
+bool Options::has(const std::string& name) const {
+  spec(name);
+  return values_.count(name) > 0;
+}
+
+std::string Options::get(const std::string& name) const {
+  const auto& s = spec(name);
+  const auto it = values_.find(name);
+  return it != values_.end() ? it->second : s.default_value;
+}
+
+long long Options::get_int(const std::string& name, long long min, long long max) const {
+  const std::string text = get(name);
+  std::size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size())
+    throw std::invalid_argument(command_ + ": --" + name + " must be an integer, got '" + text + "'");
+  if (value < min || value > max)
+    throw std::invalid_argument(command_ + ": --" + name + " must be in " + std::to_string(min) + ".." +
+                                std::to_string(max) + ", got " + text);
+  return value;
+}
+
+std::vector<std::uint64_t> Options::get_sizes(const std::string& name) const {
+  std::vector<std::uint64_t> sizes;
+  std::stringstream list(get(name));
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    try {
+      sizes.push_back(parse_size(item));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(command_ + ": --" + name + ": " + e.what());
+    }
+  }
+  if (sizes.empty()) throw std::invalid_argument(command_ + ": --" + name + " lists no sizes");
+  return sizes;
+}
+
+std::vector<std::string> Options::args_without(const std::vector<std::string>& names) const {
+  std::vector<std::string> kept;
+  for (std::size_t i = 0; i < raw_.size(); ++i) {
+    std::string name = raw_[i].substr(raw_[i].rfind("--", 0) == 0 ? 2 : 0);
+    const bool has_inline = name.find('=') != std::string::npos;
+    name = name.substr(0, name.find('='));
+    bool drop = false;
+    for (const auto& n : names) drop = drop || n == name;
+    if (!drop) {
+      kept.push_back(raw_[i]);
+      continue;
+    }
+    if (!has_inline && !spec(name).value_name.empty()) ++i;  // skip its value too
+  }
+  return kept;
+}
+
+std::uint64_t parse_size(const std::string& text) {
+  std::size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("'" + text + "' is not a size (examples: 4096, 4K, 28M, 1G)");
+  }
+  const std::string suffix = text.substr(used);
+  std::uint64_t scale = 1;
+  if (suffix == "K" || suffix == "k" || suffix == "KiB") scale = 1ull << 10;
+  else if (suffix == "M" || suffix == "MiB") scale = 1ull << 20;
+  else if (suffix == "G" || suffix == "GiB") scale = 1ull << 30;
+  else if (!suffix.empty()) throw std::invalid_argument("'" + text + "' has an unknown unit (use K, M or G)");
+  return value * scale;
+}
+
+std::string format_size(std::uint64_t bytes) {
+  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + "G";
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + "M";
+  if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + "K";
+  return std::to_string(bytes);
+}
+
+}  // namespace syncbed::cli

@@ -1,0 +1,51 @@
+// A small command-line parser: each subcommand declares its options once, and the
+// same table drives parsing, validation messages and --help.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace syncbed::cli {
+
+struct OptionSpec {
+  std::string name;  // without the leading "--"
+  std::string value_name;  // empty for a flag without a value
+  std::string help;
+  std::string default_value;  // shown in --help; empty if none
+};
+
+class Options {
+ public:
+  Options(std::string command, std::string summary, std::vector<OptionSpec> specs);
+
+  // Throws std::invalid_argument naming the offending argument. Returns false when
+  // --help was given (help was printed).
+  bool parse(const std::vector<std::string>& args);
+  std::string help() const;
+  const std::string& command() const { return command_; }
+
+  bool has(const std::string& name) const;
+  std::string get(const std::string& name) const;  // value, or the declared default
+  long long get_int(const std::string& name, long long min, long long max) const;
+  // "4K,64K,1M,28M" -> bytes; K, M, G are powers of 1024.
+  std::vector<std::uint64_t> get_sizes(const std::string& name) const;
+  // Arguments as given, minus the named options (used to re-exec workers).
+  std::vector<std::string> args_without(const std::vector<std::string>& names) const;
+
+ private:
+  const OptionSpec& spec(const std::string& name) const;
+
+  std::string command_;
+  std::string summary_;
+  std::vector<OptionSpec> specs_;
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> raw_;
+};
+
+std::uint64_t parse_size(const std::string& text);
+std::string format_size(std::uint64_t bytes);  // 4096 -> "4K"
+
+}  // namespace syncbed::cli

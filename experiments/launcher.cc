@@ -1,0 +1,140 @@
+#include "experiments/launcher.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "core/log.h"
+#include "core/transport/coordinator.h"
+
+extern char** environ;
+
+namespace syncbed::experiments {
+namespace {
+
+volatile sig_atomic_t interrupted = 0;
+void on_interrupt(int) { interrupted = 1; }
+
+const char* const kOwnedVariables[] = {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+                                       "SYNCBED_TOKEN", "SYNCBED_COORDINATOR", "SLURM_PROCID", "SLURM_NTASKS"};
+
+// Built before any fork: the child only calls exec.
+std::vector<std::string> worker_environment(int rank, int world, std::uint16_t port, const std::string& token) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    bool owned = false;
+    for (const char* name : kOwnedVariables) {
+      const std::size_t len = std::strlen(name);
+      owned = owned || (std::strncmp(*e, name, len) == 0 && (*e)[len] == '=');
+    }
+    if (!owned) env.emplace_back(*e);
+  }
+  env.push_back("RANK=" + std::to_string(rank));
+  env.push_back("WORLD_SIZE=" + std::to_string(world));
+  env.push_back("MASTER_ADDR=127.0.0.1");
+  env.push_back("MASTER_PORT=" + std::to_string(port));
+  env.push_back("SYNCBED_TOKEN=" + token);
+  env.push_back("SYNCBED_COORDINATOR=external");
+  return env;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+std::string WorkerExit::describe() const {
+  if (signal != 0) return "rank " + std::to_string(rank) + " was killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  return "rank " + std::to_string(rank) + " exited with status " + std::to_string(exit_code);
+}
+
+std::string make_job_token() {
+  std::random_device device;
+  char text[33];
+  std::snprintf(text, sizeof text, "%08x%08x%08x%08x", device(), device(), device(), device());
+  return text;
+}
+
+std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
+  if (options.workers < 1) throw std::invalid_argument("at least one worker is needed");
+  const std::string token = make_job_token();
+  net::Coordinator coordinator({"127.0.0.1", 0}, options.workers, token, options.rendezvous_timeout);
+
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  std::vector<pid_t> pids(options.workers, -1);
+  std::vector<WorkerExit> exits(options.workers);
+  int running = 0;
+  for (int rank = 0; rank < options.workers; ++rank) {
+    std::vector<std::string> args{"syncbed"};
+    args.insert(args.end(), options.worker_args.begin(), options.worker_args.end());
+    auto env = worker_environment(rank, options.workers, coordinator.port(), token);
+    auto argv = pointers(args);
+    auto envp = pointers(env);
+    const int rc = posix_spawn(&pids[rank], "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+    if (rc != 0) {
+      for (pid_t pid : pids)
+        if (pid > 0) kill(pid, SIGKILL);
+      throw std::runtime_error(std::string("cannot start worker process: ") + std::strerror(rc));
+    }
+    exits[rank].rank = rank;
+    ++running;
+  }
+
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> kill_at;
+  bool forwarded_interrupt = false;
+  while (running > 0) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      for (int rank = 0; rank < options.workers; ++rank) {
+        if (pids[rank] != pid) continue;
+        pids[rank] = -1;
+        --running;
+        exits[rank].exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        exits[rank].signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        if ((exits[rank].exit_code != 0) && !kill_at) {
+          log_line("launcher: " + exits[rank].describe() + "; waiting up to " + std::to_string(options.grace.count()) +
+                   " s for the other workers");
+          kill_at = Clock::now() + options.grace;
+        }
+      }
+      continue;
+    }
+    if (interrupted && !forwarded_interrupt) {
+      forwarded_interrupt = true;
+      log_line("launcher: interrupted, stopping the workers");
+      for (pid_t p : pids)
+        if (p > 0) kill(p, SIGTERM);
+      kill_at = Clock::now() + std::chrono::seconds(5);
+    }
+    if (kill_at && Clock::now() >= *kill_at) {
+      for (int rank = 0; rank < options.workers; ++rank)
+        if (pids[rank] > 0) {
+          log_line("launcher: killing rank " + std::to_string(rank) + ", which did not exit in time");
+          kill(pids[rank], SIGKILL);
+        }
+      kill_at = Clock::now() + std::chrono::hours(1);  // SIGKILL cannot be ignored; just reap
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  return exits;
+}
+
+}  // namespace syncbed::experiments

@@ -1,0 +1,42 @@
+// Point-to-point throughput between rank 0 (sender) and rank 1 (receiver).
+//
+// Rank 0 announces a batch (message size, count) on a control tag, streams `count`
+// messages back to back, and stops the clock when rank 1 acknowledges the whole
+// batch. Batches are large (>= 64 MiB) so the one round trip per batch is noise.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/buffer.h"
+#include "core/transport/mesh.h"
+
+namespace syncbed::experiments {
+
+struct P2pBatch {
+  std::uint64_t message_bytes = 0;
+  std::uint64_t count = 0;
+  double seconds = 0;
+  double gbytes_per_second() const { return seconds > 0 ? message_bytes * count / seconds / 1e9 : 0; }
+};
+
+// Messages per batch for a given size: enough to move at least 64 MiB.
+std::uint64_t p2p_batch_count(std::uint64_t message_bytes);
+
+class P2pSender {
+ public:
+  P2pSender(net::Mesh& mesh, std::uint64_t max_message_bytes);
+  // Throws TransportError, or std::runtime_error if the receiver saw wrong bytes.
+  P2pBatch run_batch(std::uint64_t message_bytes, std::uint64_t count);
+  void stop();  // ends the receiver's loop
+
+ private:
+  net::Mesh& mesh_;
+  AlignedBuffer<std::byte> buffer_;
+};
+
+// Serves batches until the sender stops; checks the full content of each batch's last
+// message and reports the result in the acknowledgement.
+void run_p2p_receiver(net::Mesh& mesh, std::uint64_t max_message_bytes);
+
+}  // namespace syncbed::experiments

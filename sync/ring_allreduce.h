@@ -1,0 +1,41 @@
+// Ring sum-allreduce: reduce-scatter then all-gather around the ring 0 -> 1 -> ... -> 0.
+//
+// The vector is cut into N chunks by BigDL's partition rule. In reduce-scatter step s
+// (0 <= s < N-1) rank r sends chunk (r-s) mod N to r+1 and adds chunk (r-s-1) mod N
+// received from r-1; afterwards r holds the full sum of chunk (r+1) mod N. All-gather
+// circulates the finished chunks the same way. Each chunk moves in segments
+// (segment_bytes) and a segment is forwarded as soon as it is reduced, so sending,
+// receiving and adding overlap. Bytes sent per rank: 2 (N-1)/N x the vector size.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "core/buffer.h"
+#include "core/transport/mesh.h"
+
+namespace syncbed::sync {
+
+struct RingOptions {
+  std::size_t segment_bytes = std::size_t{1} << 20;
+};
+
+class RingAllreduce {
+ public:
+  // Scratch space for vectors up to max_elements is allocated here, once.
+  RingAllreduce(net::Mesh& mesh, std::size_t max_elements, RingOptions options = {});
+
+  // Replaces data, on every rank, with the element-wise sum over all ranks.
+  void sum(std::span<float> data);
+
+ private:
+  void reduce_scatter(std::span<float> data);
+  void all_gather(std::span<float> data);
+
+  net::Mesh& mesh_;
+  RingOptions options_;
+  std::size_t max_elements_;
+  AlignedBuffer<float> scratch_[2];  // alternate steps, so the next step's recvs are posted early
+};
+
+}  // namespace syncbed::sync
