@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/transport/control_io.h"
 #include "core/transport/error.h"
 #include "core/transport/messages.h"
 
@@ -12,16 +13,50 @@ constexpr std::size_t kMaxSpareBuffers = 4;
 }
 
 Connection::Connection(tcp::socket socket, int self_rank, int peer_rank, std::string peer_address,
-                       ConnectionLimits limits)
+                       ConnectionLimits limits, std::shared_ptr<std::string> first_failure)
     : socket_(std::move(socket)),
       self_rank_(self_rank),
       peer_rank_(peer_rank),
       peer_address_(std::move(peer_address)),
-      limits_(limits) {
-  goodbye_bytes_ = encode_header({FrameKind::kGoodbye, static_cast<std::uint32_t>(self_rank_), 0, 0});
+      limits_(limits),
+      heartbeat_timer_(socket_.get_executor()),
+      first_failure_(std::move(first_failure)) {
+  heartbeat_bytes_ = encode_header({FrameKind::kHeartbeat, static_cast<std::uint32_t>(self_rank_), 0, 0});
 }
 
-void Connection::start() { read_header(); }
+void Connection::start() {
+  last_heard_ = last_sent_ = Clock::now();
+  read_header();
+  arm_heartbeat();
+}
+
+// ---- liveness ----
+
+void Connection::arm_heartbeat() {
+  heartbeat_timer_.expires_after(limits_.peer_silence_timeout / 4);
+  heartbeat_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec && !self->failure_) self->on_heartbeat_timer();
+  });
+}
+
+void Connection::on_heartbeat_timer() {
+  const auto now = Clock::now();
+  // While reading is paused for backpressure the silence is ours, not the peer's.
+  if (read_paused_) last_heard_ = now;
+  if (!remote_said_goodbye_ && now - last_heard_ > limits_.peer_silence_timeout)
+    return fail("heartbeat", "nothing received for " + seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_heard_)) +
+                                 "; the peer is stalled or lost");
+  if (!writing_ && !closing_ && now - last_sent_ >= limits_.peer_silence_timeout / 4) {
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(heartbeat_bytes_), [self = shared_from_this()](const error_code& ec, std::size_t) {
+      if (self->failure_) return;
+      if (ec) return self->fail("send heartbeat", "connection lost: " + ec.message());
+      self->last_sent_ = Clock::now();
+      self->write_next();
+    });
+  }
+  arm_heartbeat();
+}
 
 std::exception_ptr Connection::error_for(const std::string& operation, const std::string& reason) const {
   return std::make_exception_ptr(TransportError(peer_rank_, peer_address_, operation, reason));
@@ -33,6 +68,7 @@ void Connection::read_header() {
   asio::async_read(socket_, asio::buffer(header_bytes_), [self = shared_from_this()](const error_code& ec, std::size_t) {
     if (self->failure_) return;
     if (ec) return self->on_read_error(ec);
+    self->last_heard_ = Clock::now();
     self->on_header();
   });
 }
@@ -61,6 +97,8 @@ void Connection::on_header() {
       return maybe_finish_close();
     case FrameKind::kError:
       return read_control_payload();
+    case FrameKind::kHeartbeat:
+      return read_header();
     default:
       return fail("receive frame", std::string("protocol error: unexpected ") + to_string(header_.kind) +
                                        " frame on an established connection");
@@ -72,7 +110,7 @@ void Connection::read_control_payload() {
   asio::async_read(socket_, asio::buffer(control_payload_), [self = shared_from_this()](const error_code& ec, std::size_t) {
     if (self->failure_) return;
     if (ec) return self->on_read_error(ec);
-    self->fail("receive", "the peer reported an error: " + decode_text(self->control_payload_));
+    self->fail("receive", "the peer gave up after an error: " + decode_text(self->control_payload_));
   });
 }
 
@@ -83,10 +121,12 @@ void Connection::dispatch_data() {
   if (posted != posted_recvs_.end() && !posted->second.empty() && posted->second.front()->size() == header_.length) {
     auto op = posted->second.front();
     posted->second.pop_front();
-    asio::async_read(socket_, asio::buffer(op->recv_buffer.data(), op->recv_buffer.size()), TransferAllLargeChunks{},
+    receiving_ = op;
+    asio::async_read(socket_, asio::buffer(op->recv_buffer.data(), op->recv_buffer.size()), TransferAllLargeChunks{&last_heard_},
                      [self = shared_from_this(), op](const error_code& ec, std::size_t) {
                        if (self->failure_) return;
                        if (ec) return self->on_read_error(ec);
+                       self->receiving_.reset();
                        op->complete();
                        self->read_header();
                      });
@@ -98,7 +138,7 @@ void Connection::dispatch_data() {
   }
   auto parked = std::make_shared<Parked>(take_buffer(header_.length));
   parked_bytes_ += header_.length;
-  asio::async_read(socket_, asio::buffer(parked->storage.data(), parked->length), TransferAllLargeChunks{},
+  asio::async_read(socket_, asio::buffer(parked->storage.data(), parked->length), TransferAllLargeChunks{&last_heard_},
                    [self = shared_from_this(), parked, tag](const error_code& ec, std::size_t) {
                      if (self->failure_) return;
                      if (ec) return self->on_read_error(ec);
@@ -118,6 +158,7 @@ void Connection::post_recv(std::shared_ptr<Operation> op) {
   if (has_parked) match(parked->first);
   if (read_paused_) {
     read_paused_ = false;
+    last_heard_ = Clock::now();
     dispatch_data();
   }
 }
@@ -175,39 +216,55 @@ void Connection::post_send(std::shared_ptr<Operation> op) {
 void Connection::write_next() {
   if (send_queue_.empty()) {
     writing_ = false;
-    if (closing_ && !goodbye_sent_) write_goodbye();
+    if (closing_ && !goodbye_sent_) write_farewell();
     return;
   }
   writing_ = true;
   auto op = send_queue_.front();
   const std::array<asio::const_buffer, 2> gather{asio::buffer(op->header), asio::buffer(op->send_buffer.data(), op->send_buffer.size())};
-  asio::async_write(socket_, gather, TransferAllLargeChunks{}, [self = shared_from_this(), op](const error_code& ec, std::size_t) {
+  asio::async_write(socket_, gather, TransferAllLargeChunks{&last_sent_}, [self = shared_from_this(), op](const error_code& ec, std::size_t) {
     if (self->failure_) return;
     if (ec) return self->fail(op->describe(), "connection lost while sending: " + ec.message());
+    self->last_sent_ = Clock::now();
     self->send_queue_.pop_front();
     op->complete();
     self->write_next();
   });
 }
 
-void Connection::write_goodbye() {
+void Connection::write_farewell() {
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(goodbye_bytes_), [self = shared_from_this()](const error_code& ec, std::size_t) {
+  const bool with_error = !close_reason_.empty();
+  farewell_payload_ = encode_text(close_reason_);
+  farewell_header_ = encode_header({with_error ? FrameKind::kError : FrameKind::kGoodbye,
+                                    static_cast<std::uint32_t>(self_rank_), 0, farewell_payload_.size()});
+  const std::array<asio::const_buffer, 2> gather{asio::buffer(farewell_header_), asio::buffer(farewell_payload_)};
+  asio::async_write(socket_, gather, [self = shared_from_this(), with_error](const error_code& ec, std::size_t) {
     self->writing_ = false;
     if (self->failure_) return self->maybe_finish_close();
     if (ec) return self->fail("send goodbye", ec.message());
     self->goodbye_sent_ = true;
+    // After an error frame nothing the peer says matters to us.
+    if (with_error) return self->fail("close", "closed after reporting an error");
     self->maybe_finish_close();
   });
 }
 
 // ---- closing and failure ----
 
-void Connection::begin_close(std::function<void()> on_closed) {
+void Connection::begin_close(std::function<void()> on_closed, std::string error_reason) {
   closing_ = true;
   on_closed_ = std::move(on_closed);
+  close_reason_ = std::move(error_reason);
   if (failure_) return maybe_finish_close();
-  if (!writing_) write_goodbye();
+  if (!close_reason_.empty()) {
+    // Closing after an error: queued sends are abandoned, and a frame half written
+    // cannot be followed by the error frame, so then the socket just closes.
+    if (writing_) return fail("close", "closed after an error elsewhere: " + close_reason_);
+    for (auto& op : send_queue_) op->complete(error_for(op->describe(), "the mesh is closing after an error"));
+    send_queue_.clear();
+  }
+  if (!writing_) write_farewell();
 }
 
 void Connection::maybe_finish_close() {
@@ -222,12 +279,20 @@ void Connection::maybe_finish_close() {
 
 void Connection::fail(const std::string& operation, const std::string& reason) {
   if (failure_) return;
-  const TransportError error(peer_rank_, peer_address_, operation, reason);
+  std::string full_reason = reason;
+  if (!first_failure_->empty()) full_reason += " (after an earlier failure: " + *first_failure_ + ")";
+  const TransportError error(peer_rank_, peer_address_, operation, full_reason);
   failure_ = std::make_exception_ptr(error);
-  // After an orderly goodbye from both sides a later error is not news.
-  if (!(closing_ && remote_said_goodbye_)) log_line(std::string("transport error: ") + error.what());
+  // Errors of our own closing are not news.
+  if (!closing_) {
+    if (first_failure_->empty()) *first_failure_ = error.what();
+    log_line(std::string("transport error: ") + error.what());
+  }
   error_code ignored;
   socket_.close(ignored);
+  heartbeat_timer_.cancel();
+  if (receiving_) receiving_->complete(failure_);
+  receiving_.reset();
   for (auto& [tag, ops] : posted_recvs_)
     for (auto& op : ops) op->complete(failure_);
   posted_recvs_.clear();

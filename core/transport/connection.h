@@ -24,11 +24,17 @@ struct ConnectionLimits {
   // this many bytes the connection stops reading (TCP backpressure) until a recv
   // drains it; one frame is always admitted so a single large message cannot wedge.
   std::size_t max_parked_bytes = std::size_t{256} << 20;
+  // A peer we hear nothing from (no byte, not even a heartbeat) for this long is
+  // stalled or gone. Heartbeats go out on idle connections at a quarter of it.
+  std::chrono::milliseconds peer_silence_timeout{30'000};
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, int self_rank, int peer_rank, std::string peer_address, ConnectionLimits limits);
+  // first_failure is shared by all connections of a mesh: the first one to fail writes
+  // its error there, and later failures quote it, so a cascade still names the root cause.
+  Connection(tcp::socket socket, int self_rank, int peer_rank, std::string peer_address, ConnectionLimits limits,
+             std::shared_ptr<std::string> first_failure);
 
   void start();
   void post_send(std::shared_ptr<Operation> op);
@@ -36,8 +42,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket and fails every pending and future operation on this peer.
   void fail(const std::string& operation, const std::string& reason);
   // Orderly close: flush queued sends, say goodbye, wait for the peer's goodbye (or
-  // loss), then close. on_closed runs once, when that is done.
-  void begin_close(std::function<void()> on_closed);
+  // loss), then close. With an error_reason (this process is closing because of a
+  // failure elsewhere) the peer gets an error frame carrying it instead, so it learns
+  // the root cause, and the socket closes at once. on_closed runs once, when done.
+  void begin_close(std::function<void()> on_closed, std::string error_reason = {});
 
   int peer_rank() const { return peer_rank_; }
   const std::string& peer_address() const { return peer_address_; }
@@ -56,9 +64,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_control_payload();
   void match(std::uint64_t tag);
   void write_next();
-  void write_goodbye();
+  void write_farewell();
   void maybe_finish_close();
   void on_read_error(const error_code& ec);
+  void arm_heartbeat();
+  void on_heartbeat_timer();
   std::exception_ptr error_for(const std::string& operation, const std::string& reason) const;
 
   tcp::socket socket_;
@@ -66,6 +76,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const int peer_rank_;
   const std::string peer_address_;
   const ConnectionLimits limits_;
+
+  asio::steady_timer heartbeat_timer_;
+  Clock::time_point last_heard_{};
+  Clock::time_point last_sent_{};
+  HeaderBytes heartbeat_bytes_{};
 
   HeaderBytes header_bytes_{};
   FrameHeader header_;
@@ -80,12 +95,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<std::shared_ptr<Operation>> send_queue_;
   bool writing_ = false;
 
+  std::shared_ptr<Operation> receiving_;  // recv whose payload is being read right now
   std::exception_ptr failure_;
+  std::shared_ptr<std::string> first_failure_;
+  std::string close_reason_;  // non-empty: say it in an error frame instead of goodbye
   bool remote_said_goodbye_ = false;
   bool closing_ = false;
   bool goodbye_sent_ = false;
   std::function<void()> on_closed_;
-  HeaderBytes goodbye_bytes_{};
+  HeaderBytes farewell_header_{};
+  std::vector<std::byte> farewell_payload_;
 };
 
 }  // namespace syncbed::net

@@ -24,7 +24,7 @@ std::string hex32(std::uint32_t value) {
 }
 
 bool known_kind(std::uint16_t kind) {
-  return kind >= static_cast<std::uint16_t>(FrameKind::kHello) && kind <= static_cast<std::uint16_t>(FrameKind::kError);
+  return kind >= static_cast<std::uint16_t>(FrameKind::kHello) && kind <= static_cast<std::uint16_t>(FrameKind::kHeartbeat);
 }
 
 }  // namespace
@@ -37,6 +37,7 @@ const char* to_string(FrameKind kind) {
     case FrameKind::kRegister: return "register";
     case FrameKind::kTable: return "table";
     case FrameKind::kError: return "error";
+    case FrameKind::kHeartbeat: return "heartbeat";
   }
   return "unknown";
 }

@@ -35,6 +35,7 @@ enum class FrameKind : std::uint16_t {
   kRegister = 4,  // worker -> coordinator: token, world size, address, port
   kTable = 5,     // coordinator -> worker: every rank's address and port
   kError = 6,     // either direction: UTF-8 reason, then the sender closes
+  kHeartbeat = 7, // sent on an idle connection so the peer knows we are alive
 };
 
 const char* to_string(FrameKind kind);

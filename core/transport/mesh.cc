@@ -22,6 +22,7 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
   MeshOptions options;
   std::vector<Endpoint> table;
   std::vector<std::shared_ptr<Connection>> peers;  // null at our own rank
+  std::shared_ptr<std::string> first_failure = std::make_shared<std::string>();  // I/O thread only
 
   // Runs fn on the I/O thread and waits for it.
   void run_on_io(const std::function<void()>& fn) {
@@ -74,13 +75,17 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
     // The callbacks reference these locals; the final fail-all below runs any that
     // are still pending before this function returns.
     asio::post(io, [&] {
+      // If a peer already failed, tell the survivors why we are leaving.
+      const std::string root_cause = *first_failure;
       for (auto& connection : peers) {
         if (!connection) continue;
-        connection->begin_close([&] {
-          std::lock_guard lock(mutex);
-          --open;
-          cv.notify_all();
-        });
+        connection->begin_close(
+            [&] {
+              std::lock_guard lock(mutex);
+              --open;
+              cv.notify_all();
+            },
+            root_cause.empty() ? "" : "rank " + std::to_string(rank) + " is closing after: " + root_cause);
       }
     });
     {
@@ -118,11 +123,12 @@ std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOption
   if (coordinator) coordinator->wait();
 
   impl->table = std::move(established.table);
-  const ConnectionLimits limits{options.max_payload, options.max_parked_bytes};
+  const ConnectionLimits limits{options.max_payload, options.max_parked_bytes, options.peer_silence_timeout};
   for (int r = 0; r < info.world_size; ++r) {
     if (r == info.rank) continue;
     impl->peers[r] =
-        std::make_shared<Connection>(std::move(*established.sockets[r]), info.rank, r, impl->table[r].to_string(), limits);
+        std::make_shared<Connection>(std::move(*established.sockets[r]), info.rank, r, impl->table[r].to_string(), limits,
+                                     impl->first_failure);
     impl->peers[r]->start();
   }
   impl->work.emplace(impl->io.get_executor());

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,11 +30,17 @@ struct MeshOptions {
   std::chrono::milliseconds rendezvous_timeout{60'000};  // register + connect the mesh
   std::chrono::milliseconds op_timeout{60'000};          // default deadline of Request::wait()
   std::chrono::milliseconds close_timeout{10'000};       // waiting for peers' goodbyes
+  // A peer silent this long (idle connections carry heartbeats) is declared lost. Keep
+  // it below op_timeout, so a stalled rank is blamed rather than the ranks waiting on it.
+  std::chrono::milliseconds peer_silence_timeout{30'000};
   std::uint64_t max_payload = std::uint64_t{1} << 30;
   std::size_t max_parked_bytes = std::size_t{256} << 20;
   bool tcp_no_delay = true;
   int send_buffer_bytes = 0;  // 0: kernel autotuning
   int recv_buffer_bytes = 0;
+  // Called with every rank's listening endpoint once the coordinator has sent the
+  // table, before the mesh connects (for logging and for tests).
+  std::function<void(const std::vector<Endpoint>&)> on_table;
 };
 
 class Mesh {

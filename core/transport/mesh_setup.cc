@@ -258,6 +258,7 @@ EstablishedMesh establish_mesh(asio::io_context& io, const RendezvousInfo& info,
   tcp::acceptor acceptor = open_listener(io, options);
   EstablishedMesh mesh;
   mesh.table = register_with_coordinator(io, info, options, acceptor.local_endpoint().port(), deadline);
+  if (options.on_table) options.on_table(mesh.table);
 
   std::vector<tcp::endpoint> peers;
   for (int r = 0; r < info.world_size; ++r)

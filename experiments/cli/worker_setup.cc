@@ -15,7 +15,7 @@ std::vector<OptionSpec> worker_option_specs(const std::string& default_workers) 
       {"master-addr", "HOST", "coordinator address when MASTER_ADDR is not set", "127.0.0.1"},
       {"master-port", "PORT", "coordinator port when MASTER_PORT is not set", "29500"},
       {"bind", "ADDR", "address to listen on for peers (0.0.0.0 for multi-host)", "127.0.0.1"},
-      {"timeout-ms", "MS", "deadline of every wait on a peer and of the rendezvous", "60000"},
+      {"timeout-ms", "MS", "deadline of every wait on a peer and of the rendezvous; a peer silent for half of it is declared lost", "60000"},
   };
 }
 
@@ -55,6 +55,7 @@ std::unique_ptr<net::Mesh> connect_worker(const Options& options) {
   const auto timeout = std::chrono::milliseconds(options.get_int("timeout-ms", 1, 86'400'000));
   mesh_options.rendezvous_timeout = timeout;
   mesh_options.op_timeout = timeout;
+  mesh_options.peer_silence_timeout = timeout / 2;
   return net::Mesh::connect(info, mesh_options);
 }
 

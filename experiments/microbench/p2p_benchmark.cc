@@ -21,7 +21,7 @@ syncbed::experiments::P2pSender* sender = nullptr;
 void BM_P2pThroughput(benchmark::State& state) {
   const auto bytes = static_cast<std::uint64_t>(state.range(0));
   const auto count = syncbed::experiments::p2p_batch_count(bytes);
-  sender->run_batch(bytes, count);  // warm-up
+  sender->run_batch(bytes, count, true);  // warm-up, checked in full
   for (auto _ : state) {
     const auto batch = sender->run_batch(bytes, count);
     state.SetIterationTime(batch.seconds);

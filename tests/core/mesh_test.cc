@@ -1,0 +1,257 @@
+#include "core/transport/mesh.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <latch>
+#include <thread>
+
+#include "core/buffer.h"
+#include "tests/mesh_harness.h"
+
+namespace syncbed::net {
+namespace {
+
+using syncbed::testing::run_ranks;
+using namespace std::chrono_literals;
+
+// Depends on sender, receiver and position, so a misrouted or shifted byte shows.
+std::byte payload_byte(int from, int to, std::size_t i) {
+  return static_cast<std::byte>((from * 31 + to * 17 + i * 7 + (i >> 9) * 3) & 0xff);
+}
+
+class MeshExchange : public ::testing::TestWithParam<std::tuple<int, std::size_t>> {};
+
+// In round r every rank sends to rank+r and receives from rank-r, so over the rounds
+// every ordered pair of ranks exchanges one message.
+TEST_P(MeshExchange, EveryPairExchangesVerifiedPayloads) {
+  const auto [world, bytes] = GetParam();
+  run_ranks(world, [bytes = bytes](Mesh& mesh) {
+    const int n = mesh.size();
+    const int me = mesh.rank();
+    AlignedBuffer<std::byte> out(bytes), in(bytes);
+    for (int round = 1; round < n; ++round) {
+      const int to = (me + round) % n;
+      const int from = (me - round + n) % n;
+      for (std::size_t i = 0; i < bytes; ++i) out[i] = payload_byte(me, to, i);
+      auto recv = mesh.recv(from, round, in.span());
+      auto send = mesh.send(to, round, std::span<const std::byte>(out.span()));
+      recv.wait();
+      send.wait();
+      std::size_t wrong = 0;
+      for (std::size_t i = 0; i < bytes; ++i) wrong += in[i] != payload_byte(from, me, i);
+      ASSERT_EQ(wrong, 0u) << "rank " << me << " from " << from << ", " << bytes << " bytes";
+    }
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(WorldsAndSizes, MeshExchange,
+                         ::testing::Combine(::testing::Range(1, 10),
+                                            ::testing::Values(std::size_t{0}, std::size_t{1}, std::size_t{4095},
+                                                              std::size_t{1} << 20, std::size_t{28} << 20)),
+                         [](const auto& info) {
+                           return "world" + std::to_string(std::get<0>(info.param)) + "_bytes" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+TEST(Mesh, SameTagMessagesArriveInOrderWhetherParkedOrNot) {
+  constexpr int kMessages = 300;
+  run_ranks(2, [](Mesh& mesh) {
+    if (mesh.rank() == 0) {
+      std::vector<std::uint32_t> values(kMessages);
+      std::vector<Request> sends;
+      for (int i = 0; i < kMessages; ++i) {
+        values[i] = 1000 + i;
+        sends.push_back(mesh.send(1, 9, std::span<const std::uint32_t>(&values[i], 1)));
+      }
+      for (auto& s : sends) s.wait();
+      return;
+    }
+    std::vector<std::uint32_t> got(kMessages);
+    std::vector<Request> recvs;
+    for (int i = 0; i < kMessages / 2; ++i) recvs.push_back(mesh.recv(0, 9, std::span<std::uint32_t>(&got[i], 1)));
+    std::this_thread::sleep_for(100ms);  // the rest arrive before their recvs: parked
+    for (int i = kMessages / 2; i < kMessages; ++i) recvs.push_back(mesh.recv(0, 9, std::span<std::uint32_t>(&got[i], 1)));
+    for (auto& r : recvs) r.wait();
+    for (int i = 0; i < kMessages; ++i) ASSERT_EQ(got[i], 1000u + i) << "message " << i;
+  });
+}
+
+TEST(Mesh, TagsMatchIndependentlyAndBackpressureBoundsTheParkedQueue) {
+  constexpr std::size_t kChunk = 256 << 10;
+  constexpr int kChunks = 40;  // 10 MiB on tag 1 against a 1 MiB parking limit
+  run_ranks(2, [](Mesh& mesh) {
+    AlignedBuffer<std::byte> data(kChunk);
+    if (mesh.rank() == 0) {
+      std::vector<Request> sends;
+      for (int c = 0; c < kChunks; ++c) {
+        for (std::size_t i = 0; i < kChunk; ++i) data[i] = payload_byte(c, 1, i);
+        sends.push_back(mesh.send(1, 1, std::span<const std::byte>(data.span())));
+        sends.back().wait();
+      }
+      const std::uint64_t last = 77;
+      mesh.send(1, 2, std::span<const std::uint64_t>(&last, 1)).wait();
+      return;
+    }
+    std::this_thread::sleep_for(200ms);  // let the sender run into the limit
+    for (int c = 0; c < kChunks; ++c) {
+      mesh.recv(0, 1, data.span()).wait();
+      std::size_t wrong = 0;
+      for (std::size_t i = 0; i < kChunk; ++i) wrong += data[i] != payload_byte(c, 1, i);
+      ASSERT_EQ(wrong, 0u) << "chunk " << c;
+    }
+    std::uint64_t last = 0;
+    mesh.recv(0, 2, std::span<std::uint64_t>(&last, 1)).wait();
+    EXPECT_EQ(last, 77u);
+  }, [](int) {
+    MeshOptions options;
+    options.max_parked_bytes = 1 << 20;
+    return options;
+  });
+}
+
+TEST(Mesh, ALaterTagCanBeReceivedFirst) {
+  run_ranks(2, [](Mesh& mesh) {
+    std::uint32_t a = 1, b = 2;
+    if (mesh.rank() == 0) {
+      auto s1 = mesh.send(1, 100, std::span<const std::uint32_t>(&a, 1));
+      auto s2 = mesh.send(1, 200, std::span<const std::uint32_t>(&b, 1));
+      s1.wait();
+      s2.wait();
+      return;
+    }
+    std::uint32_t got_b = 0, got_a = 0;
+    mesh.recv(0, 200, std::span<std::uint32_t>(&got_b, 1)).wait();
+    mesh.recv(0, 100, std::span<std::uint32_t>(&got_a, 1)).wait();
+    EXPECT_EQ(got_a, 1u);
+    EXPECT_EQ(got_b, 2u);
+  });
+}
+
+TEST(Mesh, SizeMismatchFailsThatRecvOnlyAndTheConnectionCarriesOn) {
+  run_ranks(2, [](Mesh& mesh) {
+    if (mesh.rank() == 0) {
+      const std::uint8_t ten[10] = {};
+      const std::uint32_t next = 99;
+      mesh.send(1, 1, std::span<const std::uint8_t>(ten, 10)).wait();
+      mesh.send(1, 2, std::span<const std::uint32_t>(&next, 1)).wait();
+      std::uint8_t done = 0;
+      mesh.recv(1, 3, std::span<std::uint8_t>(&done, 1)).wait();
+      return;
+    }
+    std::uint8_t eight[8];
+    try {
+      mesh.recv(0, 1, std::span<std::uint8_t>(eight, 8)).wait();
+      ADD_FAILURE() << "a 10-byte message was accepted into 8 bytes";
+    } catch (const TransportError& e) {
+      EXPECT_NE(std::string(e.what()).find("size mismatch: the peer sent 10 bytes"), std::string::npos) << e.what();
+      EXPECT_EQ(e.peer_rank(), 0);
+    }
+    std::uint32_t next = 0;
+    mesh.recv(0, 2, std::span<std::uint32_t>(&next, 1)).wait();
+    EXPECT_EQ(next, 99u);
+    const std::uint8_t done = 1;
+    mesh.send(0, 3, std::span<const std::uint8_t>(&done, 1)).wait();
+  });
+}
+
+TEST(Mesh, AStalledPeerFailsTheWaitAndEveryOtherOperationOnIt) {
+  std::latch rank1_done(1);
+  run_ranks(2, [&](Mesh& mesh) {
+    if (mesh.rank() == 0) {
+      rank1_done.wait();  // alive but silent
+      return;
+    }
+    std::uint32_t a = 0, b = 0;
+    auto never = mesh.recv(0, 5, std::span<std::uint32_t>(&a, 1));
+    auto other = mesh.recv(0, 6, std::span<std::uint32_t>(&b, 1));
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      never.wait_for(300ms);
+      ADD_FAILURE() << "a recv nobody sends completed";
+    } catch (const TransportError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("rank 0 (127.0.0.1:"), std::string::npos) << what;
+      EXPECT_NE(what.find("recv tag 5 (4 bytes): timed out"), std::string::npos) << what;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    EXPECT_THROW(other.wait_for(1ms), TransportError);  // already failed: no second timeout
+    EXPECT_THROW(mesh.send(0, 7, std::span<const std::uint32_t>(&a, 1)).wait(), TransportError);
+    rank1_done.count_down();
+  });
+}
+
+TEST(Mesh, APeerThatClosesFailsPendingRecvsPromptly) {
+  run_ranks(3, [](Mesh& mesh) {
+    if (mesh.rank() == 2) return;  // closes its mesh at once
+    std::uint32_t value = 0;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      mesh.recv(2, 1, std::span<std::uint32_t>(&value, 1)).wait_for(20s);
+      ADD_FAILURE() << "recv from a closed peer completed";
+    } catch (const TransportError& e) {
+      EXPECT_EQ(e.peer_rank(), 2);
+      EXPECT_NE(std::string(e.what()).find("closed the connection"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  });
+}
+
+TEST(Mesh, RefusesToAddressItselfOrUnknownRanks) {
+  run_ranks(2, [](Mesh& mesh) {
+    std::uint32_t v = 0;
+    EXPECT_THROW(mesh.send(mesh.rank(), 1, std::span<const std::uint32_t>(&v, 1)), TransportError);
+    EXPECT_THROW(mesh.recv(5, 1, std::span<std::uint32_t>(&v, 1)), TransportError);
+    EXPECT_THROW(mesh.recv(-1, 1, std::span<std::uint32_t>(&v, 1)), TransportError);
+  });
+}
+
+TEST(Mesh, RendezvousTimeoutNamesTheMissingRanks) {
+  Coordinator coordinator({"127.0.0.1", 0}, 3, testing::kTestToken, 800ms);
+  MeshOptions options;
+  options.rendezvous_timeout = 5s;
+  try {
+    Mesh::connect(testing::rank_info(1, 3, coordinator.port()), options);
+    FAIL() << "a mesh formed without ranks 0 and 2";
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("rank(s) 0, 2 never registered"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(coordinator.wait(), TransportError);
+}
+
+TEST(Mesh, UnreachableCoordinatorIsReportedWithinTheDeadline) {
+  MeshOptions options;
+  options.rendezvous_timeout = 500ms;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    Mesh::connect(testing::rank_info(1, 2, 1), options);  // nothing listens on port 1
+    FAIL();
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("could not reach the coordinator at 127.0.0.1:1"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+}  // namespace
+}  // namespace syncbed::net
+
+namespace syncbed::net {
+namespace {
+
+TEST(Mesh, HeartbeatsKeepAnIdleButLivePeerConnected) {
+  testing::run_ranks(2, [](Mesh& mesh) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // three silence timeouts, no traffic
+    std::uint32_t out = 5 + mesh.rank(), in = 0;
+    auto recv = mesh.recv(1 - mesh.rank(), 1, std::span<std::uint32_t>(&in, 1));
+    mesh.send(1 - mesh.rank(), 1, std::span<const std::uint32_t>(&out, 1)).wait();
+    recv.wait();
+    EXPECT_EQ(in, 6u - mesh.rank());
+  }, [](int) {
+    MeshOptions options;
+    options.peer_silence_timeout = std::chrono::milliseconds(400);
+    return options;
+  });
+}
+
+}  // namespace
+}  // namespace syncbed::net
