@@ -58,8 +58,8 @@ void Connection::on_heartbeat_timer() {
   arm_heartbeat();
 }
 
-std::exception_ptr Connection::error_for(const std::string& operation, const std::string& reason) const {
-  return std::make_exception_ptr(TransportError(peer_rank_, peer_address_, operation, reason));
+OperationError Connection::error_for(const std::string& operation, const std::string& reason) const {
+  return {peer_rank_, TransportError::describe(peer_rank_, peer_address_, operation, reason)};
 }
 
 // ---- receiving ----
@@ -281,12 +281,11 @@ void Connection::fail(const std::string& operation, const std::string& reason) {
   if (failure_) return;
   std::string full_reason = reason;
   if (!first_failure_->empty()) full_reason += " (after an earlier failure: " + *first_failure_ + ")";
-  const TransportError error(peer_rank_, peer_address_, operation, full_reason);
-  failure_ = std::make_exception_ptr(error);
+  failure_ = error_for(operation, full_reason);
   // Errors of our own closing are not news.
   if (!closing_) {
-    if (first_failure_->empty()) *first_failure_ = error.what();
-    log_line(std::string("transport error: ") + error.what());
+    if (first_failure_->empty()) *first_failure_ = failure_->message;
+    log_line("transport error: " + failure_->message);
   }
   error_code ignored;
   socket_.close(ignored);

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 #include <deque>
-#include <exception>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <string>
@@ -69,7 +69,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read_error(const error_code& ec);
   void arm_heartbeat();
   void on_heartbeat_timer();
-  std::exception_ptr error_for(const std::string& operation, const std::string& reason) const;
+  OperationError error_for(const std::string& operation, const std::string& reason) const;
 
   tcp::socket socket_;
   const int self_rank_;
@@ -96,7 +96,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
 
   std::shared_ptr<Operation> receiving_;  // recv whose payload is being read right now
-  std::exception_ptr failure_;
+  std::optional<OperationError> failure_;
   std::shared_ptr<std::string> first_failure_;
   std::string close_reason_;  // non-empty: say it in an error frame instead of goodbye
   bool remote_said_goodbye_ = false;

@@ -56,7 +56,7 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
     std::weak_ptr<Impl> weak = weak_from_this();
     auto on_timeout = [weak, connection](Operation& timed_out, std::chrono::milliseconds waited) {
       auto self = weak.lock();
-      if (!self) return timed_out.complete(std::make_exception_ptr(TransportError("mesh closed")));
+      if (!self) return timed_out.complete(OperationError{timed_out.peer, "the mesh was closed"});
       self->run_on_io([&] {
         if (!timed_out.done())
           connection->fail(timed_out.describe(), "timed out after " + seconds_text(waited) +

@@ -9,7 +9,7 @@ std::string Operation::describe() const {
          std::to_string(size()) + " bytes)";
 }
 
-void Operation::complete(std::exception_ptr error) {
+void Operation::complete(std::optional<OperationError> error) {
   {
     std::lock_guard lock(mutex_);
     if (done_) return;
@@ -29,7 +29,7 @@ bool Operation::wait_until(Clock::time_point deadline) {
   return cv_.wait_until(lock, deadline, [&] { return done_; });
 }
 
-std::exception_ptr Operation::error() const {
+std::optional<OperationError> Operation::error() const {
   std::lock_guard lock(mutex_);
   return error_;
 }
@@ -45,7 +45,7 @@ void Request::wait_until(Clock::time_point deadline) {
     // at the last moment); either way it is done now.
     op_->wait_until(Clock::time_point::max());
   }
-  if (auto error = op_->error()) std::rethrow_exception(error);
+  if (auto error = op_->error()) throw TransportError(error->peer_rank, error->message);
 }
 
 }  // namespace syncbed::net

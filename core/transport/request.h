@@ -6,7 +6,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -18,6 +18,13 @@
 namespace syncbed::net {
 
 using Clock = std::chrono::steady_clock;
+
+// Why an operation failed. Plain data, so no exception object is ever shared between
+// the I/O thread and the waiting thread; the waiter builds its own TransportError.
+struct OperationError {
+  int peer_rank = -1;
+  std::string message;
+};
 
 // Shared between the posting thread and the I/O thread.
 struct Operation {
@@ -33,17 +40,17 @@ struct Operation {
   std::string describe() const;
   std::size_t size() const { return kind == Kind::kSend ? send_buffer.size() : recv_buffer.size(); }
 
-  void complete(std::exception_ptr error = nullptr);
+  void complete(std::optional<OperationError> error = std::nullopt);
   bool done() const;
   // Blocks until complete or the deadline; returns false on timeout.
   bool wait_until(Clock::time_point deadline);
-  std::exception_ptr error() const;
+  std::optional<OperationError> error() const;
 
  private:
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   bool done_ = false;
-  std::exception_ptr error_;
+  std::optional<OperationError> error_;
 };
 
 class Request {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the full suite on a Release
+# build, then the transport and sync tests again under ASan+UBSan and under TSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+start=$SECONDS
+scripts/build.sh build
+(cd build && ctest --output-on-failure --parallel 2)
+
+# Sanitizer builds compile only what the transport and sync tests need.
+sanitized_targets=(frame_test mesh_test ring_allreduce_test)
+for sanitizer in address,undefined thread; do
+  dir="build-${sanitizer%%,*}"
+  echo "== transport and sync tests under -fsanitize=$sanitizer"
+  cmake -S . -B "$dir" -G Ninja -DSYNCBED_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSYNCBED_SANITIZE="$sanitizer" -DSYNCBED_BENCHMARKS=OFF >/dev/null
+  cmake --build "$dir" --parallel "$(nproc)" --target "${sanitized_targets[@]}"
+  (cd "$dir" && SYNCBED_SANITIZED=1 ctest --output-on-failure --parallel 2 -L 'transport|sync')
+done
+echo "scripts/test.sh: all tests passed in $((SECONDS - start)) s"
