@@ -15,6 +15,7 @@ std::vector<OptionSpec> worker_option_specs(const std::string& default_workers) 
       {"master-addr", "HOST", "coordinator address when MASTER_ADDR is not set", "127.0.0.1"},
       {"master-port", "PORT", "coordinator port when MASTER_PORT is not set", "29500"},
       {"bind", "ADDR", "address to listen on for peers (0.0.0.0 for multi-host)", "127.0.0.1"},
+      {"socket-buffer", "BYTES", "SO_SNDBUF and SO_RCVBUF of peer sockets; 0 keeps the kernel's autotuning", "0"},
       {"timeout-ms", "MS", "deadline of every wait on a peer and of the rendezvous; a peer silent for half of it is declared lost", "60000"},
   };
 }
@@ -52,6 +53,9 @@ std::unique_ptr<net::Mesh> connect_worker(const Options& options) {
 
   net::MeshOptions mesh_options;
   mesh_options.bind_address = options.get("bind");
+  const auto socket_buffer = parse_size(options.get("socket-buffer"));
+  if (socket_buffer > (1u << 30)) throw std::invalid_argument("--socket-buffer must be at most 1G");
+  mesh_options.send_buffer_bytes = mesh_options.recv_buffer_bytes = static_cast<int>(socket_buffer);
   const auto timeout = std::chrono::milliseconds(options.get_int("timeout-ms", 1, 86'400'000));
   mesh_options.rendezvous_timeout = timeout;
   mesh_options.op_timeout = timeout;

@@ -77,31 +77,41 @@ TEST(Mesh, SameTagMessagesArriveInOrderWhetherParkedOrNot) {
   });
 }
 
-TEST(Mesh, TagsMatchIndependentlyAndBackpressureBoundsTheParkedQueue) {
+TEST(Mesh, TheParkedQueueIsBoundedAndBackpressureStallsTheSender) {
   constexpr std::size_t kChunk = 256 << 10;
-  constexpr int kChunks = 40;  // 10 MiB on tag 1 against a 1 MiB parking limit
-  run_ranks(2, [](Mesh& mesh) {
-    AlignedBuffer<std::byte> data(kChunk);
+  constexpr int kChunks = 200;  // 50 MiB on tag 1 against a 1 MiB parking limit
+  std::latch receiver_may_start(1);
+  run_ranks(2, [&](Mesh& mesh) {
     if (mesh.rank() == 0) {
+      AlignedBuffer<std::byte> data(kChunk * kChunks);
+      for (std::size_t i = 0; i < data.size(); ++i) data[i] = payload_byte(static_cast<int>(i / kChunk), 1, i % kChunk);
       std::vector<Request> sends;
-      for (int c = 0; c < kChunks; ++c) {
-        for (std::size_t i = 0; i < kChunk; ++i) data[i] = payload_byte(c, 1, i);
-        sends.push_back(mesh.send(1, 1, std::span<const std::byte>(data.span())));
-        sends.back().wait();
-      }
+      for (int c = 0; c < kChunks; ++c)
+        sends.push_back(mesh.send(1, 1, std::span<const std::byte>(data.data() + c * kChunk, kChunk)));
       const std::uint64_t last = 77;
-      mesh.send(1, 2, std::span<const std::uint64_t>(&last, 1)).wait();
+      sends.push_back(mesh.send(1, 2, std::span<const std::uint64_t>(&last, 1)));
+      std::this_thread::sleep_for(500ms);
+      // With nobody receiving, only the parking limit plus the kernel's socket
+      // buffers (a few MiB on loopback) can have been accepted.
+      int completed = 0;
+      for (auto& s : sends) completed += s.ready();
+      EXPECT_LT(completed, kChunks / 2) << "the parked queue did not push back";
+      receiver_may_start.count_down();
+      for (auto& s : sends) s.wait();
       return;
     }
-    std::this_thread::sleep_for(200ms);  // let the sender run into the limit
+    receiver_may_start.wait();
+    // Tag 2 was sent last: receiving it first forces every tag-1 frame through the queue.
+    std::uint64_t last = 0;
+    auto last_request = mesh.recv(0, 2, std::span<std::uint64_t>(&last, 1));
+    AlignedBuffer<std::byte> chunk(kChunk);
     for (int c = 0; c < kChunks; ++c) {
-      mesh.recv(0, 1, data.span()).wait();
+      mesh.recv(0, 1, chunk.span()).wait();
       std::size_t wrong = 0;
-      for (std::size_t i = 0; i < kChunk; ++i) wrong += data[i] != payload_byte(c, 1, i);
+      for (std::size_t i = 0; i < kChunk; ++i) wrong += chunk[i] != payload_byte(c, 1, i);
       ASSERT_EQ(wrong, 0u) << "chunk " << c;
     }
-    std::uint64_t last = 0;
-    mesh.recv(0, 2, std::span<std::uint64_t>(&last, 1)).wait();
+    last_request.wait();
     EXPECT_EQ(last, 77u);
   }, [](int) {
     MeshOptions options;
