@@ -21,7 +21,7 @@ namespace {
 volatile sig_atomic_t interrupted = 0;
 void on_interrupt(int) { interrupted = 1; }
 
-const char* const kOwnedVariables[] = {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+const char* const kOwnedVariables[] = {"RANK",          "WORLD_SIZE",          "MASTER_ADDR",  "MASTER_PORT",
                                        "SYNCBED_TOKEN", "SYNCBED_COORDINATOR", "SLURM_PROCID", "SLURM_NTASKS"};
 
 // Built before any fork: the child only calls exec.
@@ -54,7 +54,9 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 }  // namespace
 
 std::string WorkerExit::describe() const {
-  if (signal != 0) return "rank " + std::to_string(rank) + " was killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  if (signal != 0)
+    return "rank " + std::to_string(rank) + " was killed by signal " + std::to_string(signal) + " (" +
+           strsignal(signal) + ")";
   return "rank " + std::to_string(rank) + " exited with status " + std::to_string(exit_code);
 }
 
@@ -95,8 +97,9 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
   }
 
   using Clock = std::chrono::steady_clock;
-  std::optional<Clock::time_point> kill_at;
+  std::optional<Clock::time_point> kill_at;  // set once a worker failed or we were interrupted
   bool forwarded_interrupt = false;
+  bool killed = false;
   while (running > 0) {
     int status = 0;
     const pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -122,13 +125,13 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
         if (p > 0) kill(p, SIGTERM);
       kill_at = Clock::now() + std::chrono::seconds(5);
     }
-    if (kill_at && Clock::now() >= *kill_at) {
+    if (kill_at && !killed && Clock::now() >= *kill_at) {
+      killed = true;  // SIGKILL cannot be ignored: from here on we only reap
       for (int rank = 0; rank < options.workers; ++rank)
         if (pids[rank] > 0) {
           log_line("launcher: killing rank " + std::to_string(rank) + ", which did not exit in time");
           kill(pids[rank], SIGKILL);
         }
-      kill_at = Clock::now() + std::chrono::hours(1);  // SIGKILL cannot be ignored; just reap
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -55,11 +55,13 @@ P2pBatch P2pSender::run_batch(std::uint64_t message_bytes, std::uint64_t count, 
   mesh_.send(kReceiver, kControlTag, std::span<const std::uint64_t>(control)).wait();
   std::vector<net::Request> sends;
   sends.reserve(count);
-  for (std::uint64_t i = 0; i < count; ++i) sends.push_back(mesh_.send(kReceiver, kDataTag, std::span<const std::byte>(message)));
+  for (std::uint64_t i = 0; i < count; ++i)
+    sends.push_back(mesh_.send(kReceiver, kDataTag, std::span<const std::byte>(message)));
   ack_request.wait();
   const auto end = std::chrono::steady_clock::now();
   for (auto& s : sends) s.wait();
-  if (ack != 1) throw std::runtime_error("the receiver saw wrong bytes in a " + std::to_string(message_bytes) + "-byte message");
+  if (ack != 1)
+    throw std::runtime_error("the receiver saw wrong bytes in a " + std::to_string(message_bytes) + "-byte message");
   return {message_bytes, count, std::chrono::duration<double>(end - start).count()};
 }
 
@@ -76,7 +78,8 @@ void run_p2p_receiver(net::Mesh& mesh, std::uint64_t max_message_bytes) {
     mesh.recv(kSender, kControlTag, std::span<std::uint64_t>(control)).wait();
     const auto [bytes, count, batch, every_byte] = control;
     if (count == 0) return;
-    if (bytes > buffer.size()) throw std::runtime_error("the sender announced a message larger than the receive buffer");
+    if (bytes > buffer.size())
+      throw std::runtime_error("the sender announced a message larger than the receive buffer");
     const auto message = buffer.span().first(bytes);
     // Every message lands in the same buffer (no per-message copy); the last one is
     // checked in full once all have arrived.

@@ -59,7 +59,8 @@ void RingAllreduce::reduce_scatter(std::span<float> data) {
   const ShardRange first = chunk(0);
   for (std::size_t k = 0; k < segments(first); ++k) {
     const std::size_t len = std::min(seg, first.size - k * seg);
-    sends.push_back(mesh_.send(next, tag_of(kReduceScatterTag, 0, k), std::span<const float>(data.subspan(first.begin + k * seg, len))));
+    sends.push_back(mesh_.send(next, tag_of(kReduceScatterTag, 0, k),
+                               std::span<const float>(data.subspan(first.begin + k * seg, len))));
   }
   post_recvs(0);
   for (std::size_t step = 0; step + 1 < n; ++step) {
@@ -98,8 +99,9 @@ void RingAllreduce::all_gather(std::span<float> data) {
   std::vector<net::Request> sends;
   const ShardRange owned = shard_range(data.size(), n, (rank + 1) % n);
   for (std::size_t k = 0; k * seg < owned.size; ++k)
-    sends.push_back(mesh_.send(next, tag_of(kAllGatherTag, 0, k),
-                               std::span<const float>(data.subspan(owned.begin + k * seg, std::min(seg, owned.size - k * seg)))));
+    sends.push_back(
+        mesh_.send(next, tag_of(kAllGatherTag, 0, k),
+                   std::span<const float>(data.subspan(owned.begin + k * seg, std::min(seg, owned.size - k * seg)))));
   for (std::size_t step = 0; step + 1 < n; ++step) {
     const ShardRange c = chunk(step);
     for (std::size_t k = 0; k < recvs[step].size(); ++k) {

@@ -29,8 +29,9 @@ inline net::RendezvousInfo rank_info(int rank, int world, std::uint16_t port) {
 
 // fn runs on every rank's thread; an exception there fails the test with its message.
 // options_for(rank) may tune each rank's mesh.
-inline void run_ranks(int world, const std::function<void(net::Mesh&)>& fn,
-                      const std::function<net::MeshOptions(int)>& options_for = [](int) { return net::MeshOptions{}; }) {
+inline void run_ranks(
+    int world, const std::function<void(net::Mesh&)>& fn,
+    const std::function<net::MeshOptions(int)>& options_for = [](int) { return net::MeshOptions{}; }) {
   std::optional<net::Coordinator> coordinator;
   std::uint16_t port = 0;
   if (world > 1) {

@@ -44,16 +44,19 @@ void Connection::on_heartbeat_timer() {
   // While reading is paused for backpressure the silence is ours, not the peer's.
   if (read_paused_) last_heard_ = now;
   if (!remote_said_goodbye_ && now - last_heard_ > limits_.peer_silence_timeout)
-    return fail("heartbeat", "nothing received for " + seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_heard_)) +
-                                 "; the peer is stalled or lost");
+    return fail("heartbeat",
+                "nothing received for " +
+                    seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_heard_)) +
+                    "; the peer is stalled or lost");
   if (!writing_ && !closing_ && now - last_sent_ >= limits_.peer_silence_timeout / 4) {
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(heartbeat_bytes_), [self = shared_from_this()](const error_code& ec, std::size_t) {
-      if (self->failure_) return;
-      if (ec) return self->fail("send heartbeat", "connection lost: " + ec.message());
-      self->last_sent_ = Clock::now();
-      self->write_next();
-    });
+    asio::async_write(socket_, asio::buffer(heartbeat_bytes_),
+                      [self = shared_from_this()](const error_code& ec, std::size_t) {
+                        if (self->failure_) return;
+                        if (ec) return self->fail("send heartbeat", "connection lost: " + ec.message());
+                        self->last_sent_ = Clock::now();
+                        self->write_next();
+                      });
   }
   arm_heartbeat();
 }
@@ -65,12 +68,13 @@ OperationError Connection::error_for(const std::string& operation, const std::st
 // ---- receiving ----
 
 void Connection::read_header() {
-  asio::async_read(socket_, asio::buffer(header_bytes_), [self = shared_from_this()](const error_code& ec, std::size_t) {
-    if (self->failure_) return;
-    if (ec) return self->on_read_error(ec);
-    self->last_heard_ = Clock::now();
-    self->on_header();
-  });
+  asio::async_read(socket_, asio::buffer(header_bytes_),
+                   [self = shared_from_this()](const error_code& ec, std::size_t) {
+                     if (self->failure_) return;
+                     if (ec) return self->on_read_error(ec);
+                     self->last_heard_ = Clock::now();
+                     self->on_header();
+                   });
 }
 
 void Connection::on_read_error(const error_code& ec) {
@@ -81,8 +85,7 @@ void Connection::on_read_error(const error_code& ec) {
 }
 
 void Connection::on_header() {
-  const auto decoded =
-      decode_header(header_bytes_, {limits_.max_payload, static_cast<std::uint32_t>(peer_rank_)});
+  const auto decoded = decode_header(header_bytes_, {limits_.max_payload, static_cast<std::uint32_t>(peer_rank_)});
   if (!decoded.header) return fail("receive frame", "protocol error: " + decoded.error);
   header_ = *decoded.header;
   switch (header_.kind) {
@@ -92,7 +95,8 @@ void Connection::on_header() {
       // Nothing follows a goodbye; recvs that were still waiting will never match.
       remote_said_goodbye_ = true;
       for (auto& [tag, ops] : posted_recvs_)
-        for (auto& op : ops) op->complete(error_for(op->describe(), "the peer closed the connection (it finished or gave up)"));
+        for (auto& op : ops)
+          op->complete(error_for(op->describe(), "the peer closed the connection (it finished or gave up)"));
       posted_recvs_.clear();
       return maybe_finish_close();
     case FrameKind::kError:
@@ -107,11 +111,12 @@ void Connection::on_header() {
 
 void Connection::read_control_payload() {
   control_payload_.resize(header_.length);
-  asio::async_read(socket_, asio::buffer(control_payload_), [self = shared_from_this()](const error_code& ec, std::size_t) {
-    if (self->failure_) return;
-    if (ec) return self->on_read_error(ec);
-    self->fail("receive", "the peer gave up after an error: " + decode_text(self->control_payload_));
-  });
+  asio::async_read(socket_, asio::buffer(control_payload_),
+                   [self = shared_from_this()](const error_code& ec, std::size_t) {
+                     if (self->failure_) return;
+                     if (ec) return self->on_read_error(ec);
+                     self->fail("receive", "the peer gave up after an error: " + decode_text(self->control_payload_));
+                   });
 }
 
 void Connection::dispatch_data() {
@@ -122,7 +127,8 @@ void Connection::dispatch_data() {
     auto op = posted->second.front();
     posted->second.pop_front();
     receiving_ = op;
-    asio::async_read(socket_, asio::buffer(op->recv_buffer.data(), op->recv_buffer.size()), TransferAllLargeChunks{&last_heard_},
+    asio::async_read(socket_, asio::buffer(op->recv_buffer.data(), op->recv_buffer.size()),
+                     TransferAllLargeChunks{&last_heard_},
                      [self = shared_from_this(), op](const error_code& ec, std::size_t) {
                        if (self->failure_) return;
                        if (ec) return self->on_read_error(ec);
@@ -178,8 +184,8 @@ void Connection::match(std::uint64_t tag) {
       if (frame.length > 0) std::memcpy(op->recv_buffer.data(), frame.storage.data(), frame.length);
       op->complete();
     } else {
-      op->complete(error_for(op->describe(), "size mismatch: the peer sent " + std::to_string(frame.length) +
-                                                 " bytes with this tag"));
+      op->complete(error_for(op->describe(),
+                             "size mismatch: the peer sent " + std::to_string(frame.length) + " bytes with this tag"));
     }
     recycle(std::move(frame));
   }
@@ -208,7 +214,8 @@ void Connection::recycle(Parked parked) {
 void Connection::post_send(std::shared_ptr<Operation> op) {
   if (failure_) return op->complete(failure_);
   if (closing_) return op->complete(error_for(op->describe(), "the mesh is closing"));
-  op->header = encode_header({FrameKind::kData, static_cast<std::uint32_t>(self_rank_), op->tag, op->send_buffer.size()});
+  op->header =
+      encode_header({FrameKind::kData, static_cast<std::uint32_t>(self_rank_), op->tag, op->send_buffer.size()});
   send_queue_.push_back(std::move(op));
   if (!writing_) write_next();
 }
@@ -221,15 +228,17 @@ void Connection::write_next() {
   }
   writing_ = true;
   auto op = send_queue_.front();
-  const std::array<asio::const_buffer, 2> gather{asio::buffer(op->header), asio::buffer(op->send_buffer.data(), op->send_buffer.size())};
-  asio::async_write(socket_, gather, TransferAllLargeChunks{&last_sent_}, [self = shared_from_this(), op](const error_code& ec, std::size_t) {
-    if (self->failure_) return;
-    if (ec) return self->fail(op->describe(), "connection lost while sending: " + ec.message());
-    self->last_sent_ = Clock::now();
-    self->send_queue_.pop_front();
-    op->complete();
-    self->write_next();
-  });
+  const std::array<asio::const_buffer, 2> gather{asio::buffer(op->header),
+                                                 asio::buffer(op->send_buffer.data(), op->send_buffer.size())};
+  asio::async_write(socket_, gather, TransferAllLargeChunks{&last_sent_},
+                    [self = shared_from_this(), op](const error_code& ec, std::size_t) {
+                      if (self->failure_) return;
+                      if (ec) return self->fail(op->describe(), "connection lost while sending: " + ec.message());
+                      self->last_sent_ = Clock::now();
+                      self->send_queue_.pop_front();
+                      op->complete();
+                      self->write_next();
+                    });
 }
 
 void Connection::write_farewell() {

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "core/log.h"
+
 namespace syncbed::net {
 
 void async_read_control(tcp::socket& socket, ControlHandler done) {
@@ -61,6 +63,26 @@ std::string describe_remote(const tcp::socket& socket) {
   return remote.address().to_string() + ":" + std::to_string(remote.port());
 }
 
+std::shared_ptr<asio::steady_timer> start_handshake_deadline(const std::shared_ptr<tcp::socket>& socket) {
+  auto timer = std::make_shared<asio::steady_timer>(socket->get_executor(), kHandshakeTimeout);
+  timer->async_wait([socket](const error_code& ec) {
+    error_code ignored;
+    if (!ec) socket->close(ignored);
+  });
+  return timer;
+}
+
+void refuse_connection(const std::shared_ptr<tcp::socket>& socket, const std::string& who, std::uint32_t source,
+                       const std::string& reason, bool tell_peer) {
+  log_line(who + " refused a connection from " + describe_remote(*socket) + ": " + reason);
+  auto close = [socket](const error_code& = {}) {
+    error_code ignored;
+    socket->close(ignored);
+  };
+  if (!tell_peer) return close();
+  async_write_control(*socket, FrameKind::kError, source, encode_text(who + ": " + reason), close);
+}
+
 std::string seconds_text(std::chrono::milliseconds duration) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(duration.count()) / 1000.0);
@@ -70,7 +92,8 @@ std::string seconds_text(std::chrono::milliseconds duration) {
 void tune_socket(tcp::socket& socket, const SocketTuning& tuning) {
   error_code ignored;
   socket.set_option(tcp::no_delay(tuning.no_delay), ignored);
-  if (tuning.send_buffer_bytes > 0) socket.set_option(asio::socket_base::send_buffer_size(tuning.send_buffer_bytes), ignored);
+  if (tuning.send_buffer_bytes > 0)
+    socket.set_option(asio::socket_base::send_buffer_size(tuning.send_buffer_bytes), ignored);
   if (tuning.recv_buffer_bytes > 0)
     socket.set_option(asio::socket_base::receive_buffer_size(tuning.recv_buffer_bytes), ignored);
 }

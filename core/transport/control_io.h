@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/transport/asio.h"
@@ -24,6 +25,18 @@ void async_write_control(tcp::socket& socket, FrameKind kind, std::uint32_t sour
 bool run_until(asio::io_context& io, Clock::time_point deadline, const std::function<bool()>& done);
 
 std::string describe_remote(const tcp::socket& socket);
+
+// How long an incoming connection may take to present its first frame.
+inline constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+
+// Closes socket unless the returned timer is cancelled within kHandshakeTimeout, so
+// silent strays cannot pile up.
+std::shared_ptr<asio::steady_timer> start_handshake_deadline(const std::shared_ptr<tcp::socket>& socket);
+
+// Logs the refusal with the remote address, then closes the connection; with
+// tell_peer the peer first gets an error frame carrying the reason.
+void refuse_connection(const std::shared_ptr<tcp::socket>& socket, const std::string& who, std::uint32_t source,
+                       const std::string& reason, bool tell_peer);
 std::string seconds_text(std::chrono::milliseconds duration);  // "2.5 s"
 
 // Applies TCP_NODELAY and socket buffer sizes (0 leaves the kernel's autotuning).

@@ -9,10 +9,6 @@
 #include "core/transport/error.h"
 
 namespace syncbed::net {
-namespace {
-constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
-}
-
 struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
   asio::io_context io;
   tcp::acceptor acceptor{io};
@@ -40,30 +36,13 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
   }
 
   void refuse(const std::shared_ptr<tcp::socket>& socket, const std::string& reason, bool tell_peer) {
-    log_line("coordinator refused a connection from " + describe_remote(*socket) + ": " + reason);
-    if (!tell_peer) {
-      error_code ignored;
-      socket->close(ignored);
-      return;
-    }
-    async_write_control(*socket, FrameKind::kError, kAnyRank, encode_text("coordinator: " + reason),
-                        [socket](const error_code&) {
-                          error_code ignored;
-                          socket->close(ignored);
-                        });
+    refuse_connection(socket, "coordinator", kAnyRank, reason, tell_peer);
   }
 
   void handshake(const std::shared_ptr<tcp::socket>& socket) {
-    auto timer = std::make_shared<asio::steady_timer>(io, kHandshakeTimeout);
-    timer->async_wait([socket](const error_code& ec) {
-      if (!ec) {
-        error_code ignored;
-        socket->close(ignored);
-      }
-    });
-    async_read_control(*socket, [self = shared_from_this(), socket, timer](const std::string& error,
-                                                                          const FrameHeader& header,
-                                                                          const Bytes& payload) {
+    auto timer = start_handshake_deadline(socket);
+    async_read_control(*socket, [self = shared_from_this(), socket, timer](
+                                    const std::string& error, const FrameHeader& header, const Bytes& payload) {
       timer->cancel();
       if (self->finished) return;
       if (!error.empty()) return self->refuse(socket, error, false);
@@ -79,13 +58,16 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
 
   void admit(const std::shared_ptr<tcp::socket>& socket, std::uint32_t rank, const Registration& reg) {
     if (static_cast<int>(reg.world_size) != world_size)
-      return refuse(socket, "world size " + std::to_string(reg.world_size) + " does not match the job's " +
-                                std::to_string(world_size), true);
+      return refuse(
+          socket,
+          "world size " + std::to_string(reg.world_size) + " does not match the job's " + std::to_string(world_size),
+          true);
     if (rank >= static_cast<std::uint32_t>(world_size))
       return refuse(socket, "rank " + std::to_string(rank) + " is outside 0.." + std::to_string(world_size - 1), true);
     if (sockets[rank])
-      return refuse(socket, "rank " + std::to_string(rank) + " registered twice (second from " +
-                                reg.listen.to_string() + ")", true);
+      return refuse(socket,
+                    "rank " + std::to_string(rank) + " registered twice (second from " + reg.listen.to_string() + ")",
+                    true);
     sockets[rank] = socket;
     table[rank] = reg.listen;
     if (++registered == world_size) publish();
@@ -111,7 +93,8 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
     const std::string reason =
         "rendezvous timed out after " + seconds_text(timeout) + ": rank(s) " + missing + " never registered";
     for (auto& socket : sockets)
-      if (socket) async_write_control(*socket, FrameKind::kError, kAnyRank, encode_text(reason), [socket](const error_code&) {});
+      if (socket)
+        async_write_control(*socket, FrameKind::kError, kAnyRank, encode_text(reason), [socket](const error_code&) {});
     finish(std::make_exception_ptr(TransportError(reason)));
   }
 

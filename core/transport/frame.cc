@@ -24,20 +24,28 @@ std::string hex32(std::uint32_t value) {
 }
 
 bool known_kind(std::uint16_t kind) {
-  return kind >= static_cast<std::uint16_t>(FrameKind::kHello) && kind <= static_cast<std::uint16_t>(FrameKind::kHeartbeat);
+  return kind >= static_cast<std::uint16_t>(FrameKind::kHello) &&
+         kind <= static_cast<std::uint16_t>(FrameKind::kHeartbeat);
 }
 
 }  // namespace
 
 const char* to_string(FrameKind kind) {
   switch (kind) {
-    case FrameKind::kHello: return "hello";
-    case FrameKind::kData: return "data";
-    case FrameKind::kGoodbye: return "goodbye";
-    case FrameKind::kRegister: return "register";
-    case FrameKind::kTable: return "table";
-    case FrameKind::kError: return "error";
-    case FrameKind::kHeartbeat: return "heartbeat";
+    case FrameKind::kHello:
+      return "hello";
+    case FrameKind::kData:
+      return "data";
+    case FrameKind::kGoodbye:
+      return "goodbye";
+    case FrameKind::kRegister:
+      return "register";
+    case FrameKind::kTable:
+      return "table";
+    case FrameKind::kError:
+      return "error";
+    case FrameKind::kHeartbeat:
+      return "heartbeat";
   }
   return "unknown";
 }
@@ -60,8 +68,8 @@ DecodeResult decode_header(std::span<const std::byte, kHeaderSize> bytes, const 
   if (magic != kFrameMagic) return {std::nullopt, "bad magic " + hex32(magic) + " (not a syncbed peer?)"};
   const auto version = get_le<std::uint16_t>(in + 4);
   if (version != kWireVersion)
-    return {std::nullopt, "unsupported wire version " + std::to_string(version) + " (expected " +
-                              std::to_string(kWireVersion) + ")"};
+    return {std::nullopt,
+            "unsupported wire version " + std::to_string(version) + " (expected " + std::to_string(kWireVersion) + ")"};
   const auto kind = get_le<std::uint16_t>(in + 6);
   if (!known_kind(kind)) return {std::nullopt, "unknown frame kind " + std::to_string(kind)};
   if (get_le<std::uint32_t>(in + 12) != 0) return {std::nullopt, "reserved header field is not zero"};
@@ -77,8 +85,8 @@ DecodeResult decode_header(std::span<const std::byte, kHeaderSize> bytes, const 
     return {std::nullopt, "payload length " + std::to_string(header.length) + " exceeds the maximum " +
                               std::to_string(limit) + " for a " + to_string(header.kind) + " frame"};
   if (limits.expected_source != kAnyRank && header.source != limits.expected_source)
-    return {std::nullopt, "frame claims source rank " + std::to_string(header.source) +
-                              " on the connection to rank " + std::to_string(limits.expected_source)};
+    return {std::nullopt, "frame claims source rank " + std::to_string(header.source) + " on the connection to rank " +
+                              std::to_string(limits.expected_source)};
   return {header, {}};
 }
 

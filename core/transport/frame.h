@@ -29,13 +29,13 @@ inline constexpr std::uint64_t kMaxControlPayload = 64 * 1024;
 inline constexpr std::uint64_t kDefaultMaxPayload = std::uint64_t{1} << 30;
 
 enum class FrameKind : std::uint16_t {
-  kHello = 1,     // mesh handshake: payload = job token
-  kData = 2,      // tagged application message
-  kGoodbye = 3,   // orderly close: no more frames follow
-  kRegister = 4,  // worker -> coordinator: token, world size, address, port
-  kTable = 5,     // coordinator -> worker: every rank's address and port
-  kError = 6,     // either direction: UTF-8 reason, then the sender closes
-  kHeartbeat = 7, // sent on an idle connection so the peer knows we are alive
+  kHello = 1,      // mesh handshake: payload = job token
+  kData = 2,       // tagged application message
+  kGoodbye = 3,    // orderly close: no more frames follow
+  kRegister = 4,   // worker -> coordinator: token, world size, address, port
+  kTable = 5,      // coordinator -> worker: every rank's address and port
+  kError = 6,      // either direction: UTF-8 reason, then the sender closes
+  kHeartbeat = 7,  // sent on an idle connection so the peer knows we are alive
 };
 
 const char* to_string(FrameKind kind);

@@ -21,7 +21,7 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
   int world_size = 1;
   MeshOptions options;
   std::vector<Endpoint> table;
-  std::vector<std::shared_ptr<Connection>> peers;  // null at our own rank
+  std::vector<std::shared_ptr<Connection>> peers;                                // null at our own rank
   std::shared_ptr<std::string> first_failure = std::make_shared<std::string>();  // I/O thread only
 
   // Runs fn on the I/O thread and waits for it.
@@ -35,12 +35,16 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
     ran.get_future().wait();
   }
 
-  Connection& peer(int rank_of_peer, const char* operation) {
-    if (rank_of_peer < 0 || rank_of_peer >= world_size || rank_of_peer == rank)
-      throw TransportError(std::string(operation) + ": rank " + std::to_string(rank_of_peer) +
-                           " is not a peer of rank " + std::to_string(rank) + " in a world of " +
+  std::shared_ptr<Operation> make_operation(Operation::Kind kind, int peer, std::uint64_t tag) {
+    if (peer < 0 || peer >= world_size || peer == rank)
+      throw TransportError(std::string(kind == Operation::Kind::kSend ? "send" : "recv") + ": rank " +
+                           std::to_string(peer) + " is not a peer of rank " + std::to_string(rank) + " in a world of " +
                            std::to_string(world_size));
-    return *peers[rank_of_peer];
+    auto op = std::make_shared<Operation>();
+    op->kind = kind;
+    op->peer = peer;
+    op->tag = tag;
+    return op;
   }
 
   Request post(std::shared_ptr<Operation> op) {
@@ -126,9 +130,8 @@ std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOption
   const ConnectionLimits limits{options.max_payload, options.max_parked_bytes, options.peer_silence_timeout};
   for (int r = 0; r < info.world_size; ++r) {
     if (r == info.rank) continue;
-    impl->peers[r] =
-        std::make_shared<Connection>(std::move(*established.sockets[r]), info.rank, r, impl->table[r].to_string(), limits,
-                                     impl->first_failure);
+    impl->peers[r] = std::make_shared<Connection>(std::move(*established.sockets[r]), info.rank, r,
+                                                  impl->table[r].to_string(), limits, impl->first_failure);
     impl->peers[r]->start();
   }
   impl->work.emplace(impl->io.get_executor());
@@ -143,21 +146,13 @@ const Endpoint& Mesh::endpoint(int rank) const { return impl_->table.at(rank); }
 const MeshOptions& Mesh::options() const { return impl_->options; }
 
 Request Mesh::send(int peer, std::uint64_t tag, std::span<const std::byte> data) {
-  impl_->peer(peer, "send");
-  auto op = std::make_shared<Operation>();
-  op->kind = Operation::Kind::kSend;
-  op->peer = peer;
-  op->tag = tag;
+  auto op = impl_->make_operation(Operation::Kind::kSend, peer, tag);
   op->send_buffer = data;
   return impl_->post(std::move(op));
 }
 
 Request Mesh::recv(int peer, std::uint64_t tag, std::span<std::byte> data) {
-  impl_->peer(peer, "recv");
-  auto op = std::make_shared<Operation>();
-  op->kind = Operation::Kind::kRecv;
-  op->peer = peer;
-  op->tag = tag;
+  auto op = impl_->make_operation(Operation::Kind::kRecv, peer, tag);
   op->recv_buffer = data;
   return impl_->post(std::move(op));
 }

@@ -7,7 +7,6 @@
 namespace syncbed::net {
 namespace {
 
-constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kFirstBackoff = std::chrono::milliseconds(20);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(500);
 
@@ -19,7 +18,8 @@ tcp::endpoint resolve(asio::io_context& io, const Endpoint& where, const std::st
   tcp::resolver resolver(io);
   error_code ec;
   const auto results = resolver.resolve(where.host, std::to_string(where.port), ec);
-  if (ec || results.empty()) throw TransportError("cannot resolve " + what + " " + where.to_string() + ": " + ec.message());
+  if (ec || results.empty())
+    throw TransportError("cannot resolve " + what + " " + where.to_string() + ": " + ec.message());
   return results.begin()->endpoint();
 }
 
@@ -76,8 +76,8 @@ std::vector<Endpoint> register_with_coordinator(asio::io_context& io, const Rend
     std::this_thread::sleep_for(backoff);
   }
 
-  Registration registration{info.token, static_cast<std::uint32_t>(info.world_size),
-                            {options.bind_address, listen_port}};
+  Registration registration{
+      info.token, static_cast<std::uint32_t>(info.world_size), {options.bind_address, listen_port}};
   if (is_unspecified(options.bind_address)) registration.listen.host = socket.local_endpoint().address().to_string();
 
   std::string failure;
@@ -119,8 +119,8 @@ std::vector<Endpoint> register_with_coordinator(asio::io_context& io, const Rend
 // connection starts with a hello frame carrying the job token, answered by one.
 class MeshConnector : public std::enable_shared_from_this<MeshConnector> {
  public:
-  MeshConnector(asio::io_context& io, tcp::acceptor& acceptor, const RendezvousInfo& info,
-                const MeshOptions& options, std::vector<tcp::endpoint> peers)
+  MeshConnector(asio::io_context& io, tcp::acceptor& acceptor, const RendezvousInfo& info, const MeshOptions& options,
+                std::vector<tcp::endpoint> peers)
       : io_(io), acceptor_(acceptor), info_(info), tuning_(tuning_of(options)), peers_(std::move(peers)) {
     sockets_.resize(info.world_size);
   }
@@ -144,7 +144,8 @@ class MeshConnector : public std::enable_shared_from_this<MeshConnector> {
   std::string missing_ranks(const std::vector<Endpoint>& table) const {
     std::string missing;
     for (int r = 0; r < info_.world_size; ++r)
-      if (r != info_.rank && !sockets_[r]) missing += (missing.empty() ? "" : ", ") + std::to_string(r) + " (" + table[r].to_string() + ")";
+      if (r != info_.rank && !sockets_[r])
+        missing += (missing.empty() ? "" : ", ") + std::to_string(r) + " (" + table[r].to_string() + ")";
     return missing;
   }
 
@@ -158,21 +159,22 @@ class MeshConnector : public std::enable_shared_from_this<MeshConnector> {
     socket->async_connect(peers_[peer], [self = shared_from_this(), socket, peer, backoff](const error_code& ec) {
       if (self->finished_) return;
       if (ec) return self->retry(peer, backoff);
-      async_write_control(*socket, FrameKind::kHello, self->self(), encode_text(self->info_.token), [](const error_code&) {});
-      async_read_control(*socket, [self, socket, peer](const std::string& error, const FrameHeader& header,
-                                                       const Bytes& payload) {
-        if (self->finished_) return;
-        if (!error.empty())
-          self->fatal_ = "handshake with rank " + std::to_string(peer) + " failed: " + error;
-        else if (header.kind == FrameKind::kError)
-          self->fatal_ = "rank " + std::to_string(peer) + " refused our handshake: " + decode_text(payload);
-        else if (header.kind != FrameKind::kHello || header.source != static_cast<std::uint32_t>(peer) ||
-                 decode_text(payload) != self->info_.token)
-          self->fatal_ = "the process at rank " + std::to_string(peer) + "'s address is not rank " +
-                         std::to_string(peer) + " of this job";
-        else
-          self->adopt(peer, std::move(*socket));
-      });
+      async_write_control(*socket, FrameKind::kHello, self->self(), encode_text(self->info_.token),
+                          [](const error_code&) {});
+      async_read_control(
+          *socket, [self, socket, peer](const std::string& error, const FrameHeader& header, const Bytes& payload) {
+            if (self->finished_) return;
+            if (!error.empty())
+              self->fatal_ = "handshake with rank " + std::to_string(peer) + " failed: " + error;
+            else if (header.kind == FrameKind::kError)
+              self->fatal_ = "rank " + std::to_string(peer) + " refused our handshake: " + decode_text(payload);
+            else if (header.kind != FrameKind::kHello || header.source != static_cast<std::uint32_t>(peer) ||
+                     decode_text(payload) != self->info_.token)
+              self->fatal_ = "the process at rank " + std::to_string(peer) + "'s address is not rank " +
+                             std::to_string(peer) + " of this job";
+            else
+              self->adopt(peer, std::move(*socket));
+          });
     });
   }
 
@@ -194,37 +196,24 @@ class MeshConnector : public std::enable_shared_from_this<MeshConnector> {
   }
 
   void refuse(const std::shared_ptr<tcp::socket>& socket, const std::string& reason, bool tell_peer) {
-    log_line("refused a connection from " + describe_remote(*socket) + ": " + reason);
-    if (!tell_peer) {
-      error_code ignored;
-      socket->close(ignored);
-      return;
-    }
-    async_write_control(*socket, FrameKind::kError, self(), encode_text(reason), [socket](const error_code&) {
-      error_code ignored;
-      socket->close(ignored);
-    });
+    refuse_connection(socket, "rank " + std::to_string(info_.rank), self(), reason, tell_peer);
   }
 
   void answer(const std::shared_ptr<tcp::socket>& socket) {
-    // A connection that never completes its hello is dropped, so strays cannot pile up.
-    auto timer = std::make_shared<asio::steady_timer>(io_, kHandshakeTimeout);
-    timer->async_wait([socket](const error_code& ec) {
-      error_code ignored;
-      if (!ec) socket->close(ignored);
-    });
-    async_read_control(*socket, [self = shared_from_this(), socket, timer](const std::string& error,
-                                                                          const FrameHeader& header,
-                                                                          const Bytes& payload) {
+    auto timer = start_handshake_deadline(socket);
+    async_read_control(*socket, [self = shared_from_this(), socket, timer](
+                                    const std::string& error, const FrameHeader& header, const Bytes& payload) {
       timer->cancel();
       if (self->finished_) return;
       if (!error.empty()) return self->refuse(socket, error, false);
       if (header.kind != FrameKind::kHello)
         return self->refuse(socket, std::string("expected a hello frame, got ") + to_string(header.kind), false);
-      if (decode_text(payload) != self->info_.token) return self->refuse(socket, "wrong job token (SYNCBED_TOKEN)", true);
+      if (decode_text(payload) != self->info_.token)
+        return self->refuse(socket, "wrong job token (SYNCBED_TOKEN)", true);
       const auto peer = header.source;
       if (peer <= self->self() || peer >= static_cast<std::uint32_t>(self->info_.world_size))
-        return self->refuse(socket, "rank " + std::to_string(peer) + " should not dial rank " + std::to_string(self->self()), true);
+        return self->refuse(
+            socket, "rank " + std::to_string(peer) + " should not dial rank " + std::to_string(self->self()), true);
       if (self->sockets_[peer]) return self->refuse(socket, "rank " + std::to_string(peer) + " connected twice", true);
       async_write_control(*socket, FrameKind::kHello, self->self(), encode_text(self->info_.token),
                           [self, socket, peer](const error_code& ec) {
@@ -266,7 +255,8 @@ EstablishedMesh establish_mesh(asio::io_context& io, const RendezvousInfo& info,
   auto connector = std::make_shared<MeshConnector>(io, acceptor, info, options, std::move(peers));
   connector->start();
   const bool done = run_until(io, deadline, [&] { return connector->done(); });
-  if (!connector->fatal().empty()) throw TransportError("rank " + std::to_string(info.rank) + ": " + connector->fatal());
+  if (!connector->fatal().empty())
+    throw TransportError("rank " + std::to_string(info.rank) + ": " + connector->fatal());
   if (!done)
     throw TransportError("rank " + std::to_string(info.rank) + ": could not connect to rank(s) " +
                          connector->missing_ranks(mesh.table) + " within " + seconds_text(options.rendezvous_timeout));

@@ -13,7 +13,7 @@
 namespace syncbed::net {
 
 struct EstablishedMesh {
-  std::vector<Endpoint> table;                 // every rank's listening endpoint
+  std::vector<Endpoint> table;                      // every rank's listening endpoint
   std::vector<std::optional<tcp::socket>> sockets;  // by rank; empty at our own rank
 };
 

@@ -57,7 +57,8 @@ RendezvousInfo resolve_rendezvous(const EnvLookup& env, const RendezvousFlags& f
     info.rank = flags.rank.value_or(0);
     info.world_size = flags.world_size.value_or(1);
   }
-  if (info.world_size < 1) throw std::invalid_argument("world size must be at least 1, got " + std::to_string(info.world_size));
+  if (info.world_size < 1)
+    throw std::invalid_argument("world size must be at least 1, got " + std::to_string(info.world_size));
   if (info.rank < 0 || info.rank >= info.world_size)
     throw std::invalid_argument("rank " + std::to_string(info.rank) + " is outside 0.." +
                                 std::to_string(info.world_size - 1));
@@ -73,7 +74,8 @@ RendezvousInfo resolve_rendezvous(const EnvLookup& env, const RendezvousFlags& f
     port = parse_int(*text, "MASTER_PORT");
   else if (flags.master_port)
     port = *flags.master_port;
-  if (port < 1 || port > 65535) throw std::invalid_argument("coordinator port " + std::to_string(port) + " is outside 1..65535");
+  if (port < 1 || port > 65535)
+    throw std::invalid_argument("coordinator port " + std::to_string(port) + " is outside 1..65535");
   info.master.port = static_cast<std::uint16_t>(port);
 
   info.token = env("SYNCBED_TOKEN").value_or("");

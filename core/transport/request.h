@@ -6,10 +6,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 

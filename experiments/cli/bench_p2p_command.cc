@@ -25,7 +25,8 @@ int run_bench_p2p(const std::vector<std::string>& args) {
   if (auto code = launch_if_requested(options)) return *code;
 
   auto mesh = connect_worker(options);
-  if (mesh->size() != 2) throw std::invalid_argument("bench-p2p needs exactly 2 ranks, got " + std::to_string(mesh->size()));
+  if (mesh->size() != 2)
+    throw std::invalid_argument("bench-p2p needs exactly 2 ranks, got " + std::to_string(mesh->size()));
   const std::uint64_t largest = *std::max_element(sizes.begin(), sizes.end());
   if (mesh->rank() == 1) {
     experiments::run_p2p_receiver(*mesh, largest);
@@ -51,8 +52,13 @@ int run_bench_p2p(const std::vector<std::string>& args) {
     std::printf("%12llu %10llu %14.2f %12.3f\n", static_cast<unsigned long long>(size),
                 static_cast<unsigned long long>(count), per_message_us, median);
     std::fflush(stdout);
-    rows.push_back({{"size", size}, {"count", count}, {"time_us", per_message_us}, {"gbytes_per_s", median},
-                    {"min_gbytes_per_s", rates.front()}, {"max_gbytes_per_s", rates.back()}, {"iters", iters}});
+    rows.push_back({{"size", size},
+                    {"count", count},
+                    {"time_us", per_message_us},
+                    {"gbytes_per_s", median},
+                    {"min_gbytes_per_s", rates.front()},
+                    {"max_gbytes_per_s", rates.back()},
+                    {"iters", iters}});
   }
   sender.stop();
   if (!options.get("json").empty())

@@ -62,7 +62,8 @@ int run_demo(const std::vector<std::string>& args) {
   }
   if (rank == 0) {
     std::sort(seconds.begin(), seconds.end());
-    std::printf("demo: all %d results verified on every rank; median %.2f ms\n", iters, seconds[seconds.size() / 2] * 1e3);
+    std::printf("demo: all %d results verified on every rank; median %.2f ms\n", iters,
+                seconds[seconds.size() / 2] * 1e3);
   }
   return 0;
 }

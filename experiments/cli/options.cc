@@ -41,7 +41,8 @@ bool Options::parse(const std::vector<std::string>& args) {
     } else if (inline_value) {
       values_[name] = *inline_value;
     } else {
-      if (i + 1 >= args.size()) throw std::invalid_argument(command_ + ": --" + name + " needs a value " + found->value_name);
+      if (i + 1 >= args.size())
+        throw std::invalid_argument(command_ + ": --" + name + " needs a value " + found->value_name);
       values_[name] = args[++i];
     }
   }
@@ -59,7 +60,8 @@ std::string Options::help() const {
     if (!s.default_value.empty()) out << " (default " << s.default_value << ")";
     out << "\n";
   }
-  out << std::left << std::setw(30) << "  --help" << "show this help\n";
+  out << std::left << std::setw(30) << "  --help"
+      << "show this help\n";
   return out.str();
 }
 
@@ -133,10 +135,14 @@ std::uint64_t parse_size(const std::string& text) {
   }
   const std::string suffix = text.substr(used);
   std::uint64_t scale = 1;
-  if (suffix == "K" || suffix == "k" || suffix == "KiB") scale = 1ull << 10;
-  else if (suffix == "M" || suffix == "MiB") scale = 1ull << 20;
-  else if (suffix == "G" || suffix == "GiB") scale = 1ull << 30;
-  else if (!suffix.empty()) throw std::invalid_argument("'" + text + "' has an unknown unit (use K, M or G)");
+  if (suffix == "K" || suffix == "k" || suffix == "KiB")
+    scale = 1ull << 10;
+  else if (suffix == "M" || suffix == "MiB")
+    scale = 1ull << 20;
+  else if (suffix == "G" || suffix == "GiB")
+    scale = 1ull << 30;
+  else if (!suffix.empty())
+    throw std::invalid_argument("'" + text + "' has an unknown unit (use K, M or G)");
   return value * scale;
 }
 

@@ -11,7 +11,7 @@
 namespace syncbed::cli {
 
 struct OptionSpec {
-  std::string name;  // without the leading "--"
+  std::string name;        // without the leading "--"
   std::string value_name;  // empty for a flag without a value
   std::string help;
   std::string default_value;  // shown in --help; empty if none

@@ -9,14 +9,18 @@ namespace syncbed::cli {
 
 std::vector<OptionSpec> worker_option_specs(const std::string& default_workers) {
   return {
-      {"workers", "N", "start N local worker processes; 0 = this process is one rank (RANK/WORLD_SIZE, SLURM_* or flags)", default_workers},
+      {"workers", "N",
+       "start N local worker processes; 0 = this process is one rank (RANK/WORLD_SIZE, SLURM_* or flags)",
+       default_workers},
       {"rank", "R", "this process's rank when no RANK/SLURM_PROCID is set", "0"},
       {"world-size", "N", "number of ranks when no WORLD_SIZE/SLURM_NTASKS is set", "1"},
       {"master-addr", "HOST", "coordinator address when MASTER_ADDR is not set", "127.0.0.1"},
       {"master-port", "PORT", "coordinator port when MASTER_PORT is not set", "29500"},
       {"bind", "ADDR", "address to listen on for peers (0.0.0.0 for multi-host)", "127.0.0.1"},
       {"socket-buffer", "BYTES", "SO_SNDBUF and SO_RCVBUF of peer sockets; 0 keeps the kernel's autotuning", "0"},
-      {"timeout-ms", "MS", "deadline of every wait on a peer and of the rendezvous; a peer silent for half of it is declared lost", "60000"},
+      {"timeout-ms", "MS",
+       "deadline of every wait on a peer and of the rendezvous; a peer silent for half of it is declared lost",
+       "60000"},
   };
 }
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "core/transport/asio.h"
 #include "core/transport/mesh.h"
 #include "experiments/launcher.h"
 #include "experiments/p2p_bench.h"
@@ -29,7 +30,19 @@ void BM_P2pThroughput(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes * count));
   state.counters["msgs_per_batch"] = static_cast<double>(count);
 }
-BENCHMARK(BM_P2pThroughput)->RangeMultiplier(4)->Range(4 << 10, 128 << 20)->Arg(28 << 20)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_P2pThroughput)
+    ->RangeMultiplier(4)
+    ->Range(4 << 10, 128 << 20)
+    ->Arg(28 << 20)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Asks the kernel for a free port; it is bound again moments later by rank 0's coordinator.
+std::uint16_t free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return probe.local_endpoint().port();
+}
 
 }  // namespace
 
@@ -37,8 +50,7 @@ int main(int argc, char** argv) {
   syncbed::net::RendezvousInfo info;
   info.world_size = 2;
   info.token = syncbed::experiments::make_job_token();
-  // A port in the ephemeral range picked from the pid; collisions just fail loudly.
-  info.master = {"127.0.0.1", static_cast<std::uint16_t>(20000 + getpid() % 20000)};
+  info.master = {"127.0.0.1", free_port()};
   const pid_t child = fork();
   if (child < 0) return 1;
   info.rank = child == 0 ? 1 : 0;

@@ -7,7 +7,9 @@
 namespace syncbed::net {
 namespace {
 
-HeaderBytes valid_header(std::uint64_t length = 16) { return encode_header({FrameKind::kData, 3, 0x1122334455667788ull, length}); }
+HeaderBytes valid_header(std::uint64_t length = 16) {
+  return encode_header({FrameKind::kData, 3, 0x1122334455667788ull, length});
+}
 
 void put_u32(HeaderBytes& h, std::size_t offset, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) h[offset + i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);

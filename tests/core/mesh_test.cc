@@ -71,7 +71,8 @@ TEST(Mesh, SameTagMessagesArriveInOrderWhetherParkedOrNot) {
     std::vector<Request> recvs;
     for (int i = 0; i < kMessages / 2; ++i) recvs.push_back(mesh.recv(0, 9, std::span<std::uint32_t>(&got[i], 1)));
     std::this_thread::sleep_for(100ms);  // the rest arrive before their recvs: parked
-    for (int i = kMessages / 2; i < kMessages; ++i) recvs.push_back(mesh.recv(0, 9, std::span<std::uint32_t>(&got[i], 1)));
+    for (int i = kMessages / 2; i < kMessages; ++i)
+      recvs.push_back(mesh.recv(0, 9, std::span<std::uint32_t>(&got[i], 1)));
     for (auto& r : recvs) r.wait();
     for (int i = 0; i < kMessages; ++i) ASSERT_EQ(got[i], 1000u + i) << "message " << i;
   });
@@ -81,43 +82,47 @@ TEST(Mesh, TheParkedQueueIsBoundedAndBackpressureStallsTheSender) {
   constexpr std::size_t kChunk = 256 << 10;
   constexpr int kChunks = 200;  // 50 MiB on tag 1 against a 1 MiB parking limit
   std::latch receiver_may_start(1);
-  run_ranks(2, [&](Mesh& mesh) {
-    if (mesh.rank() == 0) {
-      AlignedBuffer<std::byte> data(kChunk * kChunks);
-      for (std::size_t i = 0; i < data.size(); ++i) data[i] = payload_byte(static_cast<int>(i / kChunk), 1, i % kChunk);
-      std::vector<Request> sends;
-      for (int c = 0; c < kChunks; ++c)
-        sends.push_back(mesh.send(1, 1, std::span<const std::byte>(data.data() + c * kChunk, kChunk)));
-      const std::uint64_t last = 77;
-      sends.push_back(mesh.send(1, 2, std::span<const std::uint64_t>(&last, 1)));
-      std::this_thread::sleep_for(500ms);
-      // With nobody receiving, only the parking limit plus the kernel's socket
-      // buffers (a few MiB on loopback) can have been accepted.
-      int completed = 0;
-      for (auto& s : sends) completed += s.ready();
-      EXPECT_LT(completed, kChunks / 2) << "the parked queue did not push back";
-      receiver_may_start.count_down();
-      for (auto& s : sends) s.wait();
-      return;
-    }
-    receiver_may_start.wait();
-    // Tag 2 was sent last: receiving it first forces every tag-1 frame through the queue.
-    std::uint64_t last = 0;
-    auto last_request = mesh.recv(0, 2, std::span<std::uint64_t>(&last, 1));
-    AlignedBuffer<std::byte> chunk(kChunk);
-    for (int c = 0; c < kChunks; ++c) {
-      mesh.recv(0, 1, chunk.span()).wait();
-      std::size_t wrong = 0;
-      for (std::size_t i = 0; i < kChunk; ++i) wrong += chunk[i] != payload_byte(c, 1, i);
-      ASSERT_EQ(wrong, 0u) << "chunk " << c;
-    }
-    last_request.wait();
-    EXPECT_EQ(last, 77u);
-  }, [](int) {
-    MeshOptions options;
-    options.max_parked_bytes = 1 << 20;
-    return options;
-  });
+  run_ranks(
+      2,
+      [&](Mesh& mesh) {
+        if (mesh.rank() == 0) {
+          AlignedBuffer<std::byte> data(kChunk * kChunks);
+          for (std::size_t i = 0; i < data.size(); ++i)
+            data[i] = payload_byte(static_cast<int>(i / kChunk), 1, i % kChunk);
+          std::vector<Request> sends;
+          for (int c = 0; c < kChunks; ++c)
+            sends.push_back(mesh.send(1, 1, std::span<const std::byte>(data.data() + c * kChunk, kChunk)));
+          const std::uint64_t last = 77;
+          sends.push_back(mesh.send(1, 2, std::span<const std::uint64_t>(&last, 1)));
+          std::this_thread::sleep_for(500ms);
+          // With nobody receiving, only the parking limit plus the kernel's socket
+          // buffers (a few MiB on loopback) can have been accepted.
+          int completed = 0;
+          for (auto& s : sends) completed += s.ready();
+          EXPECT_LT(completed, kChunks / 2) << "the parked queue did not push back";
+          receiver_may_start.count_down();
+          for (auto& s : sends) s.wait();
+          return;
+        }
+        receiver_may_start.wait();
+        // Tag 2 was sent last: receiving it first forces every tag-1 frame through the queue.
+        std::uint64_t last = 0;
+        auto last_request = mesh.recv(0, 2, std::span<std::uint64_t>(&last, 1));
+        AlignedBuffer<std::byte> chunk(kChunk);
+        for (int c = 0; c < kChunks; ++c) {
+          mesh.recv(0, 1, chunk.span()).wait();
+          std::size_t wrong = 0;
+          for (std::size_t i = 0; i < kChunk; ++i) wrong += chunk[i] != payload_byte(c, 1, i);
+          ASSERT_EQ(wrong, 0u) << "chunk " << c;
+        }
+        last_request.wait();
+        EXPECT_EQ(last, 77u);
+      },
+      [](int) {
+        MeshOptions options;
+        options.max_parked_bytes = 1 << 20;
+        return options;
+      });
 }
 
 TEST(Mesh, ALaterTagCanBeReceivedFirst) {
@@ -237,7 +242,8 @@ TEST(Mesh, UnreachableCoordinatorIsReportedWithinTheDeadline) {
     Mesh::connect(testing::rank_info(1, 2, 1), options);  // nothing listens on port 1
     FAIL();
   } catch (const TransportError& e) {
-    EXPECT_NE(std::string(e.what()).find("could not reach the coordinator at 127.0.0.1:1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("could not reach the coordinator at 127.0.0.1:1"), std::string::npos)
+        << e.what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
@@ -249,18 +255,21 @@ namespace syncbed::net {
 namespace {
 
 TEST(Mesh, HeartbeatsKeepAnIdleButLivePeerConnected) {
-  testing::run_ranks(2, [](Mesh& mesh) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // three silence timeouts, no traffic
-    std::uint32_t out = 5 + mesh.rank(), in = 0;
-    auto recv = mesh.recv(1 - mesh.rank(), 1, std::span<std::uint32_t>(&in, 1));
-    mesh.send(1 - mesh.rank(), 1, std::span<const std::uint32_t>(&out, 1)).wait();
-    recv.wait();
-    EXPECT_EQ(in, 6u - mesh.rank());
-  }, [](int) {
-    MeshOptions options;
-    options.peer_silence_timeout = std::chrono::milliseconds(400);
-    return options;
-  });
+  testing::run_ranks(
+      2,
+      [](Mesh& mesh) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // three silence timeouts, no traffic
+        std::uint32_t out = 5 + mesh.rank(), in = 0;
+        auto recv = mesh.recv(1 - mesh.rank(), 1, std::span<std::uint32_t>(&in, 1));
+        mesh.send(1 - mesh.rank(), 1, std::span<const std::uint32_t>(&out, 1)).wait();
+        recv.wait();
+        EXPECT_EQ(in, 6u - mesh.rank());
+      },
+      [](int) {
+        MeshOptions options;
+        options.peer_silence_timeout = std::chrono::milliseconds(400);
+        return options;
+      });
 }
 
 }  // namespace

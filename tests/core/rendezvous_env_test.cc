@@ -25,9 +25,13 @@ std::string error_of(std::map<std::string, std::string> vars, RendezvousFlags fl
 }
 
 TEST(RendezvousEnv, TorchrunVariablesWin) {
-  const auto info = resolve_rendezvous(env_of({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"MASTER_ADDR", "10.0.0.1"},
-                                               {"MASTER_PORT", "1234"}, {"SYNCBED_TOKEN", "abc"},
-                                               {"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "6"}}),
+  const auto info = resolve_rendezvous(env_of({{"RANK", "3"},
+                                               {"WORLD_SIZE", "8"},
+                                               {"MASTER_ADDR", "10.0.0.1"},
+                                               {"MASTER_PORT", "1234"},
+                                               {"SYNCBED_TOKEN", "abc"},
+                                               {"SLURM_PROCID", "5"},
+                                               {"SLURM_NTASKS", "6"}}),
                                        {1, 2, "flag-host", 99});
   EXPECT_EQ(info.rank, 3);
   EXPECT_EQ(info.world_size, 8);

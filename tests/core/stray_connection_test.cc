@@ -87,7 +87,8 @@ void attack(const Endpoint& where, FrameKind handshake_kind, const std::vector<s
     RawClient client(where);
     client.send(frame(handshake_kind, 1, wrong_token_payload.size(), wrong_token_payload));
     const std::string answer = client.read_until_closed();
-    EXPECT_NE(answer.find("wrong job token"), std::string::npos) << "wrong token to " << where.to_string() << ": " << answer;
+    EXPECT_NE(answer.find("wrong job token"), std::string::npos)
+        << "wrong token to " << where.to_string() << ": " << answer;
   }
 }
 

@@ -11,8 +11,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -39,15 +39,17 @@ struct Worker {
   std::optional<int> status;
 };
 
-Worker spawn_worker(int rank, int world, std::uint16_t port, const std::vector<std::string>& args, const std::string& dir) {
+Worker spawn_worker(int rank, int world, std::uint16_t port, const std::vector<std::string>& args,
+                    const std::string& dir) {
   Worker w;
   w.out_path = dir + "/rank" + std::to_string(rank) + ".out";
   w.err_path = dir + "/rank" + std::to_string(rank) + ".err";
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-  for (std::string kv : std::vector<std::string>{"RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(world),
-                         "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
-                         std::string("SYNCBED_TOKEN=") + kToken, std::string("SYNCBED_COORDINATOR=external")})
+  for (std::string kv :
+       std::vector<std::string>{"RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(world),
+                                "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + std::to_string(port),
+                                std::string("SYNCBED_TOKEN=") + kToken, std::string("SYNCBED_COORDINATOR=external")})
     env_strings.push_back(kv);
   std::vector<std::string> argv_strings{SYNCBED_BINARY};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -101,10 +103,9 @@ class ProcessFault : public ::testing::Test {
   void start_job(int world, const std::string& timeout_ms) {
     coordinator_.emplace(syncbed::net::Endpoint{"127.0.0.1", 0}, world, kToken, 30s);
     for (int rank = 0; rank < world; ++rank)
-      workers_.push_back(spawn_worker(rank, world, coordinator_->port(),
-                                      {"demo", "--workers=0", "--elements=4000000", "--iters=100000",
-                                       "--timeout-ms=" + timeout_ms},
-                                      dir_));
+      workers_.push_back(spawn_worker(
+          rank, world, coordinator_->port(),
+          {"demo", "--workers=0", "--elements=4000000", "--iters=100000", "--timeout-ms=" + timeout_ms}, dir_));
     const auto deadline = Clock::now() + 60s;
     while (read_file(workers_[0].out_path).find("iteration 3/") == std::string::npos) {
       ASSERT_LT(Clock::now(), deadline) << "the job never got going: " << read_file(workers_[0].err_path);
@@ -129,7 +130,8 @@ class ProcessFault : public ::testing::Test {
       EXPECT_NE(err.find("syncbed demo: error: "), std::string::npos) << err;
       const std::string named = "rank " + std::to_string(victim) + " (127.0.0.1:";
       EXPECT_NE(err.substr(err.find("syncbed demo: error: ")).find(named), std::string::npos)
-          << "rank " << r << "'s error does not name rank " << victim << ":\n" << err;
+          << "rank " << r << "'s error does not name rank " << victim << ":\n"
+          << err;
     }
   }
 
