@@ -1,0 +1,23 @@
+#pragma once
+
+#include <chrono>
+
+namespace syncbed {
+
+// Monotonic stopwatch: lap() returns the seconds since the previous lap (or start).
+class Stopwatch {
+ public:
+  using Clock = std::chrono::steady_clock;
+  Stopwatch() : last_(Clock::now()) {}
+  double lap() {
+    const auto now = Clock::now();
+    const double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return seconds;
+  }
+
+ private:
+  Clock::time_point last_;
+};
+
+}  // namespace syncbed

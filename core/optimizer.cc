@@ -1,0 +1,65 @@
+#include "core/optimizer.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace syncbed {
+
+std::string OptimizerConfig::describe() const {
+  if (kind == Kind::kAdam)
+    return "adam(lr=" + std::to_string(learning_rate) + ", b1=" + std::to_string(beta1) +
+           ", b2=" + std::to_string(beta2) + ", wd=" + std::to_string(weight_decay) + ")";
+  return "sgd(lr=" + std::to_string(learning_rate) + ", momentum=" + std::to_string(momentum) +
+         ", wd=" + std::to_string(weight_decay) + ")";
+}
+
+Optimizer::Optimizer(const OptimizerConfig& config, std::size_t size) : config_(config), size_(size) {
+  const bool needs_first = config.kind == OptimizerConfig::Kind::kAdam || config.momentum != 0.0f;
+  if (needs_first) {
+    first_ = AlignedBuffer<float>(size);
+    if (size) std::memset(first_.data(), 0, size * sizeof(float));
+  }
+  if (config.kind == OptimizerConfig::Kind::kAdam) {
+    second_ = AlignedBuffer<float>(size);
+    if (size) std::memset(second_.data(), 0, size * sizeof(float));
+  }
+}
+
+void Optimizer::step(std::span<float> weights, std::span<const float> gradient) {
+  if (weights.size() != size_ || gradient.size() != size_)
+    throw std::invalid_argument("optimizer step on " + std::to_string(weights.size()) + " weights and " +
+                                std::to_string(gradient.size()) + " gradients; its state holds " +
+                                std::to_string(size_));
+  ++steps_;
+  float* w = weights.data();
+  const float* g = gradient.data();
+  const float lr = config_.learning_rate;
+  const float wd = config_.weight_decay;
+  if (config_.kind == OptimizerConfig::Kind::kSgd) {
+    if (first_.size() == 0) {
+      for (std::size_t i = 0; i < size_; ++i) w[i] -= lr * (g[i] + wd * w[i]);
+      return;
+    }
+    float* v = first_.data();
+    const float momentum = config_.momentum;
+    for (std::size_t i = 0; i < size_; ++i) {
+      v[i] = momentum * v[i] + (g[i] + wd * w[i]);
+      w[i] -= lr * v[i];
+    }
+    return;
+  }
+  float* m = first_.data();
+  float* v = second_.data();
+  const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon;
+  const float correction1 = 1.0f - static_cast<float>(std::pow(b1, steps_));
+  const float correction2 = 1.0f - static_cast<float>(std::pow(b2, steps_));
+  for (std::size_t i = 0; i < size_; ++i) {
+    const float grad = g[i] + wd * w[i];
+    m[i] = b1 * m[i] + (1.0f - b1) * grad;
+    v[i] = b2 * v[i] + (1.0f - b2) * grad * grad;
+    w[i] -= lr * (m[i] / correction1) / (std::sqrt(v[i] / correction2) + eps);
+  }
+}
+
+}  // namespace syncbed

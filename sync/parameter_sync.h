@@ -1,0 +1,51 @@
+// The one interface every synchronization strategy implements. Given this worker's
+// local gradient, a step leaves identical updated weights on every worker; where the
+// optimizer runs (replicated, sharded, on servers) is the strategy's business.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/optimizer.h"
+#include "core/transport/mesh.h"
+
+namespace syncbed::sync {
+
+// Seconds spent in each named phase of one step, in the order they ran.
+struct PhaseTimes {
+  std::vector<std::pair<std::string, double>> phases;
+  void add(const std::string& phase, double seconds) { phases.emplace_back(phase, seconds); }
+  double total() const;
+};
+
+class ParameterSync {
+ public:
+  virtual ~ParameterSync() = default;
+  virtual std::string name() const = 0;
+
+  // weights: identical on every worker on entry, updated in place. grads: this
+  // worker's gradient; the strategy may overwrite it. Both have parameters() elements.
+  virtual void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) = 0;
+
+  // Plain element-wise sum over workers, in place (for the allreduce benchmark).
+  virtual void allreduce_sum(std::span<float> data, PhaseTimes& times) = 0;
+};
+
+struct SyncOptions {
+  std::size_t parameters = 0;
+  OptimizerConfig optimizer;
+  std::string compression = "none";  // "none" or "bf16" (sharded)
+  bool sum_in_compressed_format = false;  // sharded + bf16: add in bf16 like BigDL
+  std::size_t segment_bytes = std::size_t{1} << 20;  // ring pipelining
+};
+
+// Names: "ring", "sharded". Throws std::invalid_argument for an unknown name or an
+// option the strategy does not support, naming both.
+std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,
+                                                   const SyncOptions& options);
+std::vector<std::string> parameter_sync_names();
+
+}  // namespace syncbed::sync

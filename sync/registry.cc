@@ -1,0 +1,49 @@
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+#include "sync/parameter_sync.h"
+#include "sync/ring_strategy.h"
+#include "sync/sharded_shuffle.h"
+
+namespace syncbed::sync {
+namespace {
+
+using Factory = std::function<std::unique_ptr<ParameterSync>(net::Mesh&, const SyncOptions&)>;
+
+const std::map<std::string, Factory>& factories() {
+  static const std::map<std::string, Factory> table{
+      {"ring", [](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<RingStrategy>(mesh, o); }},
+      {"sharded", [](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<ShardedShuffle>(mesh, o); }},
+  };
+  return table;
+}
+
+}  // namespace
+
+double PhaseTimes::total() const {
+  double sum = 0;
+  for (const auto& [name, seconds] : phases) sum += seconds;
+  return sum;
+}
+
+std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,
+                                                   const SyncOptions& options) {
+  const auto found = factories().find(name);
+  if (found == factories().end()) {
+    std::string known;
+    for (const auto& n : parameter_sync_names()) known += (known.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("unknown sync strategy '" + name + "' (known: " + known + ")");
+  }
+  if (options.compression != "none" && options.compression != "bf16")
+    throw std::invalid_argument("compression must be \"none\" or \"bf16\", got '" + options.compression + "'");
+  return found->second(mesh, options);
+}
+
+std::vector<std::string> parameter_sync_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : factories()) names.push_back(name);
+  return names;
+}
+
+}  // namespace syncbed::sync

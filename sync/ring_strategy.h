@@ -1,0 +1,22 @@
+// Ring AllReduce as a ParameterSync: sum the gradients with the pipelined ring
+// (ring_allreduce.h), then every worker applies the full optimizer (replicated state).
+#pragma once
+
+#include "sync/parameter_sync.h"
+#include "sync/ring_allreduce.h"
+
+namespace syncbed::sync {
+
+class RingStrategy : public ParameterSync {
+ public:
+  RingStrategy(net::Mesh& mesh, const SyncOptions& options);
+  std::string name() const override { return "ring"; }
+  void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) override;
+  void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
+
+ private:
+  RingAllreduce ring_;
+  Optimizer optimizer_;
+};
+
+}  // namespace syncbed::sync
