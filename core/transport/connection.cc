@@ -228,6 +228,7 @@ void Connection::write_next() {
   }
   writing_ = true;
   auto op = send_queue_.front();
+  sending_ = op.get();
   const std::array<asio::const_buffer, 2> gather{asio::buffer(op->header),
                                                  asio::buffer(op->send_buffer.data(), op->send_buffer.size())};
   asio::async_write(socket_, gather, TransferAllLargeChunks{&last_sent_},
@@ -257,6 +258,28 @@ void Connection::write_farewell() {
     if (with_error) return self->fail("close", "closed after reporting an error");
     self->maybe_finish_close();
   });
+}
+
+void Connection::cancel(Operation& op) {
+  if (op.done() || failure_) return;
+  const auto cancelled = error_for(op.describe(), "cancelled: its request was dropped before completing");
+  if (&op == receiving_.get() || &op == sending_)
+    return fail(op.describe(), "cancelled while its bytes were on the wire; the stream cannot continue");
+  auto drop_from = [&](std::deque<std::shared_ptr<Operation>>& queue) {
+    for (auto it = queue.begin(); it != queue.end(); ++it)
+      if (it->get() == &op) {
+        queue.erase(it);
+        return true;
+      }
+    return false;
+  };
+  if (op.kind == Operation::Kind::kSend) {
+    drop_from(send_queue_);
+  } else if (auto posted = posted_recvs_.find(op.tag); posted != posted_recvs_.end()) {
+    drop_from(posted->second);
+    if (posted->second.empty()) posted_recvs_.erase(posted);
+  }
+  op.complete(cancelled);
 }
 
 // ---- closing and failure ----
@@ -301,6 +324,7 @@ void Connection::fail(const std::string& operation, const std::string& reason) {
   heartbeat_timer_.cancel();
   if (receiving_) receiving_->complete(failure_);
   receiving_.reset();
+  sending_ = nullptr;
   for (auto& [tag, ops] : posted_recvs_)
     for (auto& op : ops) op->complete(failure_);
   posted_recvs_.clear();

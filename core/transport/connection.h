@@ -39,6 +39,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
   void post_send(std::shared_ptr<Operation> op);
   void post_recv(std::shared_ptr<Operation> op);
+  // Withdraws an operation its owner no longer waits for. A queued one is simply
+  // removed; one whose bytes are moving right now cannot be cut out of the stream, so
+  // then the connection fails.
+  void cancel(Operation& op);
   // Closes the socket and fails every pending and future operation on this peer.
   void fail(const std::string& operation, const std::string& reason);
   // Orderly close: flush queued sends, say goodbye, wait for the peer's goodbye (or
@@ -96,6 +100,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
 
   std::shared_ptr<Operation> receiving_;  // recv whose payload is being read right now
+  const Operation* sending_ = nullptr;    // send whose frame is being written right now
   std::optional<OperationError> failure_;
   std::shared_ptr<std::string> first_failure_;
   std::string close_reason_;  // non-empty: say it in an error frame instead of goodbye

@@ -58,16 +58,17 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
     // A wait that expires means the peer stopped making progress: fail it, so every
     // other operation on it fails now too instead of waiting out its own deadline.
     std::weak_ptr<Impl> weak = weak_from_this();
-    auto on_timeout = [weak, connection](Operation& timed_out, std::chrono::milliseconds waited) {
+    auto on_abandon = [weak, connection](Operation& abandoned, Request::Abandon why, std::chrono::milliseconds waited) {
       auto self = weak.lock();
-      if (!self) return timed_out.complete(OperationError{timed_out.peer, "the mesh was closed"});
+      if (!self) return abandoned.complete(OperationError{abandoned.peer, "the mesh was closed"});
       self->run_on_io([&] {
-        if (!timed_out.done())
-          connection->fail(timed_out.describe(), "timed out after " + seconds_text(waited) +
-                                                     " with no completion; the peer is stalled or lost");
+        if (abandoned.done()) return;
+        if (why == Request::Abandon::kDestroyed) return connection->cancel(abandoned);
+        connection->fail(abandoned.describe(),
+                         "timed out after " + seconds_text(waited) + " with no completion; the peer is stalled or lost");
       });
     };
-    return Request(std::move(op), std::move(on_timeout), options.op_timeout);
+    return Request(std::move(op), std::move(on_abandon), options.op_timeout);
   }
 
   void close() {

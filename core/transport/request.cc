@@ -34,13 +34,34 @@ std::optional<OperationError> Operation::error() const {
   return error_;
 }
 
+Request& Request::operator=(Request&& other) noexcept {
+  if (this != &other) {
+    cancel_if_pending();
+    op_ = std::move(other.op_);
+    on_abandon_ = std::move(other.on_abandon_);
+    default_timeout_ = other.default_timeout_;
+  }
+  return *this;
+}
+
+Request::~Request() { cancel_if_pending(); }
+
+void Request::cancel_if_pending() noexcept {
+  if (!op_ || op_->done()) return;
+  try {
+    on_abandon_(*op_, Abandon::kDestroyed, std::chrono::milliseconds(0));
+  } catch (...) {
+    // Cannot report from a destructor; the handler completes the operation anyway.
+  }
+}
+
 void Request::wait_for(std::chrono::milliseconds timeout) { wait_until(Clock::now() + timeout); }
 
 void Request::wait_until(Clock::time_point deadline) {
   if (!op_) return;
   const auto start = Clock::now();
   if (!op_->wait_until(deadline)) {
-    on_timeout_(*op_, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start));
+    on_abandon_(*op_, Abandon::kTimedOut, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start));
     // The handler completed the operation with the timeout error (or it finished
     // at the last moment); either way it is done now.
     op_->wait_until(Clock::time_point::max());

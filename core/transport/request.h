@@ -53,14 +53,24 @@ struct Operation {
   std::optional<OperationError> error_;
 };
 
+// Move-only. A Request destroyed before its operation completed cancels it first, so
+// a buffer is never written or read after the code that owns it has moved on (for
+// example when an exception unwinds past several posted operations).
 class Request {
  public:
-  // on_timeout runs when a wait expires: it must fail the operation (and the peer).
-  using TimeoutHandler = std::function<void(Operation&, std::chrono::milliseconds waited)>;
+  enum class Abandon { kTimedOut, kDestroyed };
+  // Runs when a wait expires or an unfinished Request is destroyed. It must complete
+  // the operation, failing it (and, on timeout, the peer), before it returns.
+  using AbandonHandler = std::function<void(Operation&, Abandon, std::chrono::milliseconds waited)>;
 
   Request() = default;
-  Request(std::shared_ptr<Operation> op, TimeoutHandler on_timeout, std::chrono::milliseconds default_timeout)
-      : op_(std::move(op)), on_timeout_(std::move(on_timeout)), default_timeout_(default_timeout) {}
+  Request(std::shared_ptr<Operation> op, AbandonHandler on_abandon, std::chrono::milliseconds default_timeout)
+      : op_(std::move(op)), on_abandon_(std::move(on_abandon)), default_timeout_(default_timeout) {}
+  Request(Request&&) noexcept = default;
+  Request& operator=(Request&& other) noexcept;
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  ~Request();
 
   // Wait with the mesh's default operation timeout.
   void wait() { wait_for(default_timeout_); }
@@ -71,8 +81,10 @@ class Request {
   bool ready() const { return !op_ || op_->done(); }
 
  private:
+  void cancel_if_pending() noexcept;
+
   std::shared_ptr<Operation> op_;
-  TimeoutHandler on_timeout_;
+  AbandonHandler on_abandon_;
   std::chrono::milliseconds default_timeout_{0};
 };
 

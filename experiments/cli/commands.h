@@ -8,5 +8,6 @@ namespace syncbed::cli {
 // Each returns the process exit code; args exclude "syncbed" and the command name.
 int run_demo(const std::vector<std::string>& args);
 int run_bench_p2p(const std::vector<std::string>& args);
+int run_bench_allreduce(const std::vector<std::string>& args);
 
 }  // namespace syncbed::cli

@@ -19,6 +19,8 @@ const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table{
       {"demo", {syncbed::cli::run_demo, "sum-allreduce across N local processes over TCP and verify (default: 4)"}},
       {"bench-p2p", {syncbed::cli::run_bench_p2p, "point-to-point throughput between two processes"}},
+      {"bench-allreduce",
+       {syncbed::cli::run_bench_allreduce, "sum-allreduce throughput of a sync strategy (nccl-tests columns)"}},
   };
   return table;
 }

@@ -274,3 +274,31 @@ TEST(Mesh, HeartbeatsKeepAnIdleButLivePeerConnected) {
 
 }  // namespace
 }  // namespace syncbed::net
+
+namespace syncbed::net {
+namespace {
+
+TEST(Mesh, DroppingAnUnfinishedRequestCancelsItAndLeavesItsBufferAlone) {
+  std::latch dropped(1);
+  testing::run_ranks(2, [&](Mesh& mesh) {
+    if (mesh.rank() == 0) {
+      dropped.wait();
+      const std::uint32_t value = 4242;
+      mesh.send(1, 3, std::span<const std::uint32_t>(&value, 1)).wait();
+      return;
+    }
+    {
+      auto buffer = std::make_unique<std::uint32_t>(0);
+      Request abandoned = mesh.recv(0, 3, std::span<std::uint32_t>(buffer.get(), 1));
+      // Destroyed here, before the frame exists; the buffer goes with it (ASan would
+      // report a later write into it).
+    }
+    dropped.count_down();
+    std::uint32_t value = 0;
+    mesh.recv(0, 3, std::span<std::uint32_t>(&value, 1)).wait();
+    EXPECT_EQ(value, 4242u);  // the cancelled recv did not consume the message
+  });
+}
+
+}  // namespace
+}  // namespace syncbed::net

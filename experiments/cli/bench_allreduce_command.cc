@@ -1,0 +1,128 @@
+// `syncbed bench-allreduce`: sum-allreduce throughput of a sync strategy, printed in
+// nccl-tests columns. Per size: one verified warm-up, then K timed iterations; an
+// iteration's time is the slowest rank's, and the median over iterations is reported.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/buffer.h"
+#include "core/clock.h"
+#include "experiments/cli/commands.h"
+#include "experiments/cli/worker_setup.h"
+#include "sync/parameter_sync.h"
+
+namespace syncbed::cli {
+namespace {
+
+constexpr std::uint64_t kTimesTag = 1ull << 50;  // distinct from every strategy's tags
+
+// Positive small integers: exact in fp32 sums, and bf16 error stays relative.
+float input(int rank, std::size_t i) { return static_cast<float>(1 + (rank + 1) * (i % 13)); }
+
+std::size_t count_wrong(std::span<const float> data, int world, bool bf16) {
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    float expected = 0;
+    for (int r = 0; r < world; ++r) expected += input(r, i);
+    // bf16: each piece and the published sum lose < 2^-7 relative each.
+    const float tolerance = bf16 ? std::ldexp(expected, -6) : 0.0f;
+    wrong += std::abs(data[i] - expected) > tolerance;
+  }
+  return wrong;
+}
+
+// Rank 0 gets, for every iteration, the slowest rank's time.
+std::vector<double> slowest_per_iteration(net::Mesh& mesh, std::vector<double> mine) {
+  if (mesh.rank() != 0) {
+    mesh.send(0, kTimesTag, std::span<const double>(mine)).wait();
+    return {};
+  }
+  std::vector<double> theirs(mine.size());
+  for (int peer = 1; peer < mesh.size(); ++peer) {
+    mesh.recv(peer, kTimesTag, std::span<double>(theirs)).wait();
+    for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = std::max(mine[i], theirs[i]);
+  }
+  return mine;
+}
+
+}  // namespace
+
+int run_bench_allreduce(const std::vector<std::string>& args) {
+  auto specs = worker_option_specs("2");
+  specs.push_back({"strategy", "NAME", "sync strategy: ring or sharded", "ring"});
+  specs.push_back({"compression", "KIND", "none or bf16 (sharded only)", "none"});
+  specs.push_back({"sizes", "LIST", "vector sizes in bytes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
+  specs.push_back({"iters", "K", "timed iterations per size, after one verified warm-up", "10"});
+  specs.push_back({"json", "FILE", "also write the results as JSON (atomically)", ""});
+  Options options("bench-allreduce", "Sum-allreduce throughput of a sync strategy, in nccl-tests columns.", specs);
+  if (!options.parse(args)) return 0;
+  const auto sizes = options.get_sizes("sizes");
+  const int iters = static_cast<int>(options.get_int("iters", 1, 100'000));
+  for (auto size : sizes)
+    if (size % sizeof(float) != 0) throw std::invalid_argument("bench-allreduce: sizes must be multiples of 4 bytes");
+  if (auto code = launch_if_requested(options)) return *code;
+
+  auto mesh = connect_worker(options);
+  const int world = mesh->size();
+  const bool bf16 = options.get("compression") == "bf16";
+  const std::size_t largest = *std::max_element(sizes.begin(), sizes.end()) / sizeof(float);
+  AlignedBuffer<float> data(largest);
+  const bool lead = mesh->rank() == 0;
+  if (lead) {
+    std::printf("# syncbed bench-allreduce: strategy %s, compression %s, %d ranks, %d iterations per size\n",
+                options.get("strategy").c_str(), options.get("compression").c_str(), world, iters);
+    std::printf("%12s %12s %6s %6s %12s %12s %12s %8s\n", "size", "count", "type", "redop", "time(us)",
+                "algbw(GB/s)", "busbw(GB/s)", "#wrong");
+    std::fflush(stdout);
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  std::size_t total_wrong = 0;
+  for (const auto size : sizes) {
+    const std::size_t count = size / sizeof(float);
+    sync::SyncOptions sync_options;
+    sync_options.parameters = count;
+    sync_options.compression = options.get("compression");
+    auto sync = sync::make_parameter_sync(options.get("strategy"), *mesh, sync_options);
+    const std::span<float> vector = data.span().first(count);
+    std::vector<double> seconds;
+    std::size_t wrong = 0;
+    for (int it = -1; it < iters; ++it) {
+      for (std::size_t i = 0; i < count; ++i) vector[i] = input(mesh->rank(), i);
+      sync::PhaseTimes phases;
+      Stopwatch watch;
+      sync->allreduce_sum(vector, phases);
+      const double elapsed = watch.lap();
+      if (it >= 0) seconds.push_back(elapsed);
+      if (it == -1 || it == iters - 1) wrong += count_wrong(vector, world, bf16);
+    }
+    auto slowest = slowest_per_iteration(*mesh, seconds);
+    total_wrong += wrong;
+    if (!lead) continue;
+    std::sort(slowest.begin(), slowest.end());
+    const double time = slowest[slowest.size() / 2];
+    const double algbw = time > 0 ? size / time / 1e9 : 0;
+    const double busbw = algbw * 2.0 * (world - 1) / world;
+    std::printf("%12llu %12zu %6s %6s %12.1f %12.3f %12.3f %8zu\n", static_cast<unsigned long long>(size), count,
+                "float", "sum", time * 1e6, algbw, busbw, wrong);
+    std::fflush(stdout);
+    rows.push_back({{"size", size}, {"count", count}, {"type", "float"}, {"redop", "sum"}, {"time_us", time * 1e6},
+                    {"algbw_gbytes_per_s", algbw}, {"busbw_gbytes_per_s", busbw}, {"wrong", wrong}});
+  }
+  if (lead && !options.get("json").empty())
+    write_file_atomically(options.get("json"),
+                          nlohmann::json{{"benchmark", "allreduce"},
+                                         {"strategy", options.get("strategy")},
+                                         {"compression", options.get("compression")},
+                                         {"world_size", world},
+                                         {"iters", iters},
+                                         {"results", rows}}
+                                  .dump(2) +
+                              "\n");
+  if (total_wrong) throw std::runtime_error(std::to_string(total_wrong) + " wrong elements in verified iterations");
+  return 0;
+}
+
+}  // namespace syncbed::cli
