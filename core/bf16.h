@@ -21,6 +21,15 @@ inline float bf16_expand(std::uint16_t half) {
   return value;
 }
 
+// expand(truncate(x)) without the round trip through 16 bits.
+inline float bf16_round_trip(float value) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  bits &= 0xffff0000u;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
 inline void bf16_truncate(std::span<const float> in, std::uint16_t* out) {
   for (std::size_t i = 0; i < in.size(); ++i) out[i] = bf16_truncate(in[i]);
 }

@@ -1,5 +1,6 @@
 #include "sync/sharded_shuffle.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -37,37 +38,67 @@ void ShardedShuffle::shuffle_and_aggregate(std::span<float> grads, PhaseTimes& t
   const int n = mesh_.size();
   const int me = mesh_.rank();
   const ShardRange mine = shard(me);
-  std::vector<net::Request> requests;
+  const std::size_t segment = std::max<std::size_t>(1, options_.segment_bytes / sizeof(float));
+  const std::size_t segments = (mine.size + segment - 1) / segment;
+
+  // Every flow is cut into segments, so the owner reduces segment k while later ones
+  // are still arriving. recvs[peer * segments + k] receives segment k from peer.
+  std::vector<net::Request> recvs(static_cast<std::size_t>(n) * segments), sends;
   if (bf16_) bf16_truncate(grads, outgoing16_.data());
   for (int peer = 0; peer < n; ++peer) {
     if (peer == me) continue;
-    const ShardRange theirs = shard(peer);
-    if (bf16_) {
-      requests.push_back(mesh_.recv(peer, kShuffleTag, std::span(incoming16_.data() + peer * max_shard_, mine.size)));
-      requests.push_back(mesh_.send(peer, kShuffleTag, std::span<const std::uint16_t>(outgoing16_.data() + theirs.begin, theirs.size)));
-    } else {
-      requests.push_back(mesh_.recv(peer, kShuffleTag, std::span(incoming_.data() + peer * max_shard_, mine.size)));
-      requests.push_back(mesh_.send(peer, kShuffleTag, std::span<const float>(grads.subspan(theirs.begin, theirs.size))));
-    }
-  }
-  for (auto& r : requests) r.wait();
-  times.add("shuffle", watch.lap());
-
-  // Rank order 0..N-1, whatever order the pieces arrived in.
-  float* sum = sum_.data();
-  for (int r = 0; r < n; ++r) {
-    for (std::size_t i = 0; i < mine.size; ++i) {
-      float piece;
-      if (!bf16_)
-        piece = r == me ? grads[mine.begin + i] : incoming_[r * max_shard_ + i];
+    for (std::size_t k = 0; k < segments; ++k) {
+      const std::size_t offset = k * segment, length = std::min(segment, mine.size - offset);
+      if (bf16_)
+        recvs[peer * segments + k] =
+            mesh_.recv(peer, kShuffleTag, std::span(incoming16_.data() + peer * max_shard_ + offset, length));
       else
-        piece = bf16_expand(r == me ? outgoing16_[mine.begin + i] : incoming16_[r * max_shard_ + i]);
-      float total = r == 0 ? piece : sum[i] + piece;
-      if (bf16_ && options_.sum_in_compressed_format) total = bf16_expand(bf16_truncate(total));
-      sum[i] = total;
+        recvs[peer * segments + k] =
+            mesh_.recv(peer, kShuffleTag, std::span(incoming_.data() + peer * max_shard_ + offset, length));
+    }
+    const ShardRange theirs = shard(peer);
+    for (std::size_t offset = 0; offset < theirs.size; offset += segment) {
+      const std::size_t length = std::min(segment, theirs.size - offset);
+      if (bf16_)
+        sends.push_back(mesh_.send(peer, kShuffleTag,
+                                   std::span<const std::uint16_t>(outgoing16_.data() + theirs.begin + offset, length)));
+      else
+        sends.push_back(mesh_.send(peer, kShuffleTag, std::span<const float>(grads.subspan(theirs.begin + offset, length))));
     }
   }
-  times.add("aggregate", watch.lap());
+
+  double waiting = watch.lap(), adding = 0;
+  for (std::size_t k = 0; k < segments; ++k) {
+    const std::size_t offset = k * segment, length = std::min(segment, mine.size - offset);
+    for (int peer = 0; peer < n; ++peer)
+      if (peer != me) recvs[peer * segments + k].wait();
+    waiting += watch.lap();
+    // Rank order 0..N-1, whatever order the pieces arrived in.
+    float* sum = sum_.data() + offset;
+    for (int r = 0; r < n; ++r) {
+      if (!bf16_) {
+        const float* piece = (r == me ? grads.data() + mine.begin : incoming_.data() + r * max_shard_) + offset;
+        if (r == 0)
+          std::memcpy(sum, piece, length * sizeof(float));
+        else
+          for (std::size_t i = 0; i < length; ++i) sum[i] += piece[i];
+      } else {
+        const std::uint16_t* piece =
+            (r == me ? outgoing16_.data() + mine.begin : incoming16_.data() + r * max_shard_) + offset;
+        if (r == 0)
+          bf16_expand(piece, std::span(sum, length));
+        else if (options_.sum_in_compressed_format)
+          for (std::size_t i = 0; i < length; ++i) sum[i] = bf16_round_trip(sum[i] + bf16_expand(piece[i]));
+        else
+          for (std::size_t i = 0; i < length; ++i) sum[i] += bf16_expand(piece[i]);
+      }
+    }
+    adding += watch.lap();
+  }
+  for (auto& s : sends) s.wait();
+  waiting += watch.lap();
+  times.add("shuffle", waiting);
+  times.add("aggregate", adding);
 }
 
 void ShardedShuffle::broadcast(std::span<const float> mine, std::span<float> out, PhaseTimes& times) {
