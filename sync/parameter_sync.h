@@ -37,13 +37,16 @@ class ParameterSync {
 struct SyncOptions {
   std::size_t parameters = 0;
   OptimizerConfig optimizer;
-  std::string compression = "none";  // "none" or "bf16" (sharded)
-  bool sum_in_compressed_format = false;  // sharded + bf16: add in bf16 like BigDL
+  std::string compression = "none";                  // "none" or "bf16" (sharded)
+  bool sum_in_compressed_format = false;             // sharded + bf16: add in bf16 like BigDL
   std::size_t segment_bytes = std::size_t{1} << 20;  // ring pipelining
 };
 
-// Names: "ring", "sharded". Throws std::invalid_argument for an unknown name or an
-// option the strategy does not support, naming both.
+// Throws std::invalid_argument for an unknown name or an option the strategy does not
+// support, naming both. Needs no mesh, so commands can refuse bad input before starting.
+void check_parameter_sync(const std::string& name, const SyncOptions& options);
+
+// Names: "ring", "sharded". Checks as above, then builds the strategy.
 std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,
                                                    const SyncOptions& options);
 std::vector<std::string> parameter_sync_names();

@@ -9,12 +9,16 @@
 namespace syncbed::sync {
 namespace {
 
-using Factory = std::function<std::unique_ptr<ParameterSync>(net::Mesh&, const SyncOptions&)>;
+struct Entry {
+  std::function<std::unique_ptr<ParameterSync>(net::Mesh&, const SyncOptions&)> make;
+  bool supports_bf16 = false;
+};
 
-const std::map<std::string, Factory>& factories() {
-  static const std::map<std::string, Factory> table{
-      {"ring", [](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<RingStrategy>(mesh, o); }},
-      {"sharded", [](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<ShardedShuffle>(mesh, o); }},
+const std::map<std::string, Entry>& factories() {
+  static const std::map<std::string, Entry> table{
+      {"ring", {[](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<RingStrategy>(mesh, o); }, false}},
+      {"sharded",
+       {[](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<ShardedShuffle>(mesh, o); }, true}},
   };
   return table;
 }
@@ -27,8 +31,7 @@ double PhaseTimes::total() const {
   return sum;
 }
 
-std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,
-                                                   const SyncOptions& options) {
+void check_parameter_sync(const std::string& name, const SyncOptions& options) {
   const auto found = factories().find(name);
   if (found == factories().end()) {
     std::string known;
@@ -37,7 +40,14 @@ std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net:
   }
   if (options.compression != "none" && options.compression != "bf16")
     throw std::invalid_argument("compression must be \"none\" or \"bf16\", got '" + options.compression + "'");
-  return found->second(mesh, options);
+  if (options.compression == "bf16" && !found->second.supports_bf16)
+    throw std::invalid_argument("sync strategy '" + name + "' does not support compression 'bf16'");
+}
+
+std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,
+                                                   const SyncOptions& options) {
+  check_parameter_sync(name, options);
+  return factories().at(name).make(mesh, options);
 }
 
 std::vector<std::string> parameter_sync_names() {

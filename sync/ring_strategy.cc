@@ -1,16 +1,11 @@
 #include "sync/ring_strategy.h"
 
-#include <stdexcept>
-
 #include "core/clock.h"
 
 namespace syncbed::sync {
 
 RingStrategy::RingStrategy(net::Mesh& mesh, const SyncOptions& options)
-    : ring_(mesh, options.parameters, {options.segment_bytes}), optimizer_(options.optimizer, options.parameters) {
-  if (options.compression != "none")
-    throw std::invalid_argument("sync strategy 'ring' does not support compression '" + options.compression + "'");
-}
+    : ring_(mesh, options.parameters, {options.segment_bytes}), optimizer_(options.optimizer, options.parameters) {}
 
 void RingStrategy::step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) {
   Stopwatch watch;

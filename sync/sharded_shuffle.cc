@@ -63,7 +63,8 @@ void ShardedShuffle::shuffle_and_aggregate(std::span<float> grads, PhaseTimes& t
         sends.push_back(mesh_.send(peer, kShuffleTag,
                                    std::span<const std::uint16_t>(outgoing16_.data() + theirs.begin + offset, length)));
       else
-        sends.push_back(mesh_.send(peer, kShuffleTag, std::span<const float>(grads.subspan(theirs.begin + offset, length))));
+        sends.push_back(
+            mesh_.send(peer, kShuffleTag, std::span<const float>(grads.subspan(theirs.begin + offset, length))));
     }
   }
 
@@ -118,7 +119,8 @@ void ShardedShuffle::broadcast(std::span<const float> mine, std::span<float> out
     if (peer == me) continue;
     const ShardRange theirs = shard(peer);
     if (bf16_) {
-      requests.push_back(mesh_.recv(peer, kBroadcastTag, std::span(incoming16_.data() + peer * max_shard_, theirs.size)));
+      requests.push_back(
+          mesh_.recv(peer, kBroadcastTag, std::span(incoming16_.data() + peer * max_shard_, theirs.size)));
       requests.push_back(mesh_.send(peer, kBroadcastTag, std::span<const std::uint16_t>(published, own.size)));
     } else {
       requests.push_back(mesh_.recv(peer, kBroadcastTag, out.subspan(theirs.begin, theirs.size)));
@@ -128,7 +130,8 @@ void ShardedShuffle::broadcast(std::span<const float> mine, std::span<float> out
   for (auto& r : requests) r.wait();
   if (bf16_)
     for (int peer = 0; peer < n; ++peer)
-      if (peer != me) bf16_expand(incoming16_.data() + peer * max_shard_, out.subspan(shard(peer).begin, shard(peer).size));
+      if (peer != me)
+        bf16_expand(incoming16_.data() + peer * max_shard_, out.subspan(shard(peer).begin, shard(peer).size));
   times.add("broadcast", watch.lap());
 }
 

@@ -44,10 +44,10 @@ class ShardedShuffle : public ParameterSync {
   bool bf16_;
   std::size_t max_shard_;
   Optimizer optimizer_;
-  AlignedBuffer<float> sum_;                 // this rank's aggregated gradient shard
-  AlignedBuffer<float> incoming_;            // fp32: one max_shard_ slot per rank
-  AlignedBuffer<std::uint16_t> incoming16_;  // bf16: the same, compressed
-  AlignedBuffer<std::uint16_t> outgoing16_;  // bf16: the whole gradient, then the published weights
+  AlignedBuffer<float> sum_;                    // this rank's aggregated gradient shard
+  AlignedBuffer<float> incoming_;               // fp32: one max_shard_ slot per rank
+  AlignedBuffer<std::uint16_t> incoming16_;     // bf16: the same, compressed
+  AlignedBuffer<std::uint16_t> outgoing16_;     // bf16: the whole gradient, then the published weights
   std::optional<AlignedBuffer<float>> master_;  // bf16: fp32 master of this rank's weight shard
 };
 

@@ -64,8 +64,8 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
       self->run_on_io([&] {
         if (abandoned.done()) return;
         if (why == Request::Abandon::kDestroyed) return connection->cancel(abandoned);
-        connection->fail(abandoned.describe(),
-                         "timed out after " + seconds_text(waited) + " with no completion; the peer is stalled or lost");
+        connection->fail(abandoned.describe(), "timed out after " + seconds_text(waited) +
+                                                   " with no completion; the peer is stalled or lost");
       });
     };
     return Request(std::move(op), std::move(on_abandon), options.op_timeout);

@@ -52,9 +52,12 @@ std::vector<double> slowest_per_iteration(net::Mesh& mesh, std::vector<double> m
 
 int run_bench_allreduce(const std::vector<std::string>& args) {
   auto specs = worker_option_specs("2");
-  specs.push_back({"strategy", "NAME", "sync strategy: ring or sharded", "ring"});
+  std::string names;
+  for (const auto& name : sync::parameter_sync_names()) names += (names.empty() ? "" : ", ") + name;
+  specs.push_back({"strategy", "NAME", "sync strategy: " + names, "ring"});
   specs.push_back({"compression", "KIND", "none or bf16 (sharded only)", "none"});
-  specs.push_back({"sizes", "LIST", "vector sizes in bytes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
+  specs.push_back(
+      {"sizes", "LIST", "vector sizes in bytes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
   specs.push_back({"iters", "K", "timed iterations per size, after one verified warm-up", "10"});
   specs.push_back({"json", "FILE", "also write the results as JSON (atomically)", ""});
   Options options("bench-allreduce", "Sum-allreduce throughput of a sync strategy, in nccl-tests columns.", specs);
@@ -63,6 +66,9 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
   const int iters = static_cast<int>(options.get_int("iters", 1, 100'000));
   for (auto size : sizes)
     if (size % sizeof(float) != 0) throw std::invalid_argument("bench-allreduce: sizes must be multiples of 4 bytes");
+  sync::SyncOptions choice;
+  choice.compression = options.get("compression");
+  sync::check_parameter_sync(options.get("strategy"), choice);
   if (auto code = launch_if_requested(options)) return *code;
 
   auto mesh = connect_worker(options);
@@ -74,8 +80,8 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
   if (lead) {
     std::printf("# syncbed bench-allreduce: strategy %s, compression %s, %d ranks, %d iterations per size\n",
                 options.get("strategy").c_str(), options.get("compression").c_str(), world, iters);
-    std::printf("%12s %12s %6s %6s %12s %12s %12s %8s\n", "size", "count", "type", "redop", "time(us)",
-                "algbw(GB/s)", "busbw(GB/s)", "#wrong");
+    std::printf("%12s %12s %6s %6s %12s %12s %12s %8s\n", "size", "count", "type", "redop", "time(us)", "algbw(GB/s)",
+                "busbw(GB/s)", "#wrong");
     std::fflush(stdout);
   }
   nlohmann::json rows = nlohmann::json::array();
@@ -108,19 +114,24 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
     std::printf("%12llu %12zu %6s %6s %12.1f %12.3f %12.3f %8zu\n", static_cast<unsigned long long>(size), count,
                 "float", "sum", time * 1e6, algbw, busbw, wrong);
     std::fflush(stdout);
-    rows.push_back({{"size", size}, {"count", count}, {"type", "float"}, {"redop", "sum"}, {"time_us", time * 1e6},
-                    {"algbw_gbytes_per_s", algbw}, {"busbw_gbytes_per_s", busbw}, {"wrong", wrong}});
+    rows.push_back({{"size", size},
+                    {"count", count},
+                    {"type", "float"},
+                    {"redop", "sum"},
+                    {"time_us", time * 1e6},
+                    {"algbw_gbytes_per_s", algbw},
+                    {"busbw_gbytes_per_s", busbw},
+                    {"wrong", wrong}});
   }
   if (lead && !options.get("json").empty())
-    write_file_atomically(options.get("json"),
-                          nlohmann::json{{"benchmark", "allreduce"},
-                                         {"strategy", options.get("strategy")},
-                                         {"compression", options.get("compression")},
-                                         {"world_size", world},
-                                         {"iters", iters},
-                                         {"results", rows}}
-                                  .dump(2) +
-                              "\n");
+    write_file_atomically(options.get("json"), nlohmann::json{{"benchmark", "allreduce"},
+                                                              {"strategy", options.get("strategy")},
+                                                              {"compression", options.get("compression")},
+                                                              {"world_size", world},
+                                                              {"iters", iters},
+                                                              {"results", rows}}
+                                                       .dump(2) +
+                                                   "\n");
   if (total_wrong) throw std::runtime_error(std::to_string(total_wrong) + " wrong elements in verified iterations");
   return 0;
 }

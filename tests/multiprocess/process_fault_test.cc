@@ -166,8 +166,8 @@ class StrategyFault : public ProcessFault, public ::testing::WithParamInterface<
 
 TEST_P(StrategyFault, AWorkerKilledMidStepIsNamedWithin10Seconds) {
   start_job(4,
-            std::vector<std::string>{"bench-allreduce", "--workers=0", "--strategy=" + GetParam(), "--sizes=64M", "--iters=100000",
-             "--timeout-ms=60000"},
+            std::vector<std::string>{"bench-allreduce", "--workers=0", "--strategy=" + GetParam(), "--sizes=64M",
+                                     "--iters=100000", "--timeout-ms=60000"},
             "#wrong");
   std::this_thread::sleep_for(300ms);  // inside the warm-up or the timed steps
   kill(workers_[1].pid, SIGKILL);
