@@ -304,6 +304,7 @@ void Connection::maybe_finish_close() {
   if (!failure_ && !(goodbye_sent_ && remote_said_goodbye_)) return;
   error_code ignored;
   socket_.close(ignored);
+  heartbeat_timer_.cancel();
   auto done = std::move(on_closed_);
   on_closed_ = nullptr;
   done();
