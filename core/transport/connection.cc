@@ -1,5 +1,6 @@
 #include "core/transport/connection.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/log.h"
@@ -262,16 +263,11 @@ void Connection::write_farewell() {
 
 void Connection::cancel(Operation& op) {
   if (op.done() || failure_) return;
-  const auto cancelled = error_for(op.describe(), "cancelled: its request was dropped before completing");
   if (&op == receiving_.get() || &op == sending_)
     return fail(op.describe(), "cancelled while its bytes were on the wire; the stream cannot continue");
   auto drop_from = [&](std::deque<std::shared_ptr<Operation>>& queue) {
-    for (auto it = queue.begin(); it != queue.end(); ++it)
-      if (it->get() == &op) {
-        queue.erase(it);
-        return true;
-      }
-    return false;
+    const auto it = std::find_if(queue.begin(), queue.end(), [&](const auto& queued) { return queued.get() == &op; });
+    if (it != queue.end()) queue.erase(it);
   };
   if (op.kind == Operation::Kind::kSend) {
     drop_from(send_queue_);
@@ -279,7 +275,7 @@ void Connection::cancel(Operation& op) {
     drop_from(posted->second);
     if (posted->second.empty()) posted_recvs_.erase(posted);
   }
-  op.complete(cancelled);
+  op.complete(error_for(op.describe(), "cancelled: its request was dropped before completing"));
 }
 
 // ---- closing and failure ----

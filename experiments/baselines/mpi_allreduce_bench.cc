@@ -10,23 +10,8 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "experiments/allreduce_report.h"
 #include "experiments/cli/options.h"
-
-namespace {
-
-float input(int rank, std::size_t i) { return static_cast<float>(1 + (rank + 1) * (i % 13)); }
-
-std::size_t count_wrong(const float* data, std::size_t count, int world) {
-  std::size_t wrong = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    float expected = 0;
-    for (int r = 0; r < world; ++r) expected += input(r, i);
-    wrong += data[i] != expected;
-  }
-  return wrong;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
@@ -51,8 +36,7 @@ int main(int argc, char** argv) {
   syncbed::AlignedBuffer<float> data(largest);
   if (rank == 0) {
     std::printf("# MPI_Allreduce baseline: %d ranks, %d iterations per size\n", world, iters);
-    std::printf("%12s %12s %6s %6s %12s %12s %12s %8s\n", "size", "count", "type", "redop", "time(us)",
-                "algbw(GB/s)", "busbw(GB/s)", "#wrong");
+    syncbed::experiments::print_allreduce_header();
   }
   std::size_t total_wrong = 0;
   for (const auto size : sizes) {
@@ -60,12 +44,13 @@ int main(int argc, char** argv) {
     std::vector<double> seconds;
     std::size_t wrong = 0;
     for (int it = -1; it < iters; ++it) {
-      for (std::size_t i = 0; i < count; ++i) data[i] = input(rank, i);
+      for (std::size_t i = 0; i < count; ++i) data[i] = syncbed::experiments::allreduce_input(rank, i);
       const double start = MPI_Wtime();
       MPI_Allreduce(MPI_IN_PLACE, data.data(), static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
       const double elapsed = MPI_Wtime() - start;
       if (it >= 0) seconds.push_back(elapsed);
-      if (it == -1 || it == iters - 1) wrong += count_wrong(data.data(), count, world);
+      if (it == -1 || it == iters - 1)
+        wrong += syncbed::experiments::count_wrong_sums(data.span().first(count), world, 0.0f);
     }
     std::vector<double> slowest(seconds.size());
     MPI_Reduce(seconds.data(), slowest.data(), static_cast<int>(seconds.size()), MPI_DOUBLE, MPI_MAX, 0,
@@ -73,11 +58,7 @@ int main(int argc, char** argv) {
     total_wrong += wrong;
     if (rank != 0) continue;
     std::sort(slowest.begin(), slowest.end());
-    const double time = slowest[slowest.size() / 2];
-    const double algbw = size / time / 1e9;
-    std::printf("%12llu %12zu %6s %6s %12.1f %12.3f %12.3f %8zu\n", static_cast<unsigned long long>(size), count,
-                "float", "sum", time * 1e6, algbw, algbw * 2.0 * (world - 1) / world, wrong);
-    std::fflush(stdout);
+    syncbed::experiments::print_allreduce_row({size, slowest[slowest.size() / 2], world, wrong});
   }
   MPI_Finalize();
   return total_wrong ? 1 : 0;

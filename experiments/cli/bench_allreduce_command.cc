@@ -2,7 +2,6 @@
 // nccl-tests columns. Per size: one verified warm-up, then K timed iterations; an
 // iteration's time is the slowest rank's, and the median over iterations is reported.
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/buffer.h"
 #include "core/clock.h"
+#include "experiments/allreduce_report.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
 #include "sync/parameter_sync.h"
@@ -19,20 +19,8 @@ namespace {
 
 constexpr std::uint64_t kTimesTag = 1ull << 50;  // distinct from every strategy's tags
 
-// Positive small integers: exact in fp32 sums, and bf16 error stays relative.
-float input(int rank, std::size_t i) { return static_cast<float>(1 + (rank + 1) * (i % 13)); }
-
-std::size_t count_wrong(std::span<const float> data, int world, bool bf16) {
-  std::size_t wrong = 0;
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    float expected = 0;
-    for (int r = 0; r < world; ++r) expected += input(r, i);
-    // bf16: each piece and the published sum lose < 2^-7 relative each.
-    const float tolerance = bf16 ? std::ldexp(expected, -6) : 0.0f;
-    wrong += std::abs(data[i] - expected) > tolerance;
-  }
-  return wrong;
-}
+// bf16: each piece and the published sum lose < 2^-7 relative each.
+constexpr float kBf16Tolerance = 1.0f / 64;
 
 // Rank 0 gets, for every iteration, the slowest rank's time.
 std::vector<double> slowest_per_iteration(net::Mesh& mesh, std::vector<double> mine) {
@@ -80,9 +68,7 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
   if (lead) {
     std::printf("# syncbed bench-allreduce: strategy %s, compression %s, %d ranks, %d iterations per size\n",
                 options.get("strategy").c_str(), options.get("compression").c_str(), world, iters);
-    std::printf("%12s %12s %6s %6s %12s %12s %12s %8s\n", "size", "count", "type", "redop", "time(us)", "algbw(GB/s)",
-                "busbw(GB/s)", "#wrong");
-    std::fflush(stdout);
+    experiments::print_allreduce_header();
   }
   nlohmann::json rows = nlohmann::json::array();
   std::size_t total_wrong = 0;
@@ -96,31 +82,28 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
     std::vector<double> seconds;
     std::size_t wrong = 0;
     for (int it = -1; it < iters; ++it) {
-      for (std::size_t i = 0; i < count; ++i) vector[i] = input(mesh->rank(), i);
+      for (std::size_t i = 0; i < count; ++i) vector[i] = experiments::allreduce_input(mesh->rank(), i);
       sync::PhaseTimes phases;
       Stopwatch watch;
       sync->allreduce_sum(vector, phases);
       const double elapsed = watch.lap();
       if (it >= 0) seconds.push_back(elapsed);
-      if (it == -1 || it == iters - 1) wrong += count_wrong(vector, world, bf16);
+      if (it == -1 || it == iters - 1)
+        wrong += experiments::count_wrong_sums(vector, world, bf16 ? kBf16Tolerance : 0.0f);
     }
     auto slowest = slowest_per_iteration(*mesh, seconds);
     total_wrong += wrong;
     if (!lead) continue;
     std::sort(slowest.begin(), slowest.end());
-    const double time = slowest[slowest.size() / 2];
-    const double algbw = time > 0 ? size / time / 1e9 : 0;
-    const double busbw = algbw * 2.0 * (world - 1) / world;
-    std::printf("%12llu %12zu %6s %6s %12.1f %12.3f %12.3f %8zu\n", static_cast<unsigned long long>(size), count,
-                "float", "sum", time * 1e6, algbw, busbw, wrong);
-    std::fflush(stdout);
+    const experiments::AllreduceRow row{size, slowest[slowest.size() / 2], world, wrong};
+    experiments::print_allreduce_row(row);
     rows.push_back({{"size", size},
                     {"count", count},
                     {"type", "float"},
                     {"redop", "sum"},
-                    {"time_us", time * 1e6},
-                    {"algbw_gbytes_per_s", algbw},
-                    {"busbw_gbytes_per_s", busbw},
+                    {"time_us", row.seconds * 1e6},
+                    {"algbw_gbytes_per_s", row.algbw()},
+                    {"busbw_gbytes_per_s", row.busbw()},
                     {"wrong", wrong}});
   }
   if (lead && !options.get("json").empty())
