@@ -32,6 +32,18 @@ class ParameterSync {
 
   // Plain element-wise sum over workers, in place (for the allreduce benchmark).
   virtual void allreduce_sum(std::span<float> data, PhaseTimes& times) = 0;
+
+  // Brings weights up to date with every step so far on every worker. Only strategies
+  // that let workers run ahead (ps with staleness) have anything to do.
+  virtual void synchronize(std::span<float> /*weights*/) {}
+
+  // Ranks that only serve (ps with separate servers) never call step() or
+  // allreduce_sum(); they call serve(), which returns once every worker has finished
+  // with this strategy object (destroyed it).
+  virtual bool serves_only() const { return false; }
+  virtual void serve() {}
+  // How many ranks call step(): ranks 0..workers()-1.
+  virtual int workers() const = 0;
 };
 
 struct SyncOptions {
@@ -39,14 +51,17 @@ struct SyncOptions {
   OptimizerConfig optimizer;
   std::string compression = "none";                  // "none" or "bf16" (sharded)
   bool sum_in_compressed_format = false;             // sharded + bf16: add in bf16 like BigDL
-  std::size_t segment_bytes = std::size_t{1} << 20;  // ring pipelining
+  std::size_t segment_bytes = std::size_t{1} << 20;  // ring and sharded pipelining
+  int ps_servers = 0;                                // ps: 0 = one per worker (co-located)
+  bool ps_separate_servers = false;                  // ps: servers are the last ranks
+  int staleness = 0;                                 // ps: 0 = BSP; k = run up to k steps ahead
 };
 
 // Throws std::invalid_argument for an unknown name or an option the strategy does not
 // support, naming both. Needs no mesh, so commands can refuse bad input before starting.
 void check_parameter_sync(const std::string& name, const SyncOptions& options);
 
-// Names: "ring", "sharded". Checks as above, then builds the strategy.
+// Names: "ps", "ring", "sharded". Checks as above, then builds the strategy.
 std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,
                                                    const SyncOptions& options);
 std::vector<std::string> parameter_sync_names();

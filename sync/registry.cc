@@ -2,6 +2,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "sync/parameter_server.h"
 #include "sync/parameter_sync.h"
 #include "sync/ring_strategy.h"
 #include "sync/sharded_shuffle.h"
@@ -16,6 +17,7 @@ struct Entry {
 
 const std::map<std::string, Entry>& factories() {
   static const std::map<std::string, Entry> table{
+      {"ps", {[](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<ParameterServer>(mesh, o); }, false}},
       {"ring", {[](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<RingStrategy>(mesh, o); }, false}},
       {"sharded",
        {[](net::Mesh& mesh, const SyncOptions& o) { return std::make_unique<ShardedShuffle>(mesh, o); }, true}},
@@ -42,6 +44,14 @@ void check_parameter_sync(const std::string& name, const SyncOptions& options) {
     throw std::invalid_argument("compression must be \"none\" or \"bf16\", got '" + options.compression + "'");
   if (options.compression == "bf16" && !found->second.supports_bf16)
     throw std::invalid_argument("sync strategy '" + name + "' does not support compression 'bf16'");
+  if (options.staleness < 0)
+    throw std::invalid_argument("staleness must be >= 0, got " + std::to_string(options.staleness));
+  if (options.ps_servers < 0)
+    throw std::invalid_argument("ps_servers must be >= 0, got " + std::to_string(options.ps_servers));
+  if (name != "ps" && (options.staleness != 0 || options.ps_servers != 0 || options.ps_separate_servers))
+    throw std::invalid_argument("staleness and ps_servers apply to sync strategy 'ps' only, not '" + name + "'");
+  if (options.ps_separate_servers && options.ps_servers == 0)
+    throw std::invalid_argument("ps_servers: separate servers need a count >= 1");
 }
 
 std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,

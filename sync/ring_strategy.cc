@@ -5,7 +5,9 @@
 namespace syncbed::sync {
 
 RingStrategy::RingStrategy(net::Mesh& mesh, const SyncOptions& options)
-    : ring_(mesh, options.parameters, {options.segment_bytes}), optimizer_(options.optimizer, options.parameters) {}
+    : workers_(mesh.size()),
+      ring_(mesh, options.parameters, {options.segment_bytes}),
+      optimizer_(options.optimizer, options.parameters) {}
 
 void RingStrategy::step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) {
   Stopwatch watch;

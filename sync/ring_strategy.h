@@ -13,8 +13,10 @@ class RingStrategy : public ParameterSync {
   std::string name() const override { return "ring"; }
   void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) override;
   void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
+  int workers() const override { return workers_; }
 
  private:
+  int workers_;
   RingAllreduce ring_;
   Optimizer optimizer_;
 };

@@ -30,6 +30,7 @@ class ShardedShuffle : public ParameterSync {
   std::string name() const override { return "sharded"; }
   void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) override;
   void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
+  int workers() const override { return mesh_.size(); }
 
  private:
   // Leaves the rank-ordered sum of everyone's shard `rank` of `grads` in sum_.

@@ -22,14 +22,14 @@ constexpr std::uint64_t kTimesTag = 1ull << 50;  // distinct from every strategy
 // bf16: each piece and the published sum lose < 2^-7 relative each.
 constexpr float kBf16Tolerance = 1.0f / 64;
 
-// Rank 0 gets, for every iteration, the slowest rank's time.
-std::vector<double> slowest_per_iteration(net::Mesh& mesh, std::vector<double> mine) {
+// Rank 0 gets, for every iteration, the slowest worker's time.
+std::vector<double> slowest_per_iteration(net::Mesh& mesh, int workers, std::vector<double> mine) {
   if (mesh.rank() != 0) {
     mesh.send(0, kTimesTag, std::span<const double>(mine)).wait();
     return {};
   }
   std::vector<double> theirs(mine.size());
-  for (int peer = 1; peer < mesh.size(); ++peer) {
+  for (int peer = 1; peer < workers; ++peer) {
     mesh.recv(peer, kTimesTag, std::span<double>(theirs)).wait();
     for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = std::max(mine[i], theirs[i]);
   }
@@ -44,6 +44,8 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
   for (const auto& name : sync::parameter_sync_names()) names += (names.empty() ? "" : ", ") + name;
   specs.push_back({"strategy", "NAME", "sync strategy: " + names, "ring"});
   specs.push_back({"compression", "KIND", "none or bf16 (sharded only)", "none"});
+  specs.push_back({"ps-servers", "S", "ps: number of servers; 0 = one per worker, co-located", "0"});
+  specs.push_back({"ps-separate", "", "ps: run the servers as S extra processes instead of on workers", ""});
   specs.push_back(
       {"sizes", "LIST", "vector sizes in bytes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
   specs.push_back({"iters", "K", "timed iterations per size, after one verified warm-up", "10"});
@@ -56,28 +58,35 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
     if (size % sizeof(float) != 0) throw std::invalid_argument("bench-allreduce: sizes must be multiples of 4 bytes");
   sync::SyncOptions choice;
   choice.compression = options.get("compression");
+  choice.ps_servers = static_cast<int>(options.get_int("ps-servers", 0, 1024));
+  choice.ps_separate_servers = options.has("ps-separate");
   sync::check_parameter_sync(options.get("strategy"), choice);
-  if (auto code = launch_if_requested(options)) return *code;
+  if (auto code = launch_if_requested(options, choice.ps_separate_servers ? choice.ps_servers : 0)) return *code;
 
   auto mesh = connect_worker(options);
-  const int world = mesh->size();
   const bool bf16 = options.get("compression") == "bf16";
   const std::size_t largest = *std::max_element(sizes.begin(), sizes.end()) / sizeof(float);
   AlignedBuffer<float> data(largest);
   const bool lead = mesh->rank() == 0;
+  const int world = mesh->size() - (choice.ps_separate_servers ? choice.ps_servers : 0);  // workers
   if (lead) {
-    std::printf("# syncbed bench-allreduce: strategy %s, compression %s, %d ranks, %d iterations per size\n",
-                options.get("strategy").c_str(), options.get("compression").c_str(), world, iters);
+    std::printf("# syncbed bench-allreduce: strategy %s, compression %s, %d workers%s, %d iterations per size\n",
+                options.get("strategy").c_str(), options.get("compression").c_str(), world,
+                world == mesh->size() ? "" : (" + " + std::to_string(mesh->size() - world) + " servers").c_str(),
+                iters);
     experiments::print_allreduce_header();
   }
   nlohmann::json rows = nlohmann::json::array();
   std::size_t total_wrong = 0;
   for (const auto size : sizes) {
     const std::size_t count = size / sizeof(float);
-    sync::SyncOptions sync_options;
+    sync::SyncOptions sync_options = choice;
     sync_options.parameters = count;
-    sync_options.compression = options.get("compression");
     auto sync = sync::make_parameter_sync(options.get("strategy"), *mesh, sync_options);
+    if (sync->serves_only()) {
+      sync->serve();
+      continue;
+    }
     const std::span<float> vector = data.span().first(count);
     std::vector<double> seconds;
     std::size_t wrong = 0;
@@ -91,7 +100,7 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
       if (it == -1 || it == iters - 1)
         wrong += experiments::count_wrong_sums(vector, world, bf16 ? kBf16Tolerance : 0.0f);
     }
-    auto slowest = slowest_per_iteration(*mesh, seconds);
+    auto slowest = slowest_per_iteration(*mesh, world, seconds);
     total_wrong += wrong;
     if (!lead) continue;
     std::sort(slowest.begin(), slowest.end());
@@ -111,6 +120,8 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
                                                               {"strategy", options.get("strategy")},
                                                               {"compression", options.get("compression")},
                                                               {"world_size", world},
+                                                              {"ps_servers", choice.ps_servers},
+                                                              {"ps_separate_servers", choice.ps_separate_servers},
                                                               {"iters", iters},
                                                               {"results", rows}}
                                                        .dump(2) +

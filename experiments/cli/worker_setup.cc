@@ -24,11 +24,11 @@ std::vector<OptionSpec> worker_option_specs(const std::string& default_workers) 
   };
 }
 
-std::optional<int> launch_if_requested(const Options& options) {
+std::optional<int> launch_if_requested(const Options& options, int extra_ranks) {
   const int workers = static_cast<int>(options.get_int("workers", 0, 1024));
   if (workers == 0) return std::nullopt;
   experiments::LaunchOptions launch;
-  launch.workers = workers;
+  launch.workers = workers + extra_ranks;
   launch.worker_args = {options.command()};
   for (auto& arg : options.args_without({"workers"})) launch.worker_args.push_back(arg);
   launch.worker_args.push_back("--workers=0");
@@ -40,7 +40,7 @@ std::optional<int> launch_if_requested(const Options& options) {
       std::cerr << "syncbed: " << exit.describe() << "\n";
       ++failed;
     }
-  if (failed) std::cerr << "syncbed: " << failed << " of " << workers << " workers failed\n";
+  if (failed) std::cerr << "syncbed: " << failed << " of " << launch.workers << " processes failed\n";
   return failed ? 1 : 0;
 }
 

@@ -174,6 +174,25 @@ TEST_P(StrategyFault, AWorkerKilledMidStepIsNamedWithin10Seconds) {
   expect_survivors_name(1, Clock::now(), 10s);
 }
 
-INSTANTIATE_TEST_SUITE_P(Strategies, StrategyFault, ::testing::Values("ring", "sharded"));
+INSTANTIATE_TEST_SUITE_P(Strategies, StrategyFault, ::testing::Values("ps", "ring", "sharded"));
+
+// ps with 2 workers and 2 separate server processes (ranks 2, 3): a dead server, or a
+// dead worker, is named by every other process, servers included.
+class SeparateServerFault : public ProcessFault, public ::testing::WithParamInterface<int> {};
+
+TEST_P(SeparateServerFault, AKilledProcessIsNamedWithin10Seconds) {
+  start_job(4,
+            std::vector<std::string>{"bench-allreduce", "--workers=0", "--strategy=ps", "--ps-servers=2",
+                                     "--ps-separate", "--sizes=64M", "--iters=100000", "--timeout-ms=60000"},
+            "#wrong");
+  std::this_thread::sleep_for(300ms);
+  kill(workers_[GetParam()].pid, SIGKILL);
+  expect_survivors_name(GetParam(), Clock::now(), 10s);
+}
+
+INSTANTIATE_TEST_SUITE_P(ServerOrWorker, SeparateServerFault, ::testing::Values(3, 1),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 3 ? std::string("server") : std::string("worker");
+                         });
 
 }  // namespace

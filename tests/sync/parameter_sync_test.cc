@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "core/bf16.h"
+#include "sync/parameter_server.h"
 #include "tests/mesh_harness.h"
 
 namespace syncbed::sync {
@@ -52,15 +54,32 @@ std::vector<float> oracle(int world, std::size_t parameters, const OptimizerConf
   return weights;
 }
 
-void check_against_oracle(const std::string& strategy, int world, std::size_t parameters, OptimizerConfig::Kind kind) {
-  const auto config = optimizer_of(kind);
-  std::vector<std::vector<float>> results(world);
-  testing::run_ranks(world, [&](net::Mesh& mesh) {
+// A strategy and how it is set up. Separate ps servers are extra ranks after the workers.
+struct StrategySetup {
+  std::string strategy;
+  int ps_servers = 0;
+  bool ps_separate_servers = false;
+  int staleness = 0;
+  int extra_ranks() const { return ps_separate_servers ? ps_servers : 0; }
+  SyncOptions options(std::size_t parameters, const OptimizerConfig& config) const {
     SyncOptions options;
     options.parameters = parameters;
     options.optimizer = config;
     options.segment_bytes = 256;  // many pipelined segments even for small vectors
-    auto sync = make_parameter_sync(strategy, mesh, options);
+    options.ps_servers = ps_servers;
+    options.ps_separate_servers = ps_separate_servers;
+    options.staleness = staleness;
+    return options;
+  }
+};
+
+void check_against_oracle(const StrategySetup& setup, int world, std::size_t parameters, OptimizerConfig::Kind kind) {
+  const auto config = optimizer_of(kind);
+  std::vector<std::vector<float>> results(world);
+  testing::run_ranks(world + setup.extra_ranks(), [&](net::Mesh& mesh) {
+    auto sync = make_parameter_sync(setup.strategy, mesh, setup.options(parameters, config));
+    if (sync->serves_only()) return sync->serve();
+    ASSERT_EQ(sync->workers(), world);
     std::vector<float> weights(parameters), grads(parameters);
     for (std::size_t i = 0; i < parameters; ++i) weights[i] = initial_weight(i);
     for (int step = 0; step < kSteps; ++step) {
@@ -69,6 +88,7 @@ void check_against_oracle(const std::string& strategy, int world, std::size_t pa
       sync->step(weights, grads, times);
       EXPECT_FALSE(times.phases.empty());
     }
+    sync->synchronize(weights);
     results[mesh.rank()] = std::move(weights);
   });
   const auto expected = oracle(world, parameters, config);
@@ -89,7 +109,7 @@ class StrategyOracle : public ::testing::TestWithParam<std::tuple<std::string, i
 TEST_P(StrategyOracle, MatchesOneProcessOnTheSummedGradient) {
   const auto [strategy, world, which, kind] = GetParam();
   const std::size_t counts[] = {0, 1, static_cast<std::size_t>(world - 1), static_cast<std::size_t>(world + 1), 7919};
-  check_against_oracle(strategy, world, counts[which], kind);
+  check_against_oracle({strategy}, world, counts[which], kind);
 }
 
 std::string oracle_case_name(const ::testing::TestParamInfo<StrategyOracle::ParamType>& info) {
@@ -101,14 +121,40 @@ std::string oracle_case_name(const ::testing::TestParamInfo<StrategyOracle::Para
 
 INSTANTIATE_TEST_SUITE_P(
     StrategiesWorldsCountsOptimizers, StrategyOracle,
-    ::testing::Combine(::testing::Values("ring", "sharded"), ::testing::Range(1, 10), ::testing::Range(0, 5),
+    ::testing::Combine(::testing::Values("ps", "ring", "sharded"), ::testing::Range(1, 10), ::testing::Range(0, 5),
                        ::testing::Values(OptimizerConfig::Kind::kSgd, OptimizerConfig::Kind::kAdam)),
     oracle_case_name);
 
-TEST(StrategyOracle, SevenMillionParametersBothStrategies) {
-  for (const char* strategy : {"ring", "sharded"})
-    check_against_oracle(strategy, 4, 7'000'003, OptimizerConfig::Kind::kAdam);
+TEST(StrategyOracle, SevenMillionParametersEveryStrategy) {
+  for (const char* strategy : {"ps", "ring", "sharded"})
+    check_against_oracle({strategy}, 4, 7'000'003, OptimizerConfig::Kind::kAdam);
 }
+
+// The parameter server's other layouts: fewer co-located servers than workers,
+// separate server processes, and bounded staleness (whose final weights, after
+// synchronize(), must match the oracle too, since these gradients ignore the weights).
+const StrategySetup kPsSetups[] = {
+    {"ps", 1, false, 0}, {"ps", 3, false, 0}, {"ps", 1, true, 0}, {"ps", 3, true, 0}, {"ps", 0, false, 2},
+};
+const char* const kPsSetupNames[] = {"one_server", "three_servers", "one_separate", "three_separate", "staleness2"};
+
+class PsLayouts : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+
+TEST_P(PsLayouts, MatchOneProcessOnTheSummedGradient) {
+  const auto [setup, world, which] = GetParam();
+  if (!kPsSetups[setup].ps_separate_servers && kPsSetups[setup].ps_servers > world) GTEST_SKIP();
+  const std::size_t counts[] = {static_cast<std::size_t>(world + 1), 7919};
+  check_against_oracle(kPsSetups[setup], world, counts[which], OptimizerConfig::Kind::kAdam);
+}
+
+std::string ps_case_name(const ::testing::TestParamInfo<PsLayouts::ParamType>& info) {
+  return std::string(kPsSetupNames[std::get<0>(info.param)]) + "_world" + std::to_string(std::get<1>(info.param)) +
+         (std::get<2>(info.param) ? "_prime7919" : "_n_plus_1");
+}
+
+INSTANTIATE_TEST_SUITE_P(LayoutsWorldsCounts, PsLayouts,
+                         ::testing::Combine(::testing::Range(0, 5), ::testing::Range(1, 10), ::testing::Range(0, 2)),
+                         ps_case_name);
 
 TEST(Bf16, TruncationErrorIsBelowTwoToTheMinusSeven) {
   float worst = 0;
@@ -155,7 +201,7 @@ TEST(ParameterSyncRegistry, UnknownNamesAndUnsupportedOptionsAreRefused) {
       make_parameter_sync("allgather", mesh, options);
       ADD_FAILURE();
     } catch (const std::invalid_argument& e) {
-      EXPECT_STREQ(e.what(), "unknown sync strategy 'allgather' (known: ring, sharded)");
+      EXPECT_STREQ(e.what(), "unknown sync strategy 'allgather' (known: ps, ring, sharded)");
     }
     options.compression = "fp8";
     EXPECT_THROW(make_parameter_sync("sharded", mesh, options), std::invalid_argument);
@@ -169,19 +215,105 @@ TEST(ParameterSyncRegistry, UnknownNamesAndUnsupportedOptionsAreRefused) {
   });
 }
 
-TEST(ParameterSync, AllreduceSumMatchesForBothStrategies) {
-  for (const char* strategy : {"ring", "sharded"}) {
-    testing::run_ranks(5, [&](net::Mesh& mesh) {
-      SyncOptions options;
-      options.parameters = 1234;
-      auto sync = make_parameter_sync(strategy, mesh, options);
-      std::vector<float> data(options.parameters);
-      for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>((mesh.rank() + 1) * (i % 13));
-      PhaseTimes times;
-      sync->allreduce_sum(data, times);
-      for (std::size_t i = 0; i < data.size(); ++i) ASSERT_EQ(data[i], 15.0f * static_cast<float>(i % 13)) << strategy;
+TEST(ParameterSyncRegistry, ParameterServerOptionsAreChecked) {
+  SyncOptions options;
+  options.staleness = 1;
+  EXPECT_THROW(check_parameter_sync("ring", options), std::invalid_argument);
+  EXPECT_NO_THROW(check_parameter_sync("ps", options));
+  options.staleness = -1;
+  EXPECT_THROW(check_parameter_sync("ps", options), std::invalid_argument);
+  options.staleness = 0;
+  options.ps_separate_servers = true;
+  EXPECT_THROW(check_parameter_sync("ps", options), std::invalid_argument);
+  testing::run_ranks(2, [](net::Mesh& mesh) {
+    SyncOptions options;
+    options.ps_servers = 3;
+    try {
+      make_parameter_sync("ps", mesh, options);
+      ADD_FAILURE();
+    } catch (const std::invalid_argument& e) {
+      EXPECT_STREQ(e.what(), "ps_servers: co-located servers need 1 <= servers <= workers (2), got 3");
+    }
+    options.ps_separate_servers = true;
+    options.ps_servers = 2;
+    EXPECT_THROW(make_parameter_sync("ps", mesh, options), std::invalid_argument);
+  });
+}
+
+// Two objects in turn (as bench-allreduce makes one per size), two sums each: the
+// second object must not see anything of the first.
+TEST(ParameterSync, AllreduceSumMatchesForEveryStrategy) {
+  for (const StrategySetup& setup :
+       {StrategySetup{"ps"}, StrategySetup{"ps", 2, true}, StrategySetup{"ring"}, StrategySetup{"sharded"}}) {
+    testing::run_ranks(5 + setup.extra_ranks(), [&](net::Mesh& mesh) {
+      for (std::size_t count : {1234, 77}) {
+        auto sync = make_parameter_sync(setup.strategy, mesh, setup.options(count, {}));
+        if (sync->serves_only()) {
+          sync->serve();
+          continue;
+        }
+        for (int round = 0; round < 2; ++round) {
+          std::vector<float> data(count);
+          for (std::size_t i = 0; i < count; ++i) data[i] = static_cast<float>((mesh.rank() + 1) * (i % 13) + round);
+          PhaseTimes times;
+          sync->allreduce_sum(data, times);
+          for (std::size_t i = 0; i < count; ++i)
+            ASSERT_EQ(data[i], 15.0f * static_cast<float>(i % 13) + 5 * round) << setup.strategy << " at " << i;
+        }
+      }
     });
   }
+}
+
+// Worker 3 is slow. With staleness k, step t must return the weights of at least
+// round t+1-k on every worker, so no one gets more than k steps ahead; and the fast
+// workers must really use that slack, or the mode would be BSP in disguise.
+TEST(PsStaleness, NoWorkerRunsMoreThanKStepsAhead) {
+  constexpr int kWorld = 4, kStaleness = 2, kRounds = 10;
+  constexpr std::size_t kParameters = 10007;
+  std::vector<std::uint64_t> most_behind(kWorld, 0);
+  testing::run_ranks(kWorld, [&](net::Mesh& mesh) {
+    SyncOptions options;
+    options.parameters = kParameters;
+    options.staleness = kStaleness;
+    ParameterServer sync(mesh, options);
+    std::vector<float> weights(kParameters, 1.0f), grads(kParameters);
+    for (int step = 0; step < kRounds; ++step) {
+      if (mesh.rank() == kWorld - 1) std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      for (std::size_t i = 0; i < kParameters; ++i) grads[i] = gradient(mesh.rank(), i, step);
+      PhaseTimes times;
+      sync.step(weights, grads, times);
+      const std::uint64_t done = step + 1, version = sync.weights_version();
+      ASSERT_LE(version, done);
+      ASSERT_GE(version + kStaleness, done) << "rank " << mesh.rank() << " ran too far ahead at step " << step;
+      most_behind[mesh.rank()] = std::max(most_behind[mesh.rank()], done - version);
+    }
+    sync.synchronize(weights);
+    EXPECT_EQ(sync.weights_version(), static_cast<std::uint64_t>(kRounds));
+  });
+  EXPECT_EQ(most_behind[0], static_cast<std::uint64_t>(kStaleness));
+}
+
+// Workers that disagree on what to do (one steps, one sums) get an error naming the
+// odd one out, rather than a hang or silently mixed data.
+TEST(PsProtocol, MismatchedCallsAreReportedNotHidden) {
+  testing::run_ranks(2, [](net::Mesh& mesh) {
+    SyncOptions options;
+    options.parameters = 100;
+    auto sync = make_parameter_sync("ps", mesh, options);
+    std::vector<float> weights(100, 1.0f), grads(100, 1.0f);
+    PhaseTimes times;
+    try {
+      if (mesh.rank() == 0)
+        sync->step(weights, grads, times);
+      else
+        sync->allreduce_sum(grads, times);
+      ADD_FAILURE() << "rank " << mesh.rank() << " completed a mismatched round";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("worker 1 sent sum for round 0 while worker 0 sent step"), std::string::npos)
+          << e.what();
+    }
+  });
 }
 
 }  // namespace

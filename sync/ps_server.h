@@ -1,0 +1,42 @@
+// One parameter-server shard. It holds the fp32 weights of its key range and
+// range-sized optimizer state, and serves rounds (sync/ps_protocol.h) until every
+// worker has stopped. A co-located server runs this on its own thread; a separate
+// server process runs it on the main thread.
+#pragma once
+
+#include "core/optimizer.h"
+#include "sync/ps_local_channel.h"
+#include "sync/ps_protocol.h"
+
+namespace syncbed::sync {
+
+class PsServer {
+ public:
+  // local: the channel to the worker on this rank when the server is co-located.
+  PsServer(net::Mesh& mesh, const PsLayout& layout, int index, const OptimizerConfig& optimizer, PsLocalChannel* local);
+
+  // Returns once every worker has sent kStop (or the co-located worker kAbort); throws
+  // on a transport failure or a protocol violation, naming the worker.
+  void run();
+
+ private:
+  struct Inbox;  // the pending receives from remote workers
+
+  void check_round(const std::vector<PsIntent>& intents) const;
+  std::string describe(int worker, const PsIntent& intent) const;
+
+  net::Mesh& mesh_;
+  PsLayout layout_;
+  int index_;
+  ShardRange keys_;
+  int local_worker_;  // -1 when separate
+  PsLocalChannel* local_;
+  Optimizer optimizer_;
+  AlignedBuffer<float> weights_;
+  AlignedBuffer<float> sum_;
+  AlignedBuffer<float> incoming_;  // one key-range slot per worker
+  bool initialized_ = false;
+  std::uint64_t round_ = 0;
+};
+
+}  // namespace syncbed::sync
