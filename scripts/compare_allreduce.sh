@@ -1,34 +1,57 @@
 #!/usr/bin/env bash
-# syncbed's strategies next to the Open MPI baseline (when built), interleaved, median of
-# rounds, with ratios against MPI: scripts/compare_allreduce.sh [ROUNDS] [SIZES] [WORKER COUNTS]
-# defaults: 3 rounds, 4M,28M, workers "2 4". Writes results/allreduce/compare.csv.
+# syncbed's strategies next to Open MPI and Gloo (each when built), interleaved per round,
+# median of rounds: scripts/compare_allreduce.sh [ROUNDS] [SIZES] [WORKER COUNTS]
+# Defaults: 3 rounds, sizes 4M,28M,128M, workers "2 4". Prints busbw and the issue's
+# target ratios; writes results/allreduce/compare.csv, targets.csv and compare.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
-sizes="${2:-4M,28M}"
+sizes="${2:-4M,28M,128M}"
 worker_counts="${3:-2 4}"
 scripts/setup.sh
 scripts/build.sh build >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+syncbed=build/experiments/syncbed
 mpi=build/experiments/baselines/mpi_allreduce_bench
+gloo=build/experiments/baselines/gloo_allreduce_bench
 mpirun_tcp=(mpirun --oversubscribe --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include lo)
 [ "$(id -u)" -eq 0 ] && mpirun_tcp+=(--allow-run-as-root)
-[ -x "$mpi" ] || echo "compare: Open MPI baseline not built (install libopenmpi-dev openmpi-bin); comparing syncbed only"
+variants="ring sharded sharded-bf16 ps"
+if [ -x "$mpi" ]; then variants+=" mpi"; else echo "compare: no Open MPI baseline (apt install libopenmpi-dev openmpi-bin)"; fi
+if [ -x "$gloo" ]; then variants+=" gloo-ring-chunked gloo-halving-doubling"; else echo "compare: no Gloo baseline (apt install libgloo-dev)"; fi
+
+# Gloo has no launcher: N processes with RANK/WORLD_SIZE and a shared file store.
+run_gloo() {
+  local algorithm=$1 n=$2 store pids=()
+  store=$(mktemp -d -p "$out")
+  for rank in $(seq 0 $((n - 1))); do
+    RANK=$rank WORLD_SIZE=$n "$gloo" --algorithm "$algorithm" --store "$store" --sizes "$sizes" --iters 10 \
+      > "$out/gloo.$rank" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  cat "$out/gloo.0"
+}
+
+run_variant() {
+  local variant=$1 n=$2
+  case "$variant" in
+    mpi) "${mpirun_tcp[@]}" -np "$n" "$mpi" --sizes "$sizes" --iters 10 ;;
+    gloo-ring-chunked) run_gloo ring_chunked "$n" ;;
+    gloo-halving-doubling) run_gloo halving_doubling "$n" ;;
+    sharded-bf16) "$syncbed" bench-allreduce --workers "$n" --strategy sharded --compression bf16 --sizes "$sizes" \
+                    --iters 10 ;;
+    *) "$syncbed" bench-allreduce --workers "$n" --strategy "$variant" --sizes "$sizes" --iters 10 ;;
+  esac
+}
 
 # One line per measurement: variant workers size busbw
 for round in $(seq "$rounds"); do
   for n in $worker_counts; do
-    for variant in ring sharded sharded-bf16 mpi; do
-      case "$variant" in
-        mpi) [ -x "$mpi" ] || continue
-             "${mpirun_tcp[@]}" -np "$n" "$mpi" --sizes "$sizes" --iters 10 > "$out/run" ;;
-        sharded-bf16) build/experiments/syncbed bench-allreduce --workers "$n" --strategy sharded --compression bf16 \
-                        --sizes "$sizes" --iters 10 > "$out/run" ;;
-        *) build/experiments/syncbed bench-allreduce --workers "$n" --strategy "$variant" --sizes "$sizes" \
-             --iters 10 > "$out/run" ;;
-      esac
+    for variant in $variants; do
+      run_variant "$variant" "$n" > "$out/run"
       awk -v v="$variant" -v n="$n" '!/^#/ && $1 ~ /^[0-9]+$/ {print v, n, $1, $7}' "$out/run" >> "$out/all"
     done
   done
@@ -36,28 +59,7 @@ for round in $(seq "$rounds"); do
 done
 
 mkdir -p results/allreduce
-python3 - "$out/all" results/allreduce/compare.csv <<'PY'
-import collections, statistics, sys, os
-rows = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    variant, n, size, busbw = line.split()
-    rows[(variant, int(n), int(size))].append(float(busbw))
-median = {k: statistics.median(v) for k, v in rows.items()}
-keys = sorted({(n, size) for (_, n, size) in median})
-variants = [v for v in ("ring", "sharded", "sharded-bf16", "mpi") if any(k[0] == v for k in median)]
-print(f"busbw GB/s, median of {max(len(v) for v in rows.values())} interleaved rounds; ratio = x mpi")
-print(f"{'N':>3} {'size':>8} " + " ".join(f"{v:>13}" for v in variants))
-tmp = sys.argv[2] + ".tmp"
-with open(tmp, "w") as csv:
-    csv.write("workers,size_bytes," + ",".join(f"{v}_busbw_gbps" for v in variants) + "\n")
-    for n, size in keys:
-        mpi = median.get(("mpi", n, size))
-        cells = []
-        for v in variants:
-            value = median.get((v, n, size))
-            ratio = f" ({value / mpi:.2f}x)" if mpi and value and v != "mpi" else ""
-            cells.append(f"{value:.2f}{ratio}" if value else "-")
-        print(f"{n:>3} {size >> 20:>7}M " + " ".join(f"{c:>13}" for c in cells))
-        csv.write(f"{n},{size}," + ",".join(f"{median.get((v, n, size), float('nan')):.4f}" for v in variants) + "\n")
-os.replace(tmp, sys.argv[2])
-PY
+# Debian's python3 has python3-matplotlib; a python3 earlier on PATH (pyenv, venv) may not.
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+"$python" scripts/allreduce_table.py "$out/all" results/allreduce

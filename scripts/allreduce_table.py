@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Median busbw per (variant, workers, size) from compare_allreduce.sh's measurements;
+prints the busbw table and the issue's target ratios, writes compare.csv, targets.csv
+and compare.png into the output directory (each written to a temp file, then renamed)."""
+import collections
+import os
+import statistics
+import sys
+
+ORDER = ["ring", "sharded", "sharded-bf16", "ps", "mpi", "gloo-ring-chunked", "gloo-halving-doubling"]
+
+
+def write_atomically(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def main(measurements, out_dir):
+    runs = collections.defaultdict(list)
+    for line in open(measurements):
+        variant, n, size, busbw = line.split()
+        runs[(variant, int(n), int(size))].append(float(busbw))
+    median = {key: statistics.median(values) for key, values in runs.items()}
+    variants = [v for v in ORDER if any(key[0] == v for key in median)]
+    cases = sorted({(n, size) for (_, n, size) in median})
+    rounds = max(len(v) for v in runs.values())
+
+    print(f"busbw GB/s, median of {rounds} interleaved rounds")
+    print(f"{'N':>3} {'size':>6} " + " ".join(f"{v:>21}" for v in variants))
+    csv = "workers,size_bytes," + ",".join(f"{v}_busbw_gbps" for v in variants) + "\n"
+    for n, size in cases:
+        cells = [median.get((v, n, size)) for v in variants]
+        print(f"{n:>3} {size >> 20:>5}M " + " ".join(f"{c:>21.2f}" if c else f"{'-':>21}" for c in cells))
+        csv += f"{n},{size}," + ",".join(f"{c:.4f}" if c else "" for c in cells) + "\n"
+    write_atomically(os.path.join(out_dir, "compare.csv"), csv)
+
+    # The issue's targets, each a ratio of two medians measured in the same rounds.
+    def ratio(a, b, n, size):
+        x = median.get((a, n, size))
+        y = b(n, size) if callable(b) else median.get((b, n, size))
+        return x / y if x and y else None
+
+    def gloo_best(n, size):
+        values = [median.get((v, n, size)) for v in ("gloo-ring-chunked", "gloo-halving-doubling")]
+        values = [v for v in values if v]
+        return max(values) if values else None
+
+    targets = [
+        ("ring / Open MPI", lambda n, s: ratio("ring", "mpi", n, s), 1.0, lambda s: True),
+        ("ring / Gloo best", lambda n, s: ratio("ring", gloo_best, n, s), 1.25, lambda s: True),
+        ("sharded / ring", lambda n, s: ratio("sharded", "ring", n, s), 0.9, lambda s: True),
+        ("sharded bf16 / ring", lambda n, s: ratio("sharded-bf16", "ring", n, s), 1.6, lambda s: s == 28 << 20),
+    ]
+    print("\ntarget ratios (busbw): measured / target")
+    csv = "target,workers,size_bytes,ratio,goal,met\n"
+    for name, measure, goal, applies in targets:
+        for n, size in cases:
+            value = measure(n, size)
+            if value is None or not applies(size):
+                continue
+            met = value >= goal
+            print(f"  {name:<20} N={n} {size >> 20:>4}M  {value:5.2f}x / {goal:.2f}x  {'met' if met else 'MISSED'}")
+            csv += f"{name},{n},{size},{value:.4f},{goal},{int(met)}\n"
+    write_atomically(os.path.join(out_dir, "targets.csv"), csv)
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    worker_counts = sorted({n for n, _ in cases})
+    fig, axes = plt.subplots(1, len(worker_counts), figsize=(6 * len(worker_counts), 4.5), squeeze=False)
+    for ax, n in zip(axes[0], worker_counts):
+        sizes = sorted({s for m, s in cases if m == n})
+        for v in variants:
+            points = [(s >> 20, median[(v, n, s)]) for s in sizes if (v, n, s) in median]
+            if points:
+                ax.plot(*zip(*points), marker="o", label=v, linestyle="--" if v.startswith(("mpi", "gloo")) else "-")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("vector size (MiB)")
+        ax.set_ylabel("busbw (GB/s)")
+        ax.set_title(f"allreduce, {n} processes, TCP loopback (median of {rounds})")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    png = os.path.join(out_dir, "compare.png")
+    fig.savefig(png + ".tmp", format="png", dpi=110)
+    os.replace(png + ".tmp", png)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
