@@ -31,30 +31,39 @@ void Optimizer::step(std::span<float> weights, std::span<const float> gradient) 
     throw std::invalid_argument("optimizer step on " + std::to_string(weights.size()) + " weights and " +
                                 std::to_string(gradient.size()) + " gradients; its state holds " +
                                 std::to_string(size_));
-  ++steps_;
+  begin_step();
+  update(0, weights, gradient);
+}
+
+void Optimizer::update(std::size_t offset, std::span<float> weights, std::span<const float> gradient) {
+  const std::size_t n = weights.size();
+  if (gradient.size() != n || offset + n > size_)
+    throw std::invalid_argument("optimizer update of [" + std::to_string(offset) + ", +" + std::to_string(n) +
+                                ") with " + std::to_string(gradient.size()) + " gradients; its state holds " +
+                                std::to_string(size_));
   float* w = weights.data();
   const float* g = gradient.data();
   const float lr = config_.learning_rate;
   const float wd = config_.weight_decay;
   if (config_.kind == OptimizerConfig::Kind::kSgd) {
     if (first_.size() == 0) {
-      for (std::size_t i = 0; i < size_; ++i) w[i] -= lr * (g[i] + wd * w[i]);
+      for (std::size_t i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
       return;
     }
-    float* v = first_.data();
+    float* v = first_.data() + offset;
     const float momentum = config_.momentum;
-    for (std::size_t i = 0; i < size_; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       v[i] = momentum * v[i] + (g[i] + wd * w[i]);
       w[i] -= lr * v[i];
     }
     return;
   }
-  float* m = first_.data();
-  float* v = second_.data();
+  float* m = first_.data() + offset;
+  float* v = second_.data() + offset;
   const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon;
   const float correction1 = 1.0f - static_cast<float>(std::pow(b1, steps_));
   const float correction2 = 1.0f - static_cast<float>(std::pow(b2, steps_));
-  for (std::size_t i = 0; i < size_; ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     const float grad = g[i] + wd * w[i];
     m[i] = b1 * m[i] + (1.0f - b1) * grad;
     v[i] = b2 * v[i] + (1.0f - b2) * grad * grad;

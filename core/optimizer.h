@@ -35,6 +35,12 @@ class Optimizer {
   //       w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
   void step(std::span<float> weights, std::span<const float> gradient);
 
+  // The same step in pieces, so an owner can update each segment as soon as its sum is
+  // complete: begin_step() once, then update() on disjoint ranges that together cover
+  // the slice, `offset` being where the range starts within it. Bitwise equal to step().
+  void begin_step() { ++steps_; }
+  void update(std::size_t offset, std::span<float> weights, std::span<const float> gradient);
+
   std::size_t size() const { return size_; }
   long steps() const { return steps_; }
 

@@ -8,11 +8,14 @@
 
 namespace syncbed::experiments {
 
-// Positive small integers: sums are exact in fp32, and bf16 error stays relative.
-float allreduce_input(int rank, std::size_t index);
+// Fills `data` with what `rank` contributes: element i is 1 + (rank+1) * (i mod 13).
+// Positive small integers: sums are exact in fp32, and bf16 error stays relative. Fast
+// (no division per element), since it runs before every timed iteration and a slow
+// fill would show up as skew between ranks.
+void fill_allreduce_input(int rank, std::span<float> data);
 
-// Elements of a summed vector that differ from the sum of allreduce_input over `world`
-// ranks by more than relative_tolerance of the expected value (0: must be exact).
+// Elements of a summed vector that differ from the sum of every rank's input over
+// `world` ranks by more than relative_tolerance of the expected value (0: exact).
 std::size_t count_wrong_sums(std::span<const float> data, int world, float relative_tolerance);
 
 struct AllreduceRow {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/bf16.h"
@@ -9,20 +10,50 @@
 
 namespace syncbed::sync {
 namespace {
+
 constexpr std::uint64_t kShuffleTag = 1;
 constexpr std::uint64_t kBroadcastTag = 2;
+
+// out[i] = pieces[0][i] + pieces[1][i] + ... in exactly that order, one pass over
+// memory: blocks are summed in an L1-resident accumulator, then stored, so out may be
+// one of the pieces. With bf16 pieces, compressed_sum re-truncates after every add.
+template <typename Piece>
+void sum_in_rank_order(const std::vector<const Piece*>& pieces, float* out, std::size_t length, bool compressed_sum) {
+  constexpr std::size_t kBlock = 2048;
+  alignas(64) float acc[kBlock];
+  auto load = [](Piece value) {
+    if constexpr (std::is_same_v<Piece, float>)
+      return value;
+    else
+      return bf16_expand(value);
+  };
+  for (std::size_t begin = 0; begin < length; begin += kBlock) {
+    const std::size_t n = std::min(kBlock, length - begin);
+    for (std::size_t i = 0; i < n; ++i) acc[i] = load(pieces[0][begin + i]);
+    for (std::size_t r = 1; r < pieces.size(); ++r) {
+      const Piece* piece = pieces[r] + begin;
+      if (compressed_sum)
+        for (std::size_t i = 0; i < n; ++i) acc[i] = bf16_round_trip(acc[i] + load(piece[i]));
+      else
+        for (std::size_t i = 0; i < n; ++i) acc[i] += load(piece[i]);
+    }
+    std::memcpy(out + begin, acc, n * sizeof(float));
+  }
+}
+
 }  // namespace
 
 ShardedShuffle::ShardedShuffle(net::Mesh& mesh, const SyncOptions& options)
     : mesh_(mesh),
       options_(options),
       bf16_(options.compression == "bf16"),
+      segment_(std::max<std::size_t>(1, options.segment_bytes / sizeof(float))),
       max_shard_(shard_range(options.parameters, mesh.size(), 0).size),
-      optimizer_(options.optimizer, shard_range(options.parameters, mesh.size(), mesh.rank()).size),
-      sum_(max_shard_) {
+      optimizer_(options.optimizer, shard_range(options.parameters, mesh.size(), mesh.rank()).size) {
   const std::size_t slots = max_shard_ * mesh.size();
   if (bf16_) {
     incoming16_ = AlignedBuffer<std::uint16_t>(slots);
+    broadcast16_ = AlignedBuffer<std::uint16_t>(options.parameters);
     outgoing16_ = AlignedBuffer<std::uint16_t>(options.parameters);
   } else {
     incoming_ = AlignedBuffer<float>(slots);
@@ -33,131 +64,130 @@ ShardRange ShardedShuffle::shard(std::size_t owner) const {
   return shard_range(options_.parameters, mesh_.size(), owner);
 }
 
-void ShardedShuffle::shuffle_and_aggregate(std::span<float> grads, PhaseTimes& times) {
+std::span<float> ShardedShuffle::master_shard(std::span<float> weights) {
+  const ShardRange own = shard(mesh_.rank());
+  const auto shard_of_weights = weights.subspan(own.begin, own.size);
+  if (!bf16_) return shard_of_weights;
+  // Workers only ever see bf16 weights; the fp32 master lives here, seeded from the
+  // weights every worker starts with.
+  if (!master_) {
+    master_.emplace(own.size);
+    if (own.size) std::memcpy(master_->data(), shard_of_weights.data(), own.size * sizeof(float));
+  }
+  return master_->span();
+}
+
+void ShardedShuffle::exchange(std::span<float> grads, std::span<float> out, bool update, PhaseTimes& times) {
   Stopwatch watch;
   const int n = mesh_.size();
   const int me = mesh_.rank();
   const ShardRange mine = shard(me);
-  const std::size_t segment = std::max<std::size_t>(1, options_.segment_bytes / sizeof(float));
-  const std::size_t segments = (mine.size + segment - 1) / segment;
+  const std::size_t segments = segments_of(mine.size);
+  const std::span<float> master = update ? master_shard(out) : grads.subspan(mine.begin, mine.size);
+  if (update) optimizer_.begin_step();
 
-  // Every flow is cut into segments, so the owner reduces segment k while later ones
-  // are still arriving. recvs[peer * segments + k] receives segment k from peer.
-  std::vector<net::Request> recvs(static_cast<std::size_t>(n) * segments), sends;
-  if (bf16_) bf16_truncate(grads, outgoing16_.data());
+  // Receives first, so every segment lands directly in its slot. Shuffle segment k of
+  // peer p: shuffle[p * segments + k]; broadcast segments of p's shard: broadcast[p].
+  std::vector<net::Request> shuffle(static_cast<std::size_t>(n) * segments), sends;
+  std::vector<std::vector<net::Request>> broadcast(n);
   for (int peer = 0; peer < n; ++peer) {
     if (peer == me) continue;
-    for (std::size_t k = 0; k < segments; ++k) {
-      const std::size_t offset = k * segment, length = std::min(segment, mine.size - offset);
-      if (bf16_)
-        recvs[peer * segments + k] =
-            mesh_.recv(peer, kShuffleTag, std::span(incoming16_.data() + peer * max_shard_ + offset, length));
-      else
-        recvs[peer * segments + k] =
-            mesh_.recv(peer, kShuffleTag, std::span(incoming_.data() + peer * max_shard_ + offset, length));
-    }
     const ShardRange theirs = shard(peer);
-    for (std::size_t offset = 0; offset < theirs.size; offset += segment) {
-      const std::size_t length = std::min(segment, theirs.size - offset);
-      if (bf16_)
-        sends.push_back(mesh_.send(peer, kShuffleTag,
-                                   std::span<const std::uint16_t>(outgoing16_.data() + theirs.begin + offset, length)));
-      else
-        sends.push_back(
-            mesh_.send(peer, kShuffleTag, std::span<const float>(grads.subspan(theirs.begin + offset, length))));
+    for (std::size_t k = 0; k < segments; ++k) {
+      const std::size_t offset = k * segment_, length = std::min(segment_, mine.size - offset);
+      const std::size_t slot = peer * max_shard_ + offset;
+      shuffle[peer * segments + k] = bf16_ ? mesh_.recv(peer, kShuffleTag, std::span(incoming16_.data() + slot, length))
+                                           : mesh_.recv(peer, kShuffleTag, std::span(incoming_.data() + slot, length));
+    }
+    for (std::size_t offset = 0; offset < theirs.size; offset += segment_) {
+      const std::size_t at = theirs.begin + offset, length = std::min(segment_, theirs.size - offset);
+      broadcast[peer].push_back(bf16_ ? mesh_.recv(peer, kBroadcastTag, std::span(broadcast16_.data() + at, length))
+                                      : mesh_.recv(peer, kBroadcastTag, out.subspan(at, length)));
     }
   }
 
-  double waiting = watch.lap(), adding = 0;
-  for (std::size_t k = 0; k < segments; ++k) {
-    const std::size_t offset = k * segment, length = std::min(segment, mine.size - offset);
-    for (int peer = 0; peer < n; ++peer)
-      if (peer != me) recvs[peer * segments + k].wait();
-    waiting += watch.lap();
-    // Rank order 0..N-1, whatever order the pieces arrived in.
-    float* sum = sum_.data() + offset;
-    for (int r = 0; r < n; ++r) {
-      if (!bf16_) {
-        const float* piece = (r == me ? grads.data() + mine.begin : incoming_.data() + r * max_shard_) + offset;
-        if (r == 0)
-          std::memcpy(sum, piece, length * sizeof(float));
-        else
-          for (std::size_t i = 0; i < length; ++i) sum[i] += piece[i];
-      } else {
-        const std::uint16_t* piece =
-            (r == me ? outgoing16_.data() + mine.begin : incoming16_.data() + r * max_shard_) + offset;
-        if (r == 0)
-          bf16_expand(piece, std::span(sum, length));
-        else if (options_.sum_in_compressed_format)
-          for (std::size_t i = 0; i < length; ++i) sum[i] = bf16_round_trip(sum[i] + bf16_expand(piece[i]));
-        else
-          for (std::size_t i = 0; i < length; ++i) sum[i] += bf16_expand(piece[i]);
+  // Shuffle sends to peers me+1, me+2, ..., so at any moment the N workers send to
+  // different owners. A bf16 segment is truncated just before it goes, so the first
+  // bytes leave at once instead of after a pass over the whole gradient.
+  for (int step = 1; step <= n; ++step) {
+    const int peer = (me + step) % n;
+    const ShardRange theirs = shard(peer);
+    for (std::size_t offset = 0; offset < theirs.size; offset += segment_) {
+      const std::size_t length = std::min(segment_, theirs.size - offset);
+      const auto piece = grads.subspan(theirs.begin + offset, length);
+      if (bf16_) {
+        std::uint16_t* packed = outgoing16_.data() + theirs.begin + offset;
+        bf16_truncate(piece, packed);
+        if (peer != me) sends.push_back(mesh_.send(peer, kShuffleTag, std::span<const std::uint16_t>(packed, length)));
+      } else if (peer != me) {
+        sends.push_back(mesh_.send(peer, kShuffleTag, std::span<const float>(piece)));
       }
     }
-    adding += watch.lap();
   }
-  for (auto& s : sends) s.wait();
-  waiting += watch.lap();
-  times.add("shuffle", waiting);
-  times.add("aggregate", adding);
-}
+  double shuffling = watch.lap(), adding = 0, updating = 0, broadcasting = 0;
 
-void ShardedShuffle::broadcast(std::span<const float> mine, std::span<float> out, PhaseTimes& times) {
-  Stopwatch watch;
-  const int n = mesh_.size();
-  const int me = mesh_.rank();
-  const ShardRange own = shard(me);
-  std::vector<net::Request> requests;
-  std::uint16_t* published = bf16_ ? outgoing16_.data() + own.begin : nullptr;
-  if (bf16_) {
-    bf16_truncate(mine, published);
-    bf16_expand(published, out.subspan(own.begin, own.size));  // every copy, ours too, is the bf16 one
-  } else if (mine.data() != out.data() + own.begin) {
-    std::memcpy(out.data() + own.begin, mine.data(), own.size * sizeof(float));
-  }
-  for (int peer = 0; peer < n; ++peer) {
-    if (peer == me) continue;
-    const ShardRange theirs = shard(peer);
+  // Per segment of this rank's shard: sum in rank order 0..N-1 (whatever order the
+  // pieces arrived in) over grads' own piece, update, publish, send to every peer.
+  std::vector<const float*> pieces(n);
+  std::vector<const std::uint16_t*> pieces16(n);
+  for (std::size_t k = 0; k < segments; ++k) {
+    const std::size_t offset = k * segment_, length = std::min(segment_, mine.size - offset);
+    for (int peer = 0; peer < n; ++peer)
+      if (peer != me) shuffle[peer * segments + k].wait();
+    shuffling += watch.lap();
+    float* sum = grads.data() + mine.begin + offset;
     if (bf16_) {
-      requests.push_back(
-          mesh_.recv(peer, kBroadcastTag, std::span(incoming16_.data() + peer * max_shard_, theirs.size)));
-      requests.push_back(mesh_.send(peer, kBroadcastTag, std::span<const std::uint16_t>(published, own.size)));
+      for (int r = 0; r < n; ++r)
+        pieces16[r] = (r == me ? outgoing16_.data() + mine.begin : incoming16_.data() + r * max_shard_) + offset;
+      sum_in_rank_order(pieces16, sum, length, options_.sum_in_compressed_format);
     } else {
-      requests.push_back(mesh_.recv(peer, kBroadcastTag, out.subspan(theirs.begin, theirs.size)));
-      requests.push_back(mesh_.send(peer, kBroadcastTag, std::span<const float>(out.subspan(own.begin, own.size))));
+      for (int r = 0; r < n; ++r)
+        pieces[r] = (r == me ? grads.data() + mine.begin : incoming_.data() + r * max_shard_) + offset;
+      sum_in_rank_order(pieces, sum, length, false);
+    }
+    adding += watch.lap();
+    const auto result = master.subspan(offset, length);
+    if (update) optimizer_.update(offset, result, std::span<const float>(sum, length));
+    updating += watch.lap();
+    // Publish: every copy of the shard, ours too, is what the peers receive.
+    float* published = out.data() + mine.begin + offset;
+    if (bf16_) {
+      std::uint16_t* packed = outgoing16_.data() + mine.begin + offset;
+      bf16_truncate(result, packed);
+      bf16_expand(packed, std::span(published, length));
+      for (int step = 1; step < n; ++step)
+        sends.push_back(mesh_.send((me + step) % n, kBroadcastTag, std::span<const std::uint16_t>(packed, length)));
+    } else {
+      if (result.data() != published) std::memcpy(published, result.data(), length * sizeof(float));
+      for (int step = 1; step < n; ++step)
+        sends.push_back(mesh_.send((me + step) % n, kBroadcastTag, std::span<const float>(published, length)));
+    }
+    broadcasting += watch.lap();
+  }
+
+  // Every other owner's shard, expanded segment by segment as it lands with bf16.
+  for (int step = 1; step < n; ++step) {
+    const int peer = (me + step) % n;
+    const ShardRange theirs = shard(peer);
+    for (std::size_t k = 0; k < broadcast[peer].size(); ++k) {
+      broadcast[peer][k].wait();
+      if (!bf16_) continue;
+      const std::size_t at = theirs.begin + k * segment_, length = std::min(segment_, theirs.size - k * segment_);
+      bf16_expand(broadcast16_.data() + at, out.subspan(at, length));
     }
   }
-  for (auto& r : requests) r.wait();
-  if (bf16_)
-    for (int peer = 0; peer < n; ++peer)
-      if (peer != me)
-        bf16_expand(incoming16_.data() + peer * max_shard_, out.subspan(shard(peer).begin, shard(peer).size));
-  times.add("broadcast", watch.lap());
+  for (auto& s : sends) s.wait();
+  broadcasting += watch.lap();
+  times.add("shuffle", shuffling);
+  times.add("aggregate", adding);
+  if (update) times.add("update", updating);
+  times.add("broadcast", broadcasting);
 }
 
 void ShardedShuffle::step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) {
-  shuffle_and_aggregate(grads, times);
-  Stopwatch watch;
-  const ShardRange own = shard(mesh_.rank());
-  const std::span<const float> summed(sum_.data(), own.size);
-  std::span<float> master = weights.subspan(own.begin, own.size);
-  if (bf16_) {
-    // Workers only ever see bf16 weights; the fp32 master lives here, seeded from the
-    // weights every worker starts with.
-    if (!master_) {
-      master_.emplace(own.size);
-      if (own.size) std::memcpy(master_->data(), master.data(), own.size * sizeof(float));
-    }
-    master = master_->span();
-  }
-  optimizer_.step(master, summed);
-  times.add("update", watch.lap());
-  broadcast(master, weights, times);
+  exchange(grads, weights, true, times);
 }
 
-void ShardedShuffle::allreduce_sum(std::span<float> data, PhaseTimes& times) {
-  shuffle_and_aggregate(data, times);
-  broadcast(std::span<const float>(sum_.data(), shard(mesh_.rank()).size), data, times);
-}
+void ShardedShuffle::allreduce_sum(std::span<float> data, PhaseTimes& times) { exchange(data, data, false, times); }
 
 }  // namespace syncbed::sync

@@ -12,6 +12,10 @@
 // Bytes sent per worker: 2 (N-1)/N x P x element size, the same as a ring, in 2 rounds
 // of N-1 parallel flows instead of 2 (N-1) sequential ones.
 //
+// Everything moves in segments (segment_bytes), and the four phases overlap: as soon
+// as segment k of the owner's shard has arrived from every peer it is summed, updated
+// and sent on to every peer while later segments are still arriving.
+//
 // compression "bf16": gradient shards and published weight shards travel as bf16 by
 // truncation; the owner keeps fp32 masters and sums in fp32 (or, with
 // sum_in_compressed_format, re-truncates after every addition, as BigDL does).
@@ -33,22 +37,26 @@ class ShardedShuffle : public ParameterSync {
   int workers() const override { return mesh_.size(); }
 
  private:
-  // Leaves the rank-ordered sum of everyone's shard `rank` of `grads` in sum_.
-  void shuffle_and_aggregate(std::span<float> grads, PhaseTimes& times);
-  // Publishes `mine` as this rank's shard of `out` and fills every other shard of
-  // `out` from its owner.
-  void broadcast(std::span<const float> mine, std::span<float> out, PhaseTimes& times);
+  // Shuffles and sums grads; each summed segment of this rank's shard is then updated
+  // into the master (step) or kept as the result (sum) and broadcast. On return, out
+  // holds every owner's published shard. grads' own shard is overwritten by the sum.
+  void exchange(std::span<float> grads, std::span<float> out, bool update, PhaseTimes& times);
   ShardRange shard(std::size_t owner) const;
+  std::size_t segments_of(std::size_t elements) const { return (elements + segment_ - 1) / segment_; }
+  // The fp32 weights the owner updates: the shard of `weights` itself, or with bf16 a
+  // master copy seeded from it on the first step.
+  std::span<float> master_shard(std::span<float> weights);
 
   net::Mesh& mesh_;
   SyncOptions options_;
   bool bf16_;
+  std::size_t segment_;  // elements
   std::size_t max_shard_;
   Optimizer optimizer_;
-  AlignedBuffer<float> sum_;                    // this rank's aggregated gradient shard
-  AlignedBuffer<float> incoming_;               // fp32: one max_shard_ slot per rank
-  AlignedBuffer<std::uint16_t> incoming16_;     // bf16: the same, compressed
-  AlignedBuffer<std::uint16_t> outgoing16_;     // bf16: the whole gradient, then the published weights
+  AlignedBuffer<float> incoming_;               // fp32 shuffle: one max_shard_ slot per rank
+  AlignedBuffer<std::uint16_t> incoming16_;     // bf16 shuffle: the same, compressed
+  AlignedBuffer<std::uint16_t> broadcast16_;    // bf16 broadcast: every owner's published shard
+  AlignedBuffer<std::uint16_t> outgoing16_;     // bf16: this worker's compressed gradient
   std::optional<AlignedBuffer<float>> master_;  // bf16: fp32 master of this rank's weight shard
 };
 

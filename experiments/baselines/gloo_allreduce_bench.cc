@@ -79,7 +79,7 @@ int run(int argc, char** argv) {
     std::vector<double> seconds;
     std::size_t wrong = 0;
     for (int it = -1; it < iters; ++it) {
-      for (std::size_t i = 0; i < count; ++i) data[i] = syncbed::experiments::allreduce_input(rank, i);
+      syncbed::experiments::fill_allreduce_input(rank, data.span().first(count));
       const auto start = std::chrono::steady_clock::now();
       allreduce->run();
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     std::vector<double> seconds;
     std::size_t wrong = 0;
     for (int it = -1; it < iters; ++it) {
-      for (std::size_t i = 0; i < count; ++i) data[i] = syncbed::experiments::allreduce_input(rank, i);
+      syncbed::experiments::fill_allreduce_input(rank, data.span().first(count));
       const double start = MPI_Wtime();
       MPI_Allreduce(MPI_IN_PLACE, data.data(), static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
       const double elapsed = MPI_Wtime() - start;

@@ -44,6 +44,7 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
   for (const auto& name : sync::parameter_sync_names()) names += (names.empty() ? "" : ", ") + name;
   specs.push_back({"strategy", "NAME", "sync strategy: " + names, "ring"});
   specs.push_back({"compression", "KIND", "none or bf16 (sharded only)", "none"});
+  specs.push_back({"segment", "BYTES", "ring and sharded: pipelining segment size", "1M"});
   specs.push_back({"ps-servers", "S", "ps: number of servers; 0 = one per worker, co-located", "0"});
   specs.push_back({"ps-separate", "", "ps: run the servers as S extra processes instead of on workers", ""});
   specs.push_back(
@@ -58,6 +59,9 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
     if (size % sizeof(float) != 0) throw std::invalid_argument("bench-allreduce: sizes must be multiples of 4 bytes");
   sync::SyncOptions choice;
   choice.compression = options.get("compression");
+  choice.segment_bytes = parse_size(options.get("segment"));
+  if (choice.segment_bytes < sizeof(float) || choice.segment_bytes > (std::size_t{1} << 30))
+    throw std::invalid_argument("--segment must be between 4 bytes and 1G");
   choice.ps_servers = static_cast<int>(options.get_int("ps-servers", 0, 1024));
   choice.ps_separate_servers = options.has("ps-separate");
   sync::check_parameter_sync(options.get("strategy"), choice);
@@ -91,7 +95,7 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
     std::vector<double> seconds;
     std::size_t wrong = 0;
     for (int it = -1; it < iters; ++it) {
-      for (std::size_t i = 0; i < count; ++i) vector[i] = experiments::allreduce_input(mesh->rank(), i);
+      experiments::fill_allreduce_input(mesh->rank(), vector);
       sync::PhaseTimes phases;
       Stopwatch watch;
       sync->allreduce_sum(vector, phases);
