@@ -12,11 +12,14 @@ constexpr std::size_t kPeriod = 13;
 }
 
 void fill_allreduce_input(int rank, std::span<float> data) {
-  float pattern[kPeriod];
-  for (std::size_t j = 0; j < kPeriod; ++j) pattern[j] = static_cast<float>(1 + (rank + 1) * j);
-  for (std::size_t start = 0; start < data.size(); start += kPeriod) {
-    const std::size_t length = std::min(kPeriod, data.size() - start);
-    std::memcpy(data.data() + start, pattern, length * sizeof(float));
+  // One period, then doubling copies of what is already there (lengths stay multiples
+  // of the period, so the pattern lines up).
+  const std::size_t head = std::min(kPeriod, data.size());
+  for (std::size_t j = 0; j < head; ++j) data[j] = static_cast<float>(1 + (rank + 1) * j);
+  for (std::size_t filled = head; filled < data.size();) {
+    const std::size_t length = std::min(filled, data.size() - filled);
+    std::memcpy(data.data() + filled, data.data(), length * sizeof(float));
+    filled += length;
   }
 }
 
