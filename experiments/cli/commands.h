@@ -9,5 +9,6 @@ namespace syncbed::cli {
 int run_demo(const std::vector<std::string>& args);
 int run_bench_p2p(const std::vector<std::string>& args);
 int run_bench_allreduce(const std::vector<std::string>& args);
+int run_bench_model(const std::vector<std::string>& args);
 
 }  // namespace syncbed::cli

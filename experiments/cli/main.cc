@@ -21,6 +21,7 @@ const std::map<std::string, Command>& commands() {
       {"bench-p2p", {syncbed::cli::run_bench_p2p, "point-to-point throughput between two processes"}},
       {"bench-allreduce",
        {syncbed::cli::run_bench_allreduce, "sum-allreduce throughput of a sync strategy (nccl-tests columns)"}},
+      {"bench-model", {syncbed::cli::run_bench_model, "training throughput of one model in one process"}},
   };
   return table;
 }

@@ -1,0 +1,122 @@
+// `syncbed bench-model`: single-process training throughput of a model on synthetic
+// data (forward + backward + optimizer update per step), with an optional per-layer
+// time breakdown.
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/clock.h"
+#include "core/optimizer.h"
+#include "experiments/cli/commands.h"
+#include "experiments/cli/options.h"
+#include "models/data/synthetic_images.h"
+#include "models/dnnl_context.h"
+#include "models/inception_v1.h"
+#include "models/profile.h"
+
+namespace syncbed::cli {
+
+namespace {
+
+struct StepTimes {
+  std::vector<double> seconds;
+  double median() const {
+    auto s = seconds;
+    std::sort(s.begin(), s.end());
+    return s.empty() ? 0 : s[s.size() / 2];
+  }
+};
+
+nlohmann::json bench_inception(const Options& options, int batch, int steps, int warmup, models::Profile* profile) {
+  models::InceptionConfig config;
+  config.classes = static_cast<int>(options.get_int("classes", 1, 100'000));
+  config.image_size = static_cast<int>(options.get_int("image-size", 48, 1024));
+  models::InceptionV1 model(config);
+  OptimizerConfig sgd;
+  sgd.learning_rate = 0.01f;
+  sgd.momentum = 0.9f;
+  Optimizer optimizer(sgd, model.parameters().size());
+  models::SyntheticImages data(config.channels, config.image_size, config.classes, 7);
+  models::ImageBatch images;
+  data.next(batch, images);
+
+  const double train_gflop = 3.0 * model.forward_flops_per_image() / 1e9;
+  std::printf(
+      "inception_v1: %zu parameters, %d classes, %dx%d input, %.2f GFLOP forward per image (x3 = %.2f "
+      "per training image)\n",
+      model.parameters().size(), config.classes, config.image_size, config.image_size, train_gflop / 3, train_gflop);
+  StepTimes times;
+  for (int step = 0; step < warmup + steps; ++step) {
+    const bool timed = step >= warmup;
+    if (timed && profile) models::set_active_profile(profile);
+    Stopwatch watch;
+    const float loss = model.forward_backward(images);
+    {
+      static const std::string kName = "sgd update";
+      models::ProfileScope scope(kName, "optimizer", models::Phase::kUpdate);
+      optimizer.step(model.parameters(), model.gradients());
+    }
+    const double seconds = watch.lap();
+    models::set_active_profile(nullptr);
+    if (timed) {
+      times.seconds.push_back(seconds);
+      if (profile) profile->add_total(seconds, 1);
+    }
+    std::printf("  step %3d%s  loss %.4f  %.1f ms  %.1f images/s\n", step + 1, timed ? "" : " (warm-up)", loss,
+                seconds * 1e3, batch / seconds);
+    std::fflush(stdout);
+  }
+  const double median = times.median();
+  const double images_per_s = batch / median;
+  std::printf("median step %.1f ms: %.1f images/s, %.1f GFLOP/s\n", median * 1e3, images_per_s,
+              images_per_s * train_gflop);
+  return {{"model", "inception_v1"},
+          {"batch", batch},
+          {"image_size", config.image_size},
+          {"classes", config.classes},
+          {"parameters", model.parameters().size()},
+          {"median_step_ms", median * 1e3},
+          {"images_per_s", images_per_s},
+          {"gflop_per_s", images_per_s * train_gflop}};
+}
+
+}  // namespace
+
+int run_bench_model(const std::vector<std::string>& args) {
+  Options options("bench-model",
+                  "Training throughput of one model in one process on synthetic data: forward, backward and "
+                  "optimizer update per step; the median step is reported.",
+                  {{"model", "NAME", "inception_v1 or ncf", "inception_v1"},
+                   {"batch", "N", "examples per step (default: 32 for inception_v1, 2048 for ncf)", ""},
+                   {"threads", "T", "compute threads (0 = OpenMP default)", "0"},
+                   {"steps", "K", "timed steps", "10"},
+                   {"warmup", "K", "untimed steps first (primitive creation, page faults)", "2"},
+                   {"classes", "C", "inception_v1: output classes", "1000"},
+                   {"image-size", "S", "inception_v1: square input size", "224"},
+                   {"profile", "", "print a per-layer time breakdown", ""},
+                   {"json", "FILE", "also write the result as JSON (atomically)", ""}});
+  if (!options.parse(args)) return 0;
+  const std::string model = options.get("model");
+  if (model != "inception_v1" && model != "ncf")
+    throw std::invalid_argument("--model: unknown model '" + model + "' (inception_v1, ncf)");
+  const int threads = static_cast<int>(options.get_int("threads", 0, 1024));
+  const int steps = static_cast<int>(options.get_int("steps", 1, 1'000'000));
+  const int warmup = static_cast<int>(options.get_int("warmup", 0, 1'000'000));
+  const int batch = options.get("batch").empty() ? (model == "ncf" ? 2048 : 32)
+                                                 : static_cast<int>(options.get_int("batch", 1, 1 << 24));
+  models::set_compute_threads(threads);
+  std::printf("bench-model: %s, batch %d, %d threads\n", model.c_str(), batch, models::compute_threads());
+
+  models::Profile profile;
+  models::Profile* active = options.has("profile") ? &profile : nullptr;
+  nlohmann::json result = bench_inception(options, batch, steps, warmup, active);
+  result["threads"] = models::compute_threads();
+  if (active) profile.print(std::cout);
+  if (!options.get("json").empty()) write_file_atomically(options.get("json"), result.dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace syncbed::cli

@@ -1,0 +1,135 @@
+#include "models/layers/conv2d.h"
+
+#include <stdexcept>
+
+#include "models/profile.h"
+
+namespace syncbed::models {
+
+namespace {
+using prop = dnnl::prop_kind;
+using algo = dnnl::algorithm;
+}  // namespace
+
+Conv2d::Conv2d(std::string name, ConvShape shape, ParameterBlock& params) : name_(std::move(name)), shape_(shape) {
+  const double fan_in = double(shape.in_channels) * shape.kernel * shape.kernel;
+  const double fan_out = double(shape.out_channels) * shape.kernel * shape.kernel;
+  weights_ = params.add(name_ + ".weight", std::size_t(fan_in) * shape.out_channels, Init::xavier(fan_in, fan_out));
+  bias_ = params.add(name_ + ".bias", shape.out_channels, Init::constant(0.0f));
+}
+
+memory::desc Conv2d::prepare(const memory::desc& src, bool needs_diff_src) {
+  if (src == src_desc_ && needs_diff_src == needs_diff_src_ && forward_) return dst_.get_desc();
+  const memory::dims in = src.dims();
+  if (in.size() != 4 || in[1] != shape_.in_channels)
+    throw std::invalid_argument(name_ + ": expects 4-D input with " + std::to_string(shape_.in_channels) + " channels");
+  src_desc_ = src;
+  needs_diff_src_ = needs_diff_src;
+  const memory::dim n = in[0], k = shape_.kernel, s = shape_.stride, p = shape_.pad;
+  const memory::dim oh = (in[2] + 2 * p - k) / s + 1, ow = (in[3] + 2 * p - k) / s + 1;
+  if (oh <= 0 || ow <= 0) throw std::invalid_argument(name_ + ": input too small for the kernel");
+  flops_ = 2.0 * n * shape_.out_channels * oh * ow * shape_.in_channels * k * k;
+
+  const memory::dims weight_dims{shape_.out_channels, shape_.in_channels, k, k};
+  const auto any_weights = memory::desc(weight_dims, memory::data_type::f32, Tag::any);
+  const auto plain_weights = plain_desc(weight_dims, Tag::oihw);
+  const auto bias_desc = plain_desc({shape_.out_channels}, Tag::x);
+  const auto any_dst = memory::desc({n, shape_.out_channels, oh, ow}, memory::data_type::f32, Tag::any);
+  const memory::dims strides{s, s}, pads{p, p};
+
+  dnnl::primitive_attr attr;
+  if (shape_.relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, algo::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::convolution_forward::primitive_desc fwd_pd(
+      {prop::forward_training, algo::convolution_direct, src, any_weights, bias_desc, any_dst, strides, pads, pads},
+      attr, cpu_engine());
+  forward_ = dnnl::convolution_forward(fwd_pd);
+  dst_ = memory(fwd_pd.dst_desc(), cpu_engine());
+  const memory::desc dst_desc = fwd_pd.dst_desc();
+
+  plain_weights_ = memory(plain_weights, cpu_engine(), weights_.weights());
+  plain_weight_grads_ = memory(plain_weights, cpu_engine(), weights_.gradients());
+  bias_mem_ = memory(bias_desc, cpu_engine(), bias_.weights());
+  bias_grad_mem_ = memory(bias_desc, cpu_engine(), bias_.gradients());
+  weights_for_forward_.prepare(plain_weights, fwd_pd.weights_desc());
+
+  const dnnl::convolution_backward_weights::primitive_desc bww_pd(
+      {algo::convolution_direct, src, any_weights, bias_desc, dst_desc, strides, pads, pads}, cpu_engine(), fwd_pd);
+  backward_weights_ = dnnl::convolution_backward_weights(bww_pd);
+  weight_grads_to_plain_.prepare(bww_pd.diff_weights_desc(), plain_weights);
+  blocked_weight_grads_ =
+      weight_grads_to_plain_.is_identity() ? plain_weight_grads_ : memory(bww_pd.diff_weights_desc(), cpu_engine());
+  impl_names_ = std::string(fwd_pd.impl_info_str()) + " / " + bww_pd.impl_info_str();
+
+  if (shape_.relu) {
+    const dnnl::eltwise_forward::primitive_desc relu_hint(
+        {prop::forward_training, algo::eltwise_relu_use_dst_for_bwd, dst_desc, 0.0f, 0.0f}, cpu_engine());
+    relu_backward_ = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
+        {algo::eltwise_relu_use_dst_for_bwd, dst_desc, dst_desc, 0.0f, 0.0f}, cpu_engine(), relu_hint));
+    diff_pre_relu_ = memory(dst_desc, cpu_engine());
+  }
+  if (needs_diff_src) {
+    const dnnl::convolution_backward_data::primitive_desc bwd_pd(
+        {algo::convolution_direct, src, any_weights, dst_desc, strides, pads, pads}, cpu_engine(), fwd_pd);
+    if (bwd_pd.diff_src_desc() != src) throw std::logic_error(name_ + ": backward data changed the layout");
+    backward_data_ = dnnl::convolution_backward_data(bwd_pd);
+    weights_for_backward_.prepare(plain_weights, bwd_pd.weights_desc());
+    diff_src_ = memory(src, cpu_engine());
+    impl_names_ += std::string(" / ") + bwd_pd.impl_info_str();
+  } else {
+    backward_data_ = {};
+    diff_src_ = {};
+  }
+  return dst_desc;
+}
+
+const memory& Conv2d::forward(const memory& src, bool) {
+  ProfileScope scope(name_, "convolution", Phase::kForward);
+  src_ = src;
+  const memory& weights = weights_for_forward_.run(plain_weights_);
+  forward_.execute(
+      cpu_stream(),
+      {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias_mem_}, {DNNL_ARG_DST, dst_}});
+  return dst_;
+}
+
+const memory& Conv2d::backward(const memory& diff_dst) {
+  ProfileScope scope(name_, "convolution", Phase::kBackward);
+  const memory* grad = &diff_dst;
+  if (shape_.relu) {
+    relu_backward_.execute(cpu_stream(),
+                           {{DNNL_ARG_DST, dst_}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_pre_relu_}});
+    grad = &diff_pre_relu_;
+  }
+  backward_weights_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
+                                           {DNNL_ARG_DIFF_DST, *grad},
+                                           {DNNL_ARG_DIFF_WEIGHTS, blocked_weight_grads_},
+                                           {DNNL_ARG_DIFF_BIAS, bias_grad_mem_}});
+  if (!weight_grads_to_plain_.is_identity())
+    weight_grads_to_plain_.run_into(blocked_weight_grads_, plain_weight_grads_);
+  if (needs_diff_src_) {
+    const memory& weights = weights_for_backward_.run(plain_weights_);
+    backward_data_.execute(cpu_stream(),
+                           {{DNNL_ARG_DIFF_DST, *grad}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diff_src_}});
+  }
+  return diff_src_;
+}
+
+std::uint64_t Conv2d::activation_pattern() const {
+  if (!shape_.relu) return 0;
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  const float* y = static_cast<const float*>(dst_.get_data_handle());
+  const std::size_t n = dst_.get_desc().get_size() / sizeof(float);
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char active = y[i] > 0;
+    hash = hash_bytes(hash, &active, 1);
+  }
+  return hash;
+}
+
+std::string Conv2d::implementations() const { return impl_names_; }
+
+}  // namespace syncbed::models

@@ -1,0 +1,53 @@
+// 2-D convolution with bias and an optional fused ReLU, on oneDNN primitives. The weights
+// live in the model's flat buffer in plain OIHW order; the primitives get them in the
+// layout they chose (format `any`) through cached reorders, one per step.
+#pragma once
+
+#include <string>
+
+#include "models/layers/layer.h"
+#include "models/parameter_block.h"
+
+namespace syncbed::models {
+
+struct ConvShape {
+  int in_channels, out_channels, kernel, stride = 1, pad = 0;
+  bool relu = true;
+};
+
+class Conv2d : public Layer {
+ public:
+  Conv2d(std::string name, ConvShape shape, ParameterBlock& params);
+
+  const std::string& name() const override { return name_; }
+  memory::desc prepare(const memory::desc& src, bool needs_diff_src) override;
+  const memory& forward(const memory& src, bool training) override;
+  const memory& backward(const memory& diff_dst) override;
+  double forward_flops() const override { return flops_; }
+  std::uint64_t activation_pattern() const override;
+
+  // The implementations oneDNN picked (forward, backward data, backward weights).
+  std::string implementations() const;
+
+ private:
+  std::string name_;
+  ConvShape shape_;
+  ParameterView weights_, bias_;
+
+  memory::desc src_desc_;
+  bool needs_diff_src_ = false;
+  double flops_ = 0;
+
+  dnnl::convolution_forward forward_;
+  dnnl::convolution_backward_weights backward_weights_;
+  dnnl::convolution_backward_data backward_data_;
+  dnnl::eltwise_backward relu_backward_;
+  std::string impl_names_;
+
+  memory plain_weights_, plain_weight_grads_, bias_mem_, bias_grad_mem_;
+  CachedReorder weights_for_forward_, weights_for_backward_, weight_grads_to_plain_;
+  memory blocked_weight_grads_;
+  memory src_, dst_, diff_pre_relu_, diff_src_;
+};
+
+}  // namespace syncbed::models

@@ -1,0 +1,59 @@
+// Per-layer time breakdown for `bench-model --profile`. Leaf layers time their own
+// primitives, so nothing is counted twice; when no profile is active a scope costs one
+// pointer check.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <ostream>
+#include <string>
+
+namespace syncbed::models {
+
+enum class Phase { kForward, kBackward, kUpdate };
+
+class Profile {
+ public:
+  void add(const std::string& layer, const std::string& kind, Phase phase, double seconds);
+  void add_total(double seconds, int steps);
+  // A table per layer (forward, backward ms per step) and a summary per kind, with the
+  // share of the step that no layer accounts for.
+  void print(std::ostream& out) const;
+
+ private:
+  struct Times {
+    std::string kind;
+    double forward = 0, backward = 0, update = 0;
+    int order = 0;
+  };
+  std::map<std::string, Times> layers_;
+  double total_ = 0;
+  int steps_ = 0;
+};
+
+Profile* active_profile();
+void set_active_profile(Profile* profile);
+
+class ProfileScope {
+ public:
+  ProfileScope(const std::string& layer, const char* kind, Phase phase)
+      : profile_(active_profile()), layer_(layer), kind_(kind), phase_(phase) {
+    if (profile_) start_ = std::chrono::steady_clock::now();
+  }
+  ~ProfileScope() {
+    if (profile_)
+      profile_->add(layer_, kind_, phase_,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  }
+  ProfileScope(const ProfileScope&) = delete;
+  ProfileScope& operator=(const ProfileScope&) = delete;
+
+ private:
+  Profile* profile_;
+  const std::string& layer_;
+  const char* kind_;
+  Phase phase_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace syncbed::models
