@@ -35,6 +35,13 @@ void Optimizer::step(std::span<float> weights, std::span<const float> gradient) 
   update(0, weights, gradient);
 }
 
+void Optimizer::begin_step() {
+  ++steps_;
+  // Once per step, not per update() call: a lazy optimizer calls update() per touched row.
+  correction1_ = 1.0f - static_cast<float>(std::pow(config_.beta1, steps_));
+  correction2_ = 1.0f - static_cast<float>(std::pow(config_.beta2, steps_));
+}
+
 void Optimizer::update(std::size_t offset, std::span<float> weights, std::span<const float> gradient) {
   const std::size_t n = weights.size();
   if (gradient.size() != n || offset + n > size_)
@@ -61,8 +68,7 @@ void Optimizer::update(std::size_t offset, std::span<float> weights, std::span<c
   float* m = first_.data() + offset;
   float* v = second_.data() + offset;
   const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon;
-  const float correction1 = 1.0f - static_cast<float>(std::pow(b1, steps_));
-  const float correction2 = 1.0f - static_cast<float>(std::pow(b2, steps_));
+  const float correction1 = correction1_, correction2 = correction2_;
   for (std::size_t i = 0; i < n; ++i) {
     const float grad = g[i] + wd * w[i];
     m[i] = b1 * m[i] + (1.0f - b1) * grad;

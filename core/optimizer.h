@@ -38,7 +38,7 @@ class Optimizer {
   // The same step in pieces, so an owner can update each segment as soon as its sum is
   // complete: begin_step() once, then update() on disjoint ranges that together cover
   // the slice, `offset` being where the range starts within it. Bitwise equal to step().
-  void begin_step() { ++steps_; }
+  void begin_step();
   void update(std::size_t offset, std::span<float> weights, std::span<const float> gradient);
 
   std::size_t size() const { return size_; }
@@ -48,8 +48,9 @@ class Optimizer {
   OptimizerConfig config_;
   std::size_t size_;
   long steps_ = 0;
-  AlignedBuffer<float> first_;   // SGD velocity, Adam m
-  AlignedBuffer<float> second_;  // Adam v
+  float correction1_ = 1, correction2_ = 1;  // Adam's bias corrections for this step
+  AlignedBuffer<float> first_;               // SGD velocity, Adam m
+  AlignedBuffer<float> second_;              // Adam v
 };
 
 }  // namespace syncbed
