@@ -261,10 +261,15 @@ void Connection::write_farewell() {
   });
 }
 
-void Connection::cancel(Operation& op) {
-  if (op.done() || failure_) return;
-  if (&op == receiving_.get() || &op == sending_)
-    return fail(op.describe(), "cancelled while its bytes were on the wire; the stream cannot continue");
+bool Connection::cancel(Operation& op) {
+  if (op.done() || failure_) return false;
+  // A send already being written is let finish (the caller waits for it): cutting it
+  // short would corrupt the stream, and with it the error frame that may follow.
+  if (&op == sending_) return true;
+  if (&op == receiving_.get()) {
+    fail(op.describe(), "cancelled while its bytes were on the wire; the stream cannot continue");
+    return false;
+  }
   auto drop_from = [&](std::deque<std::shared_ptr<Operation>>& queue) {
     const auto it = std::find_if(queue.begin(), queue.end(), [&](const auto& queued) { return queued.get() == &op; });
     if (it != queue.end()) queue.erase(it);
@@ -276,6 +281,7 @@ void Connection::cancel(Operation& op) {
     if (posted->second.empty()) posted_recvs_.erase(posted);
   }
   op.complete(error_for(op.describe(), "cancelled: its request was dropped before completing"));
+  return false;
 }
 
 // ---- closing and failure ----

@@ -40,9 +40,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void post_send(std::shared_ptr<Operation> op);
   void post_recv(std::shared_ptr<Operation> op);
   // Withdraws an operation its owner no longer waits for. A queued one is simply
-  // removed; one whose bytes are moving right now cannot be cut out of the stream, so
-  // then the connection fails.
-  void cancel(Operation& op);
+  // removed. A send being written is left to finish and true is returned: the caller
+  // must wait for it before freeing the buffer. A receive whose payload is arriving
+  // cannot be cut out of the stream, so then the connection fails.
+  bool cancel(Operation& op);
   // Closes the socket and fails every pending and future operation on this peer.
   void fail(const std::string& operation, const std::string& reason);
   // Orderly close: flush queued sends, say goodbye, wait for the peer's goodbye (or

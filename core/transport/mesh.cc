@@ -58,15 +58,26 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
     // A wait that expires means the peer stopped making progress: fail it, so every
     // other operation on it fails now too instead of waiting out its own deadline.
     std::weak_ptr<Impl> weak = weak_from_this();
-    auto on_abandon = [weak, connection](Operation& abandoned, Request::Abandon why, std::chrono::milliseconds waited) {
+    auto on_abandon = [weak, connection, op_timeout = options.op_timeout](Operation& abandoned, Request::Abandon why,
+                                                                          std::chrono::milliseconds waited) {
       auto self = weak.lock();
       if (!self) return abandoned.complete(OperationError{abandoned.peer, "the mesh was closed"});
+      bool finishing_write = false;
       self->run_on_io([&] {
         if (abandoned.done()) return;
-        if (why == Request::Abandon::kDestroyed) return connection->cancel(abandoned);
+        if (why == Request::Abandon::kDestroyed) {
+          finishing_write = connection->cancel(abandoned);
+          return;
+        }
         connection->fail(abandoned.describe(), "timed out after " + seconds_text(waited) +
                                                    " with no completion; the peer is stalled or lost");
       });
+      // The buffer must outlive the write: wait for it, as long as any operation may.
+      if (finishing_write && !abandoned.wait_until(Clock::now() + op_timeout))
+        self->run_on_io([&] {
+          if (!abandoned.done())
+            connection->fail(abandoned.describe(), "dropped while being written, and the write did not finish");
+        });
     };
     return Request(std::move(op), std::move(on_abandon), options.op_timeout);
   }
