@@ -5,7 +5,6 @@
 #include <omp.h>
 
 #include <cstring>
-#include <sstream>
 
 namespace syncbed::models {
 
@@ -60,19 +59,6 @@ std::uint64_t hash_bytes(std::uint64_t hash, const void* bytes, std::size_t size
   const auto* p = static_cast<const unsigned char*>(bytes);
   for (std::size_t i = 0; i < size; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;
   return hash;
-}
-
-std::string describe(const memory::desc& desc) {
-  std::ostringstream out;
-  const auto& d = desc.data;
-  out << "dims";
-  for (int i = 0; i < d.ndims; ++i) out << (i ? "x" : " ") << d.dims[i];
-  if (d.format_kind == dnnl_blocked) {
-    out << " blocks";
-    for (int i = 0; i < d.format_desc.blocking.inner_nblks; ++i)
-      out << " " << d.format_desc.blocking.inner_blks[i] << "@" << d.format_desc.blocking.inner_idxs[i];
-  }
-  return out.str();
 }
 
 }  // namespace syncbed::models

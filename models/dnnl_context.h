@@ -5,7 +5,6 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include <string>
 #include <unordered_map>
 
 namespace syncbed::models {
@@ -43,8 +42,5 @@ class CachedReorder {
   memory to_;
   memory passthrough_;
 };
-
-// Human-readable layout of a descriptor, e.g. "nChw16c" style strides, for --profile.
-std::string describe(const memory::desc& desc);
 
 }  // namespace syncbed::models

@@ -128,12 +128,12 @@ double Ncf::forward_backward(const InteractionBatch& batch) {
 
   // d loss / d logit = (sigmoid(z) - y) / n.
   double total = 0;
-  grad_a_.resize(n);
+  std::vector<float>& dz = grad_logits_;
+  dz.resize(n);
   for (long b = 0; b < n; ++b) {
     total += bce_with_logit(logits_[b], batch.labels[b]);
-    grad_a_[b] = (1.0f / (1.0f + std::exp(-logits_[b])) - batch.labels[b]) / float(n);
+    dz[b] = (1.0f / (1.0f + std::exp(-logits_[b])) - batch.labels[b]) / float(n);
   }
-  const std::vector<float> dz = grad_a_;
 
   // Head: weights over [gmf, last hidden], bias.
   float* dwh = head.weight.gradients();

@@ -84,8 +84,8 @@ class Ncf {
   int batch_ = 0;
   std::vector<float> gmf_, mlp_in_;
   std::vector<std::vector<float>> hidden_;  // outputs of each MLP layer (after ReLU)
-  std::vector<float> head_in_, logits_;
-  std::vector<float> ones_, grad_a_, grad_b_, grad_head_in_, grad_gmf_, grad_mlp_in_;
+  std::vector<float> logits_;
+  std::vector<float> ones_, grad_logits_, grad_a_, grad_b_, grad_gmf_;
 };
 
 }  // namespace syncbed::models

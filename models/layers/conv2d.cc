@@ -14,8 +14,9 @@ using algo = dnnl::algorithm;
 Conv2d::Conv2d(std::string name, ConvShape shape, ParameterBlock& params) : name_(std::move(name)), shape_(shape) {
   const double fan_in = double(shape.in_channels) * shape.kernel * shape.kernel;
   const double fan_out = double(shape.out_channels) * shape.kernel * shape.kernel;
-  weights_ = params.add(name_ + ".weight", std::size_t(fan_in) * shape.out_channels, Init::xavier(fan_in, fan_out));
-  bias_ = params.add(name_ + ".bias", shape.out_channels, Init::constant(0.0f));
+  weights_ = PlainWeights(
+      params.add(name_ + ".weight", std::size_t(fan_in) * shape.out_channels, Init::xavier(fan_in, fan_out)),
+      params.add(name_ + ".bias", shape.out_channels, Init::constant(0.0f)));
 }
 
 memory::desc Conv2d::prepare(const memory::desc& src, bool needs_diff_src) {
@@ -50,19 +51,10 @@ memory::desc Conv2d::prepare(const memory::desc& src, bool needs_diff_src) {
   dst_ = memory(fwd_pd.dst_desc(), cpu_engine());
   const memory::desc dst_desc = fwd_pd.dst_desc();
 
-  plain_weights_ = memory(plain_weights, cpu_engine(), weights_.weights());
-  plain_weight_grads_ = memory(plain_weights, cpu_engine(), weights_.gradients());
-  bias_mem_ = memory(bias_desc, cpu_engine(), bias_.weights());
-  bias_grad_mem_ = memory(bias_desc, cpu_engine(), bias_.gradients());
-  weights_for_forward_.prepare(plain_weights, fwd_pd.weights_desc());
-
   const dnnl::convolution_backward_weights::primitive_desc bww_pd(
       {algo::convolution_direct, src, any_weights, bias_desc, dst_desc, strides, pads, pads}, cpu_engine(), fwd_pd);
   backward_weights_ = dnnl::convolution_backward_weights(bww_pd);
-  weight_grads_to_plain_.prepare(bww_pd.diff_weights_desc(), plain_weights);
-  blocked_weight_grads_ =
-      weight_grads_to_plain_.is_identity() ? plain_weight_grads_ : memory(bww_pd.diff_weights_desc(), cpu_engine());
-  impl_names_ = std::string(fwd_pd.impl_info_str()) + " / " + bww_pd.impl_info_str();
+  weights_.prepare(plain_weights, bias_desc, fwd_pd.weights_desc(), bww_pd.diff_weights_desc());
 
   if (shape_.relu) {
     const dnnl::eltwise_forward::primitive_desc relu_hint(
@@ -76,9 +68,8 @@ memory::desc Conv2d::prepare(const memory::desc& src, bool needs_diff_src) {
         {algo::convolution_direct, src, any_weights, dst_desc, strides, pads, pads}, cpu_engine(), fwd_pd);
     if (bwd_pd.diff_src_desc() != src) throw std::logic_error(name_ + ": backward data changed the layout");
     backward_data_ = dnnl::convolution_backward_data(bwd_pd);
-    weights_for_backward_.prepare(plain_weights, bwd_pd.weights_desc());
+    weights_.prepare_backward_data(bwd_pd.weights_desc());
     diff_src_ = memory(src, cpu_engine());
-    impl_names_ += std::string(" / ") + bwd_pd.impl_info_str();
   } else {
     backward_data_ = {};
     diff_src_ = {};
@@ -89,10 +80,10 @@ memory::desc Conv2d::prepare(const memory::desc& src, bool needs_diff_src) {
 const memory& Conv2d::forward(const memory& src, bool) {
   ProfileScope scope(name_, "convolution", Phase::kForward);
   src_ = src;
-  const memory& weights = weights_for_forward_.run(plain_weights_);
-  forward_.execute(
-      cpu_stream(),
-      {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias_mem_}, {DNNL_ARG_DST, dst_}});
+  forward_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
+                                  {DNNL_ARG_WEIGHTS, weights_.for_forward()},
+                                  {DNNL_ARG_BIAS, weights_.bias()},
+                                  {DNNL_ARG_DST, dst_}});
   return dst_;
 }
 
@@ -106,15 +97,13 @@ const memory& Conv2d::backward(const memory& diff_dst) {
   }
   backward_weights_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
                                            {DNNL_ARG_DIFF_DST, *grad},
-                                           {DNNL_ARG_DIFF_WEIGHTS, blocked_weight_grads_},
-                                           {DNNL_ARG_DIFF_BIAS, bias_grad_mem_}});
-  if (!weight_grads_to_plain_.is_identity())
-    weight_grads_to_plain_.run_into(blocked_weight_grads_, plain_weight_grads_);
-  if (needs_diff_src_) {
-    const memory& weights = weights_for_backward_.run(plain_weights_);
-    backward_data_.execute(cpu_stream(),
-                           {{DNNL_ARG_DIFF_DST, *grad}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diff_src_}});
-  }
+                                           {DNNL_ARG_DIFF_WEIGHTS, weights_.gradient()},
+                                           {DNNL_ARG_DIFF_BIAS, weights_.bias_gradient()}});
+  weights_.store_gradient();
+  if (needs_diff_src_)
+    backward_data_.execute(
+        cpu_stream(),
+        {{DNNL_ARG_DIFF_DST, *grad}, {DNNL_ARG_WEIGHTS, weights_.for_backward_data()}, {DNNL_ARG_DIFF_SRC, diff_src_}});
   return diff_src_;
 }
 
@@ -129,7 +118,5 @@ std::uint64_t Conv2d::activation_pattern() const {
   }
   return hash;
 }
-
-std::string Conv2d::implementations() const { return impl_names_; }
 
 }  // namespace syncbed::models

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "models/layers/layer.h"
+#include "models/layers/plain_weights.h"
 #include "models/parameter_block.h"
 
 namespace syncbed::models {
@@ -26,13 +27,10 @@ class Conv2d : public Layer {
   double forward_flops() const override { return flops_; }
   std::uint64_t activation_pattern() const override;
 
-  // The implementations oneDNN picked (forward, backward data, backward weights).
-  std::string implementations() const;
-
  private:
   std::string name_;
   ConvShape shape_;
-  ParameterView weights_, bias_;
+  PlainWeights weights_;
 
   memory::desc src_desc_;
   bool needs_diff_src_ = false;
@@ -42,11 +40,7 @@ class Conv2d : public Layer {
   dnnl::convolution_backward_weights backward_weights_;
   dnnl::convolution_backward_data backward_data_;
   dnnl::eltwise_backward relu_backward_;
-  std::string impl_names_;
 
-  memory plain_weights_, plain_weight_grads_, bias_mem_, bias_grad_mem_;
-  CachedReorder weights_for_forward_, weights_for_backward_, weight_grads_to_plain_;
-  memory blocked_weight_grads_;
   memory src_, dst_, diff_pre_relu_, diff_src_;
 };
 

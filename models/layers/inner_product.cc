@@ -8,8 +8,8 @@ namespace syncbed::models {
 
 InnerProduct::InnerProduct(std::string name, int inputs, int outputs, ParameterBlock& params)
     : name_(std::move(name)), inputs_(inputs), outputs_(outputs) {
-  weights_ = params.add(name_ + ".weight", std::size_t(inputs) * outputs, Init::xavier(inputs, outputs));
-  bias_ = params.add(name_ + ".bias", outputs, Init::constant(0.0f));
+  weights_ = PlainWeights(params.add(name_ + ".weight", std::size_t(inputs) * outputs, Init::xavier(inputs, outputs)),
+                          params.add(name_ + ".bias", outputs, Init::constant(0.0f)));
 }
 
 memory::desc InnerProduct::prepare(const memory::desc& src, bool needs_diff_src) {
@@ -29,22 +29,14 @@ memory::desc InnerProduct::prepare(const memory::desc& src, bool needs_diff_src)
       {dnnl::prop_kind::forward_training, src, any_weights, bias_desc, dst_desc}, cpu_engine());
   forward_ = dnnl::inner_product_forward(fwd_pd);
   dst_ = memory(dst_desc, cpu_engine());
-  plain_weights_ = memory(plain_weights, cpu_engine(), weights_.weights());
-  plain_weight_grads_ = memory(plain_weights, cpu_engine(), weights_.gradients());
-  bias_mem_ = memory(bias_desc, cpu_engine(), bias_.weights());
-  bias_grad_mem_ = memory(bias_desc, cpu_engine(), bias_.gradients());
-  weights_for_forward_.prepare(plain_weights, fwd_pd.weights_desc());
-
   const dnnl::inner_product_backward_weights::primitive_desc bww_pd({src, any_weights, bias_desc, dst_desc},
                                                                     cpu_engine(), fwd_pd);
   backward_weights_ = dnnl::inner_product_backward_weights(bww_pd);
-  weight_grads_to_plain_.prepare(bww_pd.diff_weights_desc(), plain_weights);
-  blocked_weight_grads_ =
-      weight_grads_to_plain_.is_identity() ? plain_weight_grads_ : memory(bww_pd.diff_weights_desc(), cpu_engine());
+  weights_.prepare(plain_weights, bias_desc, fwd_pd.weights_desc(), bww_pd.diff_weights_desc());
   if (needs_diff_src) {
     const dnnl::inner_product_backward_data::primitive_desc bwd_pd({src, any_weights, dst_desc}, cpu_engine(), fwd_pd);
     backward_data_ = dnnl::inner_product_backward_data(bwd_pd);
-    weights_for_backward_.prepare(plain_weights, bwd_pd.weights_desc());
+    weights_.prepare_backward_data(bwd_pd.weights_desc());
     diff_src_ = memory(src, cpu_engine());
   } else {
     backward_data_ = {};
@@ -57,8 +49,8 @@ const memory& InnerProduct::forward(const memory& src, bool) {
   ProfileScope scope(name_, "inner product", Phase::kForward);
   src_ = src;
   forward_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
-                                  {DNNL_ARG_WEIGHTS, weights_for_forward_.run(plain_weights_)},
-                                  {DNNL_ARG_BIAS, bias_mem_},
+                                  {DNNL_ARG_WEIGHTS, weights_.for_forward()},
+                                  {DNNL_ARG_BIAS, weights_.bias()},
                                   {DNNL_ARG_DST, dst_}});
   return dst_;
 }
@@ -67,13 +59,12 @@ const memory& InnerProduct::backward(const memory& diff_dst) {
   ProfileScope scope(name_, "inner product", Phase::kBackward);
   backward_weights_.execute(cpu_stream(), {{DNNL_ARG_SRC, src_},
                                            {DNNL_ARG_DIFF_DST, diff_dst},
-                                           {DNNL_ARG_DIFF_WEIGHTS, blocked_weight_grads_},
-                                           {DNNL_ARG_DIFF_BIAS, bias_grad_mem_}});
-  if (!weight_grads_to_plain_.is_identity())
-    weight_grads_to_plain_.run_into(blocked_weight_grads_, plain_weight_grads_);
+                                           {DNNL_ARG_DIFF_WEIGHTS, weights_.gradient()},
+                                           {DNNL_ARG_DIFF_BIAS, weights_.bias_gradient()}});
+  weights_.store_gradient();
   if (needs_diff_src_)
     backward_data_.execute(cpu_stream(), {{DNNL_ARG_DIFF_DST, diff_dst},
-                                          {DNNL_ARG_WEIGHTS, weights_for_backward_.run(plain_weights_)},
+                                          {DNNL_ARG_WEIGHTS, weights_.for_backward_data()},
                                           {DNNL_ARG_DIFF_SRC, diff_src_}});
   return diff_src_;
 }

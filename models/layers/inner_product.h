@@ -5,6 +5,7 @@
 #include <string>
 
 #include "models/layers/layer.h"
+#include "models/layers/plain_weights.h"
 #include "models/parameter_block.h"
 
 namespace syncbed::models {
@@ -22,15 +23,13 @@ class InnerProduct : public Layer {
  private:
   std::string name_;
   int inputs_, outputs_;
-  ParameterView weights_, bias_;
+  PlainWeights weights_;
   memory::desc src_desc_;
   bool needs_diff_src_ = false;
   double flops_ = 0;
   dnnl::inner_product_forward forward_;
   dnnl::inner_product_backward_weights backward_weights_;
   dnnl::inner_product_backward_data backward_data_;
-  memory plain_weights_, plain_weight_grads_, bias_mem_, bias_grad_mem_, blocked_weight_grads_;
-  CachedReorder weights_for_forward_, weights_for_backward_, weight_grads_to_plain_;
   memory src_, dst_, diff_src_;
 };
 
