@@ -4,7 +4,8 @@
 
 namespace syncbed {
 
-// Monotonic stopwatch: lap() returns the seconds since the previous lap (or start).
+// Monotonic stopwatch: lap() returns the seconds since the previous lap (or start) and
+// starts a new one; elapsed() reads the current lap without ending it.
 class Stopwatch {
  public:
   using Clock = std::chrono::steady_clock;
@@ -15,6 +16,7 @@ class Stopwatch {
     last_ = now;
     return seconds;
   }
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - last_).count(); }
 
  private:
   Clock::time_point last_;

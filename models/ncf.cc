@@ -57,8 +57,7 @@ Ncf::Ncf(const NcfConfig& config) : config_(config) {
 
 void Ncf::check_batch(const InteractionBatch& batch) const {
   const std::size_t n = batch.users.size();
-  if (batch.items.size() != n || batch.labels.size() != n)
-    throw std::invalid_argument("ncf: users, items and labels differ in length");
+  if (batch.items.size() != n) throw std::invalid_argument("ncf: users and items differ in length");
   for (std::size_t b = 0; b < n; ++b) {
     if (batch.users[b] < 0 || batch.users[b] >= config_.users)
       throw std::invalid_argument("ncf: user id " + std::to_string(batch.users[b]) + " outside 0.." +
@@ -109,14 +108,25 @@ void Ncf::forward(const InteractionBatch& batch) {
   }
 }
 
+void Ncf::check_labels(const InteractionBatch& batch) const {
+  if (batch.labels.size() != batch.users.size()) throw std::invalid_argument("ncf: labels and users differ in length");
+}
+
 double Ncf::loss(const InteractionBatch& batch) {
+  check_labels(batch);
   forward(batch);
   double total = 0;
   for (int b = 0; b < batch_; ++b) total += bce_with_logit(logits_[b], batch.labels[b]);
   return batch_ ? total / batch_ : 0.0;
 }
 
+std::span<const float> Ncf::predict(const InteractionBatch& batch) {
+  forward(batch);
+  return logits_;
+}
+
 double Ncf::forward_backward(const InteractionBatch& batch) {
+  check_labels(batch);
   forward(batch);
   std::optional<ProfileScope> scope(std::in_place, kClear, "embedding", Phase::kBackward);
   clear_touched_rows();
@@ -254,13 +264,6 @@ void Ncf::lazy_update(Optimizer& optimizer) {
     const ParameterRange& range = touched_[r];
     optimizer.update(range.offset, w.subspan(range.offset, range.count), g.subspan(range.offset, range.count));
   }
-}
-
-void Ncf::score_items(std::int32_t user, std::span<const std::int32_t> items, std::span<float> scores) {
-  InteractionBatch batch;
-  for (auto item : items) batch.add(user, item, 0.0f);
-  forward(batch);
-  std::copy(logits_.begin(), logits_.end(), scores.begin());
 }
 
 }  // namespace syncbed::models

@@ -46,24 +46,24 @@ class Ncf {
   double forward_backward(const InteractionBatch& batch);
   // Mean loss without a backward pass.
   double loss(const InteractionBatch& batch);
+  // Logits (before the sigmoid) of the batch's (user, item) pairs; labels are ignored.
+  std::span<const float> predict(const InteractionBatch& batch);
   // Ranges of parameters whose gradient the last forward_backward() wrote, sorted.
   const std::vector<ParameterRange>& touched() const { return touched_; }
-
-  // Logits (before the sigmoid) of `items` for one user: the ranking score used by
-  // evaluation. The first MLP layer's user half is computed once for all candidates.
-  void score_items(std::int32_t user, std::span<const std::int32_t> items, std::span<float> scores);
 
   // One optimizer step over the touched ranges only (lazy Adam/SGD: untouched rows keep
   // their weights and optimizer state); the optimizer must cover all parameters.
   void lazy_update(Optimizer& optimizer);
 
  private:
+  friend class NcfRanker;  // reads the weights to precompute per-item terms
   struct Dense {
     ParameterView weight, bias;
     int in, out;
   };
   void forward(const InteractionBatch& batch);
   void check_batch(const InteractionBatch& batch) const;
+  void check_labels(const InteractionBatch& batch) const;
   void clear_touched_rows();
   struct RowGroups {
     std::vector<std::int32_t> order;  // sample indices sorted by id

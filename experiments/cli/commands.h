@@ -10,5 +10,6 @@ int run_demo(const std::vector<std::string>& args);
 int run_bench_p2p(const std::vector<std::string>& args);
 int run_bench_allreduce(const std::vector<std::string>& args);
 int run_bench_model(const std::vector<std::string>& args);
+int run_train(const std::vector<std::string>& args);
 
 }  // namespace syncbed::cli

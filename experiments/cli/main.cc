@@ -22,6 +22,7 @@ const std::map<std::string, Command>& commands() {
       {"bench-allreduce",
        {syncbed::cli::run_bench_allreduce, "sum-allreduce throughput of a sync strategy (nccl-tests columns)"}},
       {"bench-model", {syncbed::cli::run_bench_model, "training throughput of one model in one process"}},
+      {"train", {syncbed::cli::run_train, "train one model in one process on real data and report its quality"}},
   };
   return table;
 }

@@ -1,5 +1,6 @@
 #include "experiments/cli/options.h"
 
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -93,6 +94,23 @@ long long Options::get_int(const std::string& name, long long min, long long max
   return value;
 }
 
+double Options::get_double(const std::string& name, double min, double max) const {
+  const std::string text = get(name);
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size() || !std::isfinite(value))
+    throw std::invalid_argument(command_ + ": --" + name + " must be a number, got '" + text + "'");
+  if (value < min || value > max)
+    throw std::invalid_argument(command_ + ": --" + name + " must be in " + format_number(min) + ".." +
+                                format_number(max) + ", got " + text);
+  return value;
+}
+
 std::vector<std::uint64_t> Options::get_sizes(const std::string& name) const {
   std::vector<std::uint64_t> sizes;
   std::stringstream list(get(name));
@@ -151,6 +169,12 @@ std::string format_size(std::uint64_t bytes) {
   if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + "M";
   if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + "K";
   return std::to_string(bytes);
+}
+
+std::string format_number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
 }
 
 }  // namespace syncbed::cli

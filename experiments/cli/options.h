@@ -30,6 +30,7 @@ class Options {
   bool has(const std::string& name) const;
   std::string get(const std::string& name) const;  // value, or the declared default
   long long get_int(const std::string& name, long long min, long long max) const;
+  double get_double(const std::string& name, double min, double max) const;
   // "4K,64K,1M,28M" -> bytes; K, M, G are powers of 1024.
   std::vector<std::uint64_t> get_sizes(const std::string& name) const;
   // Arguments as given, minus the named options (used to re-exec workers).
@@ -47,5 +48,6 @@ class Options {
 
 std::uint64_t parse_size(const std::string& text);
 std::string format_size(std::uint64_t bytes);  // 4096 -> "4K"
+std::string format_number(double value);       // shortest natural form: 0.03, 1e-05
 
 }  // namespace syncbed::cli
