@@ -42,6 +42,14 @@ void Optimizer::begin_step() {
   correction2_ = 1.0f - static_cast<float>(std::pow(config_.beta2, steps_));
 }
 
+void Optimizer::prefetch(std::size_t offset, std::size_t count) const {
+  constexpr std::size_t kLine = 64 / sizeof(float);
+  for (const AlignedBuffer<float>* state : {&first_, &second_}) {
+    if (state->size() < offset + count) continue;  // no such state (plain SGD)
+    for (std::size_t k = 0; k < count; k += kLine) __builtin_prefetch(state->data() + offset + k, 1);
+  }
+}
+
 void Optimizer::update(std::size_t offset, std::span<float> weights, std::span<const float> gradient) {
   const std::size_t n = weights.size();
   if (gradient.size() != n || offset + n > size_)

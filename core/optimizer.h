@@ -41,6 +41,9 @@ class Optimizer {
   void begin_step();
   void update(std::size_t offset, std::span<float> weights, std::span<const float> gradient);
 
+  // Hints that update() will soon touch [offset, offset + count): asks the CPU to start
+  // loading the state, so updates of scattered small ranges overlap their cache misses.
+  void prefetch(std::size_t offset, std::size_t count) const;
   std::size_t size() const { return size_; }
   long steps() const { return steps_; }
 

@@ -52,7 +52,8 @@ class Ncf {
   const std::vector<ParameterRange>& touched() const { return touched_; }
 
   // One optimizer step over the touched ranges only (lazy Adam/SGD: untouched rows keep
-  // their weights and optimizer state); the optimizer must cover all parameters.
+  // their weights and optimizer state); the optimizer must cover all parameters. The
+  // gradient is consumed: each range is zeroed once applied.
   void lazy_update(Optimizer& optimizer);
 
  private:
@@ -79,13 +80,14 @@ class Ncf {
   ParameterView mf_user_, mf_item_, mlp_user_, mlp_item_;
   std::vector<Dense> layers_;  // MLP layers, then the head (in = mf_dim + last MLP width)
   std::vector<ParameterRange> touched_;
+  bool touched_cleared_ = false;  // lazy_update() already zeroed the touched rows
 
   // Activations of the last forward pass, row-major batch x width.
   int batch_ = 0;
   std::vector<float> gmf_, mlp_in_;
   std::vector<std::vector<float>> hidden_;  // outputs of each MLP layer (after ReLU)
   std::vector<float> logits_;
-  std::vector<float> ones_, grad_logits_, grad_a_, grad_b_, grad_gmf_;
+  std::vector<float> ones_, grad_logits_, grad_a_, grad_b_, grad_gmf_, user_rows_, item_rows_;
 };
 
 }  // namespace syncbed::models
