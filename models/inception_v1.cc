@@ -43,13 +43,13 @@ InceptionV1::InceptionV1(const InceptionConfig& config) : config_(config), body_
   body_.add<Pool2d>("pool1/3x3_s2", max_pool_3x3_stride_2());
   body_.add<Lrn>("pool1/norm1", LrnShape{});
   body_.add<Conv2d>("conv2/3x3_reduce", ConvShape{64, 64, 1}, params_);
-  body_.add<Conv2d>("conv2/3x3", ConvShape{64, 192, 3, 1, 1}, params_);
+  body_.add<Conv2d>("conv2/3x3", ConvShape{64, 192, 3, 1, 1, true, config.winograd}, params_);
   body_.add<Lrn>("conv2/norm2", LrnShape{});
   body_.add<Pool2d>("pool2/3x3_s2", max_pool_3x3_stride_2());
   int channels = 192;
   auto add_stage = [&](std::span<const ModuleSpec> modules) {
     for (const ModuleSpec& m : modules) {
-      body_.add<InceptionModule>(m.name, channels, m.widths, params_);
+      body_.add<InceptionModule>(m.name, channels, m.widths, params_, config.winograd);
       channels = m.widths.output_channels();
     }
   };

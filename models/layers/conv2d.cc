@@ -44,15 +44,29 @@ memory::desc Conv2d::prepare(const memory::desc& src, bool needs_diff_src) {
     ops.append_eltwise(1.0f, algo::eltwise_relu, 0.0f, 0.0f);
     attr.set_post_ops(ops);
   }
-  const dnnl::convolution_forward::primitive_desc fwd_pd(
-      {prop::forward_training, algo::convolution_direct, src, any_weights, bias_desc, any_dst, strides, pads, pads},
-      attr, cpu_engine());
+  auto forward_desc = [&](algo algorithm) {
+    return dnnl::convolution_forward::primitive_desc(
+        {prop::forward_training, algorithm, src, any_weights, bias_desc, any_dst, strides, pads, pads}, attr,
+        cpu_engine());
+  };
+  algo algorithm = algo::convolution_direct;
+  dnnl::convolution_forward::primitive_desc fwd_pd;
+  if (shape_.winograd && shape_.kernel == 3 && shape_.stride == 1) {
+    try {
+      fwd_pd = forward_desc(algo::convolution_winograd);
+      algorithm = algo::convolution_winograd;
+    } catch (const dnnl::error&) {
+      // No Winograd kernel for this shape or CPU: the direct algorithm below.
+    }
+  }
+  if (algorithm == algo::convolution_direct) fwd_pd = forward_desc(algorithm);
+  uses_winograd_ = algorithm == algo::convolution_winograd;
   forward_ = dnnl::convolution_forward(fwd_pd);
   dst_ = memory(fwd_pd.dst_desc(), cpu_engine());
   const memory::desc dst_desc = fwd_pd.dst_desc();
 
   const dnnl::convolution_backward_weights::primitive_desc bww_pd(
-      {algo::convolution_direct, src, any_weights, bias_desc, dst_desc, strides, pads, pads}, cpu_engine(), fwd_pd);
+      {algorithm, src, any_weights, bias_desc, dst_desc, strides, pads, pads}, cpu_engine(), fwd_pd);
   backward_weights_ = dnnl::convolution_backward_weights(bww_pd);
   weights_.prepare(plain_weights, bias_desc, fwd_pd.weights_desc(), bww_pd.diff_weights_desc());
 
@@ -65,7 +79,7 @@ memory::desc Conv2d::prepare(const memory::desc& src, bool needs_diff_src) {
   }
   if (needs_diff_src) {
     const dnnl::convolution_backward_data::primitive_desc bwd_pd(
-        {algo::convolution_direct, src, any_weights, dst_desc, strides, pads, pads}, cpu_engine(), fwd_pd);
+        {algorithm, src, any_weights, dst_desc, strides, pads, pads}, cpu_engine(), fwd_pd);
     if (bwd_pd.diff_src_desc() != src) throw std::logic_error(name_ + ": backward data changed the layout");
     backward_data_ = dnnl::convolution_backward_data(bwd_pd);
     weights_.prepare_backward_data(bwd_pd.weights_desc());

@@ -14,6 +14,10 @@ namespace syncbed::models {
 struct ConvShape {
   int in_channels, out_channels, kernel, stride = 1, pad = 0;
   bool relu = true;
+  // Use oneDNN's Winograd F(4x4, 3x3) kernels where they exist (3x3, stride 1, AVX-512):
+  // 2.25x fewer multiplies than direct convolution, at a slightly larger float rounding
+  // error. Other shapes, and CPUs without them, run the direct algorithm.
+  bool winograd = false;
 };
 
 class Conv2d : public Layer {
@@ -26,6 +30,8 @@ class Conv2d : public Layer {
   const memory& backward(const memory& diff_dst) override;
   double forward_flops() const override { return flops_; }
   std::uint64_t activation_pattern() const override;
+  // Whether the prepared primitives run Winograd (false before prepare()).
+  bool uses_winograd() const { return uses_winograd_; }
 
  private:
   std::string name_;
@@ -34,6 +40,7 @@ class Conv2d : public Layer {
 
   memory::desc src_desc_;
   bool needs_diff_src_ = false;
+  bool uses_winograd_ = false;
   double flops_ = 0;
 
   dnnl::convolution_forward forward_;

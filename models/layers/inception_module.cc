@@ -6,7 +6,7 @@
 
 namespace syncbed::models {
 
-InceptionModule::InceptionModule(std::string name, int in, InceptionWidths w, ParameterBlock& params)
+InceptionModule::InceptionModule(std::string name, int in, InceptionWidths w, ParameterBlock& params, bool winograd)
     : name_(std::move(name)),
       concat_name_(name_ + "/concat"),
       sum_name_(name_ + "/input-grad-sum"),
@@ -15,7 +15,7 @@ InceptionModule::InceptionModule(std::string name, int in, InceptionWidths w, Pa
   // Registration order fixes the parameter layout: the four branches, left to right.
   branches_[0].add<Conv2d>(name_ + "/1x1", ConvShape{in, w.conv1x1, 1}, params);
   branches_[1].add<Conv2d>(name_ + "/3x3_reduce", ConvShape{in, w.reduce3x3, 1}, params);
-  branches_[1].add<Conv2d>(name_ + "/3x3", ConvShape{w.reduce3x3, w.conv3x3, 3, 1, 1}, params);
+  branches_[1].add<Conv2d>(name_ + "/3x3", ConvShape{w.reduce3x3, w.conv3x3, 3, 1, 1, true, winograd}, params);
   branches_[2].add<Conv2d>(name_ + "/5x5_reduce", ConvShape{in, w.reduce5x5, 1}, params);
   branches_[2].add<Conv2d>(name_ + "/5x5", ConvShape{w.reduce5x5, w.conv5x5, 5, 1, 2}, params);
   branches_[3].add<Pool2d>(name_ + "/pool", PoolShape{PoolShape::Kind::kMax, 3, 1, 1, true});

@@ -18,7 +18,9 @@ struct InceptionWidths {
 
 class InceptionModule : public Layer {
  public:
-  InceptionModule(std::string name, int in_channels, InceptionWidths widths, ParameterBlock& params);
+  // `winograd`: the 3x3 convolution uses Winograd kernels where available (ConvShape).
+  InceptionModule(std::string name, int in_channels, InceptionWidths widths, ParameterBlock& params,
+                  bool winograd = false);
 
   const std::string& name() const override { return name_; }
   memory::desc prepare(const memory::desc& src, bool needs_diff_src) override;

@@ -2,6 +2,9 @@
 // blocked (16-channel) input layouts.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <memory>
+
 #include "models/layers/conv2d.h"
 #include "models/layers/dropout.h"
 #include "models/layers/flatten.h"
@@ -51,6 +54,50 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ConvGradient,
                                            ConvCase{"k1_blocked", {32, 16, 1, 1, 0, true}, 5, Tag::nChw16c},
                                            ConvCase{"k5_pad2_odd_channels", {5, 24, 5, 1, 2, true}, 6, Tag::nchw}),
                          conv_case_name);
+
+TEST(ConvWinograd, ChosenForThreeByThreeStrideOneOnly) {
+  if (dnnl::get_effective_cpu_isa() < dnnl::cpu_isa::avx512_core) GTEST_SKIP() << "no Winograd kernels on this CPU";
+  const memory::desc src = plain_desc({2, 16, 8, 8}, Tag::nChw16c);
+  auto prepared = [&](ConvShape shape) {
+    ParameterBlock params;
+    auto conv = std::make_unique<Conv2d>("conv", shape, params);
+    params.allocate(1);
+    conv->prepare(src, true);
+    return conv->uses_winograd();
+  };
+  EXPECT_TRUE(prepared({16, 32, 3, 1, 1, true, true}));
+  EXPECT_FALSE(prepared({16, 32, 3, 1, 1, true, false}));  // not asked for
+  EXPECT_FALSE(prepared({16, 32, 3, 2, 1, true, true}));   // stride 2: direct
+  EXPECT_FALSE(prepared({16, 32, 5, 1, 2, true, true}));   // 5x5: direct
+}
+
+double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    norm += double(b[i]) * b[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+// Winograd's float rounding is too coarse for finite differences (they see noise as
+// kinks), so its gradients are checked against the direct algorithm's, which the
+// finite-difference tests above verify.
+TEST(ConvWinograd, GradientsMatchTheDirectAlgorithm) {
+  ParameterBlock direct_params, winograd_params;
+  Conv2d direct("direct", {16, 32, 3, 1, 1, true, false}, direct_params);
+  Conv2d winograd("winograd", {16, 32, 3, 1, 1, true, true}, winograd_params);
+  direct_params.allocate(3);
+  winograd_params.allocate(3);
+  LayerProbe direct_probe(direct, {4, 16, 12, 12}, Tag::nChw16c, true);
+  LayerProbe winograd_probe(winograd, {4, 16, 12, 12}, Tag::nChw16c, true);
+  const auto direct_input = direct_probe.backward(), winograd_input = winograd_probe.backward();
+  EXPECT_LT(relative_difference(winograd_input, direct_input), 1e-5);
+  const std::vector<float> direct_grads(direct_params.gradients().begin(), direct_params.gradients().end());
+  const std::vector<float> winograd_grads(winograd_params.gradients().begin(), winograd_params.gradients().end());
+  EXPECT_LT(relative_difference(winograd_grads, direct_grads), 1e-5);
+  EXPECT_NEAR(winograd_probe.objective(), direct_probe.objective(), 1e-5 * std::abs(direct_probe.objective()));
+}
 
 TEST(ConvGradient, FirstLayerComputesNoInputGradient) {
   ParameterBlock params;
