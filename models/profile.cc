@@ -68,4 +68,9 @@ void Profile::print(std::ostream& out) const {
   out << line;
 }
 
+double Profile::seconds(const std::string& layer) const {
+  const auto found = layers_.find(layer);
+  return found == layers_.end() ? 0.0 : found->second.forward + found->second.backward + found->second.update;
+}
+
 }  // namespace syncbed::models

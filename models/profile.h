@@ -19,6 +19,8 @@ class Profile {
   // A table per layer (forward, backward ms per step) and a summary per kind, with the
   // share of the step that no layer accounts for.
   void print(std::ostream& out) const;
+  // Seconds recorded for `layer` in all phases (0 if none).
+  double seconds(const std::string& layer) const;
 
  private:
   struct Times {

@@ -7,6 +7,7 @@
 #include "core/optimizer.h"
 #include "models/layers/conv2d.h"
 #include "models/ncf.h"
+#include "models/profile.h"
 
 namespace {
 
@@ -50,19 +51,23 @@ BENCHMARK(BM_Conv3x3Backward)->Arg(4)->Arg(32)->Unit(benchmark::kMillisecond)->U
 
 // The NCF step on small tables (so setup is quick); the work per sample is the same as
 // at ml-20m size: 4 embedding rows gathered and scattered, the MLP, the head.
+// A batch of uniformly drawn (user, item) pairs at ml-20m's shape, one positive in five.
+InteractionBatch ncf_batch(const NcfConfig& config, int size) {
+  std::mt19937 rng(1);
+  InteractionBatch batch;
+  for (int k = 0; k < size; ++k)
+    batch.add(std::int32_t(rng() % config.users), std::int32_t(rng() % config.items), k % 5 == 0 ? 1.0f : 0.0f);
+  return batch;
+}
+
 void BM_NcfStepLazyAdam(benchmark::State& state) {
-  NcfConfig config;
-  config.users = 20'000;
-  config.items = 5'000;
+  const NcfConfig config;  // ml-20m: 138,493 users x 26,744 items
   Ncf model(config);
   OptimizerConfig adam;
   adam.kind = OptimizerConfig::Kind::kAdam;
   Optimizer optimizer(adam, model.parameters().size());
-  std::mt19937 rng(1);
-  InteractionBatch batch;
   const int size = static_cast<int>(state.range(0));
-  for (int k = 0; k < size; ++k)
-    batch.add(std::int32_t(rng() % config.users), std::int32_t(rng() % config.items), k % 5 == 0 ? 1.0f : 0.0f);
+  const InteractionBatch batch = ncf_batch(config, size);
   for (auto _ : state) {
     model.forward_backward(batch);
     model.lazy_update(optimizer);
@@ -70,6 +75,27 @@ void BM_NcfStepLazyAdam(benchmark::State& state) {
   state.counters["samples/s"] = benchmark::Counter(double(size) * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_NcfStepLazyAdam)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The embedding part of the NCF step alone, timed inside the real step: gathering the
+// four embedding rows of every sample, and scattering (summing) their gradient rows.
+void BM_NcfEmbeddingGatherScatter(benchmark::State& state) {
+  const NcfConfig config;
+  Ncf model(config);
+  const int size = static_cast<int>(state.range(0));
+  const InteractionBatch batch = ncf_batch(config, size);
+  model.forward_backward(batch);  // warm-up: buffers sized
+  static const std::string kGather = "embedding gather", kScatter = "embedding scatter";
+  for (auto _ : state) {
+    Profile profile;
+    set_active_profile(&profile);
+    model.forward_backward(batch);
+    set_active_profile(nullptr);
+    state.SetIterationTime(profile.seconds(kGather) + profile.seconds(kScatter));
+  }
+  const double row_bytes = 2.0 * (config.mf_dim + config.mlp_embedding) * sizeof(float);  // user and item rows
+  state.SetBytesProcessed(std::int64_t(2 * row_bytes * size * state.iterations()));       // gathered, scattered
+}
+BENCHMARK(BM_NcfEmbeddingGatherScatter)->Arg(2048)->Unit(benchmark::kMillisecond)->UseManualTime();
 
 void BM_AdamSliceUpdate(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
