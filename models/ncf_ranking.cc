@@ -1,7 +1,5 @@
 #include "models/ncf_ranking.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -77,38 +78,42 @@ std::string Options::get(const std::string& name) const {
   return it != values_.end() ? it->second : s.default_value;
 }
 
+namespace {
+
+// `parse(text, &used)` (std::stoll, std::stod, ...) if it reads all of `text`, else nothing.
+template <typename Parse>
+auto parse_whole(const std::string& text, Parse parse) -> std::optional<decltype(parse(text, nullptr))> {
+  std::size_t used = 0;
+  try {
+    const auto value = parse(text, &used);
+    if (!text.empty() && used == text.size()) return value;
+  } catch (const std::exception&) {
+    // not a number, or out of the type's range: refused below like any other bad text
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 long long Options::get_int(const std::string& name, long long min, long long max) const {
   const std::string text = get(name);
-  std::size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (text.empty() || used != text.size())
-    throw std::invalid_argument(command_ + ": --" + name + " must be an integer, got '" + text + "'");
-  if (value < min || value > max)
+  const auto value = parse_whole(text, [](const std::string& t, std::size_t* used) { return std::stoll(t, used); });
+  if (!value) throw std::invalid_argument(command_ + ": --" + name + " must be an integer, got '" + text + "'");
+  if (*value < min || *value > max)
     throw std::invalid_argument(command_ + ": --" + name + " must be in " + std::to_string(min) + ".." +
                                 std::to_string(max) + ", got " + text);
-  return value;
+  return *value;
 }
 
 double Options::get_double(const std::string& name, double min, double max) const {
   const std::string text = get(name);
-  std::size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (text.empty() || used != text.size() || !std::isfinite(value))
+  const auto value = parse_whole(text, [](const std::string& t, std::size_t* used) { return std::stod(t, used); });
+  if (!value || !std::isfinite(*value))
     throw std::invalid_argument(command_ + ": --" + name + " must be a number, got '" + text + "'");
-  if (value < min || value > max)
+  if (*value < min || *value > max)
     throw std::invalid_argument(command_ + ": --" + name + " must be in " + format_number(min) + ".." +
                                 format_number(max) + ", got " + text);
-  return value;
+  return *value;
 }
 
 std::vector<std::uint64_t> Options::get_sizes(const std::string& name) const {
