@@ -1,5 +1,6 @@
 #include "experiments/launcher.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -18,8 +19,9 @@ extern char** environ;
 namespace syncbed::experiments {
 namespace {
 
-volatile sig_atomic_t interrupted = 0;
-void on_interrupt(int) { interrupted = 1; }
+volatile sig_atomic_t interrupt_flag = 0;
+int interrupt_scopes = 0;
+void on_interrupt(int) { interrupt_flag = 1; }
 
 const char* const kOwnedVariables[] = {"RANK",          "WORLD_SIZE",          "MASTER_ADDR",  "MASTER_PORT",
                                        "SYNCBED_TOKEN", "SYNCBED_COORDINATOR", "SLURM_PROCID", "SLURM_NTASKS"};
@@ -53,6 +55,22 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
+InterruptScope::InterruptScope() {
+  if (interrupt_scopes++ == 0) interrupt_flag = 0;
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigaction(SIGINT, &action, &old_int_);
+  sigaction(SIGTERM, &action, &old_term_);
+}
+
+InterruptScope::~InterruptScope() {
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+  --interrupt_scopes;
+}
+
+bool InterruptScope::interrupted() { return interrupt_flag; }
+
 std::string WorkerExit::describe() const {
   if (signal != 0)
     return "rank " + std::to_string(rank) + " was killed by signal " + std::to_string(signal) + " (" +
@@ -72,10 +90,7 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
   const std::string token = make_job_token();
   net::Coordinator coordinator({"127.0.0.1", 0}, options.workers, token, options.rendezvous_timeout);
 
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  InterruptScope interrupt_scope;
 
   std::vector<pid_t> pids(options.workers, -1);
   std::vector<WorkerExit> exits(options.workers);
@@ -84,9 +99,16 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
     std::vector<std::string> args{"syncbed"};
     args.insert(args.end(), options.worker_args.begin(), options.worker_args.end());
     auto env = worker_environment(rank, options.workers, coordinator.port(), token);
+    env.insert(env.end(), options.extra_env.begin(), options.extra_env.end());
     auto argv = pointers(args);
     auto envp = pointers(env);
-    const int rc = posix_spawn(&pids[rank], "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const std::string log = options.log_dir + "/rank" + std::to_string(rank) + ".log";
+    if (!options.log_dir.empty())
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int rc = posix_spawn(&pids[rank], "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       for (pid_t pid : pids)
         if (pid > 0) kill(pid, SIGKILL);
@@ -100,6 +122,7 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
   std::optional<Clock::time_point> kill_at;  // set once a worker failed or we were interrupted
   bool forwarded_interrupt = false;
   bool killed = false;
+  auto next_poll = Clock::now();
   while (running > 0) {
     int status = 0;
     const pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -118,7 +141,7 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
       }
       continue;
     }
-    if (interrupted && !forwarded_interrupt) {
+    if (interrupt_flag && !forwarded_interrupt) {
       forwarded_interrupt = true;
       log_line("launcher: interrupted, stopping the workers");
       for (pid_t p : pids)
@@ -134,9 +157,11 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
         }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (options.poll && Clock::now() >= next_poll) {
+      next_poll = Clock::now() + std::chrono::milliseconds(100);
+      options.poll();
+    }
   }
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
   return exits;
 }
 

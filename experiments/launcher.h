@@ -4,7 +4,10 @@
 // get a grace period to report their own errors, then are killed.
 #pragma once
 
+#include <signal.h>
+
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,23 @@ struct LaunchOptions {
   std::chrono::milliseconds rendezvous_timeout{60'000};
   std::chrono::seconds grace{30};
   bool quiet = false;  // no per-rank summary when all succeed
+  std::string log_dir;  // if set, rank r's stderr goes to log_dir/rank<r>.log
+  std::vector<std::string> extra_env;  // NAME=VALUE for every worker
+  std::function<void()> poll;  // called about every 100 ms while the workers run
+};
+
+// While one exists, SIGINT and SIGTERM set a flag instead of killing this process;
+// launch_local() then stops its workers and returns. Nests; restores the old handlers.
+class InterruptScope {
+ public:
+  InterruptScope();
+  ~InterruptScope();
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+  static bool interrupted();  // a signal arrived since the outermost scope began
+
+ private:
+  struct sigaction old_int_ {}, old_term_{};
 };
 
 struct WorkerExit {

@@ -78,10 +78,14 @@ void NcfRanker::score(std::int32_t user, std::span<const std::int32_t> items, st
   }
 }
 
-RankingMetrics evaluate_ranking(const Ncf& model, const LeaveOneOutData& data, int k) {
+RankingMetrics evaluate_ranking(const Ncf& model, const LeaveOneOutData& data, int k, int begin_user, int end_user) {
   if (data.users != model.config().users || data.items != model.config().items)
     throw std::invalid_argument("evaluate_ranking: the data's users and items differ from the model's");
   if (k < 1) throw std::invalid_argument("evaluate_ranking: k must be at least 1");
+  if (end_user < 0) end_user = data.users;
+  if (begin_user < 0 || begin_user > end_user || end_user > data.users)
+    throw std::invalid_argument("evaluate_ranking: users [" + std::to_string(begin_user) + ", " +
+                                std::to_string(end_user) + ") are not within the data's users");
   Stopwatch watch;
   const NcfRanker ranker(model);
   double hits = 0, ndcg = 0;
@@ -90,7 +94,7 @@ RankingMetrics evaluate_ranking(const Ncf& model, const LeaveOneOutData& data, i
     std::vector<std::int32_t> candidates(data.eval_negatives + 1);
     std::vector<float> logits(candidates.size());
 #pragma omp for schedule(dynamic, 64)
-    for (int u = 0; u < data.users; ++u) {
+    for (int u = begin_user; u < end_user; ++u) {
       candidates[0] = data.test_items[u];
       const auto negatives = data.negatives_of(u);
       std::copy(negatives.begin(), negatives.end(), candidates.begin() + 1);
@@ -106,9 +110,9 @@ RankingMetrics evaluate_ranking(const Ncf& model, const LeaveOneOutData& data, i
   }
   RankingMetrics metrics;
   metrics.k = k;
-  metrics.users = data.users;
-  metrics.hit_rate = data.users ? hits / data.users : 0;
-  metrics.ndcg = data.users ? ndcg / data.users : 0;
+  metrics.users = end_user - begin_user;
+  metrics.hit_rate = metrics.users ? hits / metrics.users : 0;
+  metrics.ndcg = metrics.users ? ndcg / metrics.users : 0;
   metrics.seconds = watch.lap();
   return metrics;
 }

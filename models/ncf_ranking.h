@@ -43,7 +43,10 @@ struct RankingMetrics {
   double seconds = 0;
 };
 
-// HR@k and NDCG@k over all users of `data`, users in parallel (OpenMP).
-RankingMetrics evaluate_ranking(const Ncf& model, const LeaveOneOutData& data, int k = 10);
+// HR@k and NDCG@k over users [begin_user, end_user) of `data` (end -1: all users), users in
+// parallel (OpenMP). Distributed evaluation gives each worker a slice and weighs the
+// results by `users`.
+RankingMetrics evaluate_ranking(const Ncf& model, const LeaveOneOutData& data, int k = 10, int begin_user = 0,
+                                int end_user = -1);
 
 }  // namespace syncbed::models

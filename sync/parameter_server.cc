@@ -1,6 +1,7 @@
 #include "sync/parameter_server.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <cstring>
 
 #include "core/clock.h"
@@ -66,6 +67,9 @@ void ParameterServer::push(PsIntent intent, std::span<const float> data, std::ve
 
 void ParameterServer::start_round(PsKind kind, std::span<const float> data, std::span<float> out,
                                   std::vector<net::Request>& sends) {
+  if (data.size() != layout_.parameters || out.size() != layout_.parameters)
+    throw std::invalid_argument("ps: a vector of " + std::to_string(data.size()) +
+                                " elements, but the servers hold " + std::to_string(layout_.parameters));
   ++pushed_;
   for (int server = 0; server < layout_.servers; ++server) {
     if (is_local(server)) continue;

@@ -30,7 +30,8 @@ class ParameterSync {
   // worker's gradient; the strategy may overwrite it. Both have parameters() elements.
   virtual void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) = 0;
 
-  // Plain element-wise sum over workers, in place (for the allreduce benchmark).
+  // Plain element-wise sum over workers, in place (for the allreduce benchmark). `data`
+  // has parameters() elements (ring also takes fewer); a wrong size throws.
   virtual void allreduce_sum(std::span<float> data, PhaseTimes& times) = 0;
 
   // Brings weights up to date with every step so far on every worker. Only strategies

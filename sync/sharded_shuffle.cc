@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -78,6 +79,9 @@ std::span<float> ShardedShuffle::master_shard(std::span<float> weights) {
 }
 
 void ShardedShuffle::exchange(std::span<float> grads, std::span<float> out, bool update, PhaseTimes& times) {
+  if (grads.size() != options_.parameters || out.size() != options_.parameters)
+    throw std::invalid_argument("sharded: a vector of " + std::to_string(grads.size()) +
+                                " elements, but the shards were cut for " + std::to_string(options_.parameters));
   Stopwatch watch;
   const int n = mesh_.size();
   const int me = mesh_.rank();

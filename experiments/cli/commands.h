@@ -11,5 +11,9 @@ int run_bench_p2p(const std::vector<std::string>& args);
 int run_bench_allreduce(const std::vector<std::string>& args);
 int run_bench_model(const std::vector<std::string>& args);
 int run_train(const std::vector<std::string>& args);
+int run_run(const std::vector<std::string>& args);
+int run_worker(const std::vector<std::string>& args);
+int run_compare(const std::vector<std::string>& args);
+int run_calibrate(const std::vector<std::string>& args);
 
 }  // namespace syncbed::cli

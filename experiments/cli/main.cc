@@ -23,6 +23,10 @@ const std::map<std::string, Command>& commands() {
        {syncbed::cli::run_bench_allreduce, "sum-allreduce throughput of a sync strategy (nccl-tests columns)"}},
       {"bench-model", {syncbed::cli::run_bench_model, "training throughput of one model in one process"}},
       {"train", {syncbed::cli::run_train, "train one model in one process on real data and report its quality"}},
+      {"run", {syncbed::cli::run_run, "run an experiment config: strategies x worker counts -> results/<name>/"}},
+      {"worker", {syncbed::cli::run_worker, "be one rank of one run of an experiment (started by run, srun, ...)"}},
+      {"compare", {syncbed::cli::run_compare, "print the strategy x N comparison table of a results directory"}},
+      {"calibrate", {syncbed::cli::run_calibrate, "measure a config's per-iteration compute time for emulation"}},
   };
   return table;
 }

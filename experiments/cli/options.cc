@@ -18,6 +18,12 @@ const OptionSpec& Options::spec(const std::string& name) const {
   throw std::logic_error("option --" + name + " is not declared for " + command_);
 }
 
+Options& Options::with_positional(std::string name, std::string help) {
+  positional_name_ = std::move(name);
+  positional_help_ = std::move(help);
+  return *this;
+}
+
 bool Options::parse(const std::vector<std::string>& args) {
   raw_ = args;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -26,7 +32,12 @@ bool Options::parse(const std::vector<std::string>& args) {
       std::cout << help();
       return false;
     }
-    if (arg.rfind("--", 0) != 0) throw std::invalid_argument(command_ + ": unexpected argument '" + arg + "'");
+    if (arg.rfind("--", 0) != 0) {
+      if (positional_name_.empty() || !positional_.empty())
+        throw std::invalid_argument(command_ + ": unexpected argument '" + arg + "'");
+      positional_ = arg;
+      continue;
+    }
     std::string name = arg.substr(2);
     std::optional<std::string> inline_value;
     if (const auto eq = name.find('='); eq != std::string::npos) {
@@ -40,20 +51,24 @@ bool Options::parse(const std::vector<std::string>& args) {
     if (found->value_name.empty()) {
       if (inline_value) throw std::invalid_argument(command_ + ": --" + name + " takes no value");
       values_.insert_or_assign(name, std::string(1, '1'));  // plain = "1" trips GCC 12 -Wrestrict (PR105651)
-    } else if (inline_value) {
-      values_[name] = *inline_value;
     } else {
-      if (i + 1 >= args.size())
+      if (!inline_value && i + 1 >= args.size())
         throw std::invalid_argument(command_ + ": --" + name + " needs a value " + found->value_name);
-      values_[name] = args[++i];
+      values_[name] = inline_value ? *inline_value : args[++i];
+      all_values_[name].push_back(values_[name]);
     }
   }
+  if (!positional_name_.empty() && positional_.empty())
+    throw std::invalid_argument(command_ + ": missing " + positional_name_ + " (see --help)");
   return true;
 }
 
 std::string Options::help() const {
   std::ostringstream out;
-  out << "usage: syncbed " << command_ << " [options]\n\n" << summary_ << "\n\noptions:\n";
+  out << "usage: syncbed " << command_ << (positional_name_.empty() ? "" : " " + positional_name_) << " [options]\n\n"
+      << summary_ << "\n\n";
+  if (!positional_name_.empty()) out << "  " << std::left << std::setw(28) << positional_name_ << positional_help_ << "\n\n";
+  out << "options:\n";
   for (const auto& s : specs_) {
     std::ostringstream left;
     left << "  --" << s.name;
@@ -70,6 +85,12 @@ std::string Options::help() const {
 bool Options::has(const std::string& name) const {
   spec(name);
   return values_.count(name) > 0;
+}
+
+std::vector<std::string> Options::get_all(const std::string& name) const {
+  spec(name);
+  const auto it = all_values_.find(name);
+  return it != all_values_.end() ? it->second : std::vector<std::string>{};
 }
 
 std::string Options::get(const std::string& name) const {
@@ -134,7 +155,11 @@ std::vector<std::uint64_t> Options::get_sizes(const std::string& name) const {
 std::vector<std::string> Options::args_without(const std::vector<std::string>& names) const {
   std::vector<std::string> kept;
   for (std::size_t i = 0; i < raw_.size(); ++i) {
-    std::string name = raw_[i].substr(raw_[i].rfind("--", 0) == 0 ? 2 : 0);
+    if (raw_[i].rfind("--", 0) != 0) {  // the positional argument
+      kept.push_back(raw_[i]);
+      continue;
+    }
+    std::string name = raw_[i].substr(2);
     const bool has_inline = name.find('=') != std::string::npos;
     name = name.substr(0, name.find('='));
     bool drop = false;
@@ -146,40 +171,6 @@ std::vector<std::string> Options::args_without(const std::vector<std::string>& n
     if (!has_inline && !spec(name).value_name.empty()) ++i;  // skip its value too
   }
   return kept;
-}
-
-std::uint64_t parse_size(const std::string& text) {
-  std::size_t used = 0;
-  unsigned long long value = 0;
-  try {
-    value = std::stoull(text, &used);
-  } catch (const std::exception&) {
-    throw std::invalid_argument("'" + text + "' is not a size (examples: 4096, 4K, 28M, 1G)");
-  }
-  const std::string suffix = text.substr(used);
-  std::uint64_t scale = 1;
-  if (suffix == "K" || suffix == "k" || suffix == "KiB")
-    scale = 1ull << 10;
-  else if (suffix == "M" || suffix == "MiB")
-    scale = 1ull << 20;
-  else if (suffix == "G" || suffix == "GiB")
-    scale = 1ull << 30;
-  else if (!suffix.empty())
-    throw std::invalid_argument("'" + text + "' has an unknown unit (use K, M or G)");
-  return value * scale;
-}
-
-std::string format_size(std::uint64_t bytes) {
-  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + "G";
-  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + "M";
-  if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + "K";
-  return std::to_string(bytes);
-}
-
-std::string format_number(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
 }
 
 }  // namespace syncbed::cli

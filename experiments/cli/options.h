@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/units.h"
+
 namespace syncbed::cli {
 
 struct OptionSpec {
@@ -20,6 +22,8 @@ struct OptionSpec {
 class Options {
  public:
   Options(std::string command, std::string summary, std::vector<OptionSpec> specs);
+  // Also takes one positional argument, shown as `name` (e.g. "CONFIG") in the usage.
+  Options& with_positional(std::string name, std::string help);
 
   // Throws std::invalid_argument naming the offending argument. Returns false when
   // --help was given (help was printed).
@@ -29,6 +33,8 @@ class Options {
 
   bool has(const std::string& name) const;
   std::string get(const std::string& name) const;  // value, or the declared default
+  std::vector<std::string> get_all(const std::string& name) const;  // every value of a repeated option
+  const std::string& positional() const { return positional_; }
   long long get_int(const std::string& name, long long min, long long max) const;
   double get_double(const std::string& name, double min, double max) const;
   // "4K,64K,1M,28M" -> bytes; K, M, G are powers of 1024.
@@ -43,11 +49,9 @@ class Options {
   std::string summary_;
   std::vector<OptionSpec> specs_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
+  std::string positional_name_, positional_help_, positional_;
   std::vector<std::string> raw_;
 };
-
-std::uint64_t parse_size(const std::string& text);
-std::string format_size(std::uint64_t bytes);  // 4096 -> "4K"
-std::string format_number(double value);       // shortest natural form: 0.03, 1e-05
 
 }  // namespace syncbed::cli

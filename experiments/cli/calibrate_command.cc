@@ -1,0 +1,70 @@
+// `syncbed calibrate CONFIG`: the config's model computing on this machine (one worker,
+// all cores, its real data), timed per iteration. The median becomes the emulated
+// compute time of configs with "compute": {"from_calibration": true}.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/clock.h"
+#include "experiments/cli/commands.h"
+#include "experiments/cli/options.h"
+#include "experiments/experiment_config.h"
+#include "experiments/host_facts.h"
+#include "experiments/workload.h"
+#include "models/dnnl_context.h"
+
+namespace syncbed::cli {
+
+int run_calibrate(const std::vector<std::string>& args) {
+  Options options("calibrate",
+                  "Measure the per-iteration compute time (forward + backward of one worker's batch) of a config's "
+                  "model on this machine, with one worker using all cores, and write it to <output>/calibration.json "
+                  "for \"compute\": {\"from_calibration\": true}.",
+                  {{"iterations", "K", "timed iterations", "10"},
+                   {"warmup", "K", "untimed iterations first", "3"},
+                   {"threads", "T", "compute threads (0 = all cores)", "0"},
+                   {"set", "KEY=VALUE", "override a config field, as in `syncbed run` (repeatable)", ""}});
+  options.with_positional("CONFIG", "the experiment config (JSON)");
+  if (!options.parse(args)) return 0;
+  const auto config = experiments::load_experiment_config(options.positional(), options.get_all("set"));
+  const int iterations = static_cast<int>(options.get_int("iterations", 1, 100'000));
+  const int warmup = static_cast<int>(options.get_int("warmup", 0, 100'000));
+  int threads = static_cast<int>(options.get_int("threads", 0, 1024));
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  models::set_compute_threads(threads);
+
+  auto workload = experiments::make_real_workload(config, 0, 1);
+  std::printf("calibrate %s: model %s, batch %d, %zu parameters, %d threads\n", config.name.c_str(),
+              config.model.name.c_str(), config.model.batch, workload->weights().size(), threads);
+  std::vector<double> times;
+  for (int i = 0; i < warmup + iterations; ++i) {
+    Stopwatch watch;
+    workload->compute(i);
+    const double seconds = watch.lap();
+    if (i >= warmup) times.push_back(seconds * 1e3);
+    std::printf("  iteration %d%s: %.1f ms\n", i + 1, i < warmup ? " (warm-up)" : "", seconds * 1e3);
+    std::fflush(stdout);
+  }
+  auto sorted = times;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  const nlohmann::json calibration{{"model", config.source.value("model", nlohmann::json())},
+                                   {"data", config.source.value("data", nlohmann::json())},
+                                   {"compute_ms", median},
+                                   {"compute_ms_each", times},
+                                   {"threads", threads},
+                                   {"parameters", workload->weights().size()},
+                                   {"host", experiments::host_facts()}};
+  std::filesystem::create_directories(config.output);
+  const std::string path = experiments::calibration_path(config);
+  write_file_atomically(path, calibration.dump(2) + "\n");
+  std::printf("median compute %.1f ms per iteration (%.1f %s/s on one worker); written to %s\n", median,
+              config.model.batch / median * 1e3, workload->item_unit(), path.c_str());
+  return 0;
+}
+
+}  // namespace syncbed::cli

@@ -1,0 +1,74 @@
+// `syncbed run CONFIG`, `syncbed worker CONFIG --run K` and `syncbed compare DIR`: the
+// experiment harness (experiments/experiment.h) on the command line.
+#include <cstdio>
+
+#include "core/log.h"
+#include "experiments/cli/commands.h"
+#include "experiments/cli/worker_setup.h"
+#include "experiments/experiment.h"
+#include "experiments/results.h"
+#include "experiments/worker_loop.h"
+
+namespace syncbed::cli {
+namespace {
+
+const OptionSpec kSetOption{"set", "KEY=VALUE",
+                            "override a config field before validation, e.g. workers=[1,2] or "
+                            "model.batch=16 (repeatable; VALUE is JSON, or else a string)",
+                            ""};
+
+}  // namespace
+
+int run_run(const std::vector<std::string>& args) {
+  Options options("run",
+                  "Run an experiment: every sync strategy x every worker count of the config, each run with N local "
+                  "worker processes; results (JSON lines and CSV per iteration and per run) go to the config's output "
+                  "directory (default results/<name>/), written atomically after every run. Ctrl-C stops the workers "
+                  "and keeps the finished runs.",
+                  {kSetOption, {"no-plot", "", "do not call scripts/plot.py at the end", ""}});
+  options.with_positional("CONFIG", "the experiment config (JSON; see configs/README.md)");
+  if (!options.parse(args)) return 0;
+  auto config = experiments::load_experiment_config(options.positional(), options.get_all("set"));
+  experiments::SweepOptions sweep;
+  sweep.plot = !options.has("no-plot");
+  return experiments::run_experiment(std::move(config), sweep);
+}
+
+int run_worker(const std::vector<std::string>& args) {
+  auto specs = worker_option_specs("0");
+  specs.push_back(kSetOption);
+  specs.push_back({"run", "K", "which run of the config's sweep (1-based: strategies x worker counts, in order)", "1"});
+  specs.push_back({"records", "FILE", "rank 0 appends its per-iteration records here (JSON lines)", ""});
+  specs.push_back({"info", "FILE", "rank 0 writes the run's facts here at the end", ""});
+  Options options("worker",
+                  "Be one rank of one run of an experiment. `syncbed run` starts these; under Slurm or Kubernetes "
+                  "start one per task or pod (rank and coordinator from SLURM_* or RANK/WORLD_SIZE/MASTER_ADDR).",
+                  specs);
+  options.with_positional("CONFIG", "the experiment config (JSON)");
+  if (!options.parse(args)) return 0;
+  auto config = experiments::load_experiment_config(options.positional(), options.get_all("set"));
+  experiments::resolve_compute(config);
+  const auto runs = experiments::sweep(config);
+  const int index = static_cast<int>(options.get_int("run", 1, static_cast<long long>(runs.size())));
+  const auto& run = runs[index - 1];
+  if (auto code = launch_if_requested(options, run.strategy.extra_ranks())) return *code;
+  auto mesh = connect_worker(options);
+  experiments::run_worker(config, run, *mesh, {options.get("records"), options.get("info")});
+  return 0;
+}
+
+int run_compare(const std::vector<std::string>& args) {
+  Options options("compare",
+                  "Print the comparison table of a results directory: per strategy and worker count the throughput, "
+                  "scaling efficiency against the same strategy's N=1, sync time as a fraction of compute time, and "
+                  "the median time of each sync phase.",
+                  {{"plot", "", "also (re)draw the plots with scripts/plot.py", ""}});
+  options.with_positional("DIR", "a results directory, e.g. results/quickstart");
+  if (!options.parse(args)) return 0;
+  const auto summaries = experiments::read_summaries(options.positional());
+  std::printf("%s", experiments::comparison_table(summaries).c_str());
+  if (options.has("plot") && !experiments::plot_results(options.positional())) return 1;
+  return 0;
+}
+
+}  // namespace syncbed::cli

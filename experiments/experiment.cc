@@ -1,0 +1,211 @@
+#include "experiments/experiment.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/atomic_file.h"
+#include "core/units.h"
+#include "experiments/host_facts.h"
+#include "experiments/launcher.h"
+#include "experiments/progress.h"
+#include "experiments/results.h"
+
+namespace syncbed::experiments {
+namespace fs = std::filesystem;
+namespace {
+
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string last;
+  for (std::string line; std::getline(in, line);)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  return last;
+}
+
+// Every failed process, with the last line it wrote to stderr (its error). Processes
+// killed by a signal come first: the others usually only report losing them.
+std::string failure_reason(std::vector<WorkerExit> exits, const std::string& log_dir) {
+  std::stable_partition(exits.begin(), exits.end(), [](const WorkerExit& e) { return e.signal != 0; });
+  std::string reason;
+  for (const auto& exit : exits) {
+    if (exit.exit_code == 0) continue;
+    std::string part = exit.describe();
+    const std::string said = last_line(log_dir + "/rank" + std::to_string(exit.rank) + ".log");
+    if (!said.empty()) part += ": " + said;
+    reason += (reason.empty() ? "" : "; ") + part;
+  }
+  return reason;
+}
+
+// Rank 0's iteration and evaluation records (without its "start" record).
+std::vector<nlohmann::json> read_records(const std::string& path) {
+  RecordTail tail(path);
+  auto records = tail.read_new();
+  std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
+  return records;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("rank 0 left no " + fs::path(path).filename().string());
+  return nlohmann::json::parse(in);
+}
+
+std::string python_with_matplotlib() {
+  for (const char* python : {"/usr/bin/python3", "python3"}) {
+    const std::string probe = std::string(python) + " -c 'import matplotlib' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) == 0) return python;
+  }
+  return "";
+}
+
+class Sweep {
+ public:
+  Sweep(ExperimentConfig config) : config_(std::move(config)), runs_(sweep(config_)), host_(host_facts()) {}
+
+  int run(const SweepOptions& options) {
+    fs::create_directories(config_.output);
+    write_file_atomically(config_.output + "/config.json", config_.source.dump(2) + "\n");
+    std::printf("%s: %zu runs (%zu strategies x workers", config_.name.c_str(), runs_.size(),
+                config_.strategies.size());
+    for (std::size_t i = 0; i < config_.workers.size(); ++i) std::printf("%s%d", i ? "," : " ", config_.workers[i]);
+    std::printf("), model %s, batch %d per worker, %s compute; results in %s/\n", config_.model.name.c_str(),
+                config_.model.batch,
+                config_.compute.emulated() ? ("emulated " + format_number(config_.compute.emulated_ms) + " ms").c_str()
+                                           : "real",
+                config_.output.c_str());
+    std::fflush(stdout);
+
+    InterruptScope interrupts;
+    SweepProgress progress(static_cast<int>(runs_.size()), stderr);
+    int failed = 0;
+    for (const RunSpec& run : runs_) {
+      if (InterruptScope::interrupted()) break;
+      const bool ok = run_one(run, progress);
+      failed += !ok;
+    }
+    std::error_code ignored;
+    fs::remove_all(config_.output + "/.tmp", ignored);
+    if (InterruptScope::interrupted()) {
+      std::printf("interrupted: kept %zu finished run(s) in %s/\n", summaries_.size(), config_.output.c_str());
+      return 130;
+    }
+    std::printf("\n%s", comparison_table(summaries_).c_str());
+    if (options.plot && failed < static_cast<int>(runs_.size())) plot_results(config_.output);
+    if (failed) std::printf("%d of %zu runs failed (see the error column of %s/summary.csv)\n", failed, runs_.size(),
+                            config_.output.c_str());
+    return failed ? 1 : 0;
+  }
+
+ private:
+  bool run_one(const RunSpec& run, SweepProgress& progress) {
+    const std::string dir = config_.output + "/.tmp/run-" + std::to_string(run.index);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    nlohmann::json worker_config = config_.source;
+    worker_config["name"] = config_.name;
+    if (config_.compute.emulated()) worker_config["compute"] = {{"emulated_ms", config_.compute.emulated_ms}};
+    write_file_atomically(dir + "/config.json", worker_config.dump(2) + "\n");
+
+    const int extra = run.strategy.extra_ranks();
+    LaunchOptions launch;
+    launch.workers = run.workers + extra;
+    launch.worker_args = {"worker",       dir + "/config.json",     "--run",
+                          std::to_string(run.index), "--records", dir + "/records.jsonl",
+                          "--info",       dir + "/info.json",       "--timeout-ms",
+                          std::to_string(static_cast<long>(config_.timeout_s * 1000))};
+    launch.rendezvous_timeout = std::chrono::milliseconds(static_cast<long>(config_.timeout_s * 1000));
+    launch.grace = std::chrono::seconds(10);
+    launch.log_dir = dir;
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (config_.threads_for(run.workers) * run.workers > cores) launch.extra_env.push_back("OMP_WAIT_POLICY=PASSIVE");
+
+    progress.start_run(run.index, run.title(), config_.warmup + config_.iterations, long(config_.model.batch) * run.workers,
+                       config_.model.name == "ncf" ? "samples" : "images");
+    RecordTail tail(dir + "/records.jsonl");
+    launch.poll = [&] { progress.update(tail.read_new()); };
+    const auto exits = launch_local(launch);
+    progress.finish_run();
+    if (InterruptScope::interrupted()) return false;
+
+    RunFacts facts{config_.name,        config_.hash(),       run.strategy.label,     run.strategy.name,
+                   run.index,           run.workers,          extra,                  config_.compute.emulated(),
+                   config_.compute.emulated_ms, config_.model.name, config_.model.batch};
+    std::vector<nlohmann::json> records;
+    nlohmann::json summary;
+    std::string error = failure_reason(exits, dir);
+    if (error.empty()) {
+      try {
+        records = read_records(dir + "/records.jsonl");
+        summary = summarize_run(facts, records, read_json(dir + "/info.json"), host_);
+      } catch (const std::exception& e) {
+        error = std::string("incomplete results: ") + e.what();
+      }
+    }
+    if (!error.empty()) summary = failed_run(facts, error, host_);
+    tag_records(facts, records);
+    summaries_.push_back(summary);
+    records_.insert(records_.end(), records.begin(), records.end());
+    write_results(config_.output, summaries_, records_);
+    fs::remove_all(dir);
+
+    std::printf("run %d/%zu %s: ", run.index, runs_.size(), run.title().c_str());
+    if (!error.empty())
+      std::printf("FAILED: %s\n", error.c_str());
+    else
+      std::printf("%.1f %s/s, iteration %.1f ms (compute %.1f, sync %.1f), sync/compute %.0f%%%s\n",
+                  summary["throughput"].get<double>(), summary["item_unit"].get<std::string>().c_str(),
+                  summary["iteration_ms"].get<double>(), summary["compute_ms"].get<double>(),
+                  summary["sync_ms"].get<double>(), 100 * summary["sync_overhead"].get<double>(),
+                  summary.contains("hit_rate") ? (", HR@10 " + format_number(summary["hit_rate"])).c_str() : "");
+    std::fflush(stdout);
+    return error.empty();
+  }
+
+  ExperimentConfig config_;
+  std::vector<RunSpec> runs_;
+  nlohmann::json host_;
+  std::vector<nlohmann::json> summaries_, records_;
+};
+
+}  // namespace
+
+void resolve_compute(ExperimentConfig& config) {
+  if (config.compute.mode != ComputeSpec::Mode::kFromCalibration) return;
+  const std::string path = calibration_path(config);
+  std::ifstream in(path);
+  if (!in)
+    throw std::invalid_argument("config: compute.from_calibration: " + path +
+                                " does not exist; run `syncbed calibrate` on this config first");
+  const auto calibration = nlohmann::json::parse(in, nullptr, false);
+  if (calibration.is_discarded() || !calibration.contains("compute_ms"))
+    throw std::invalid_argument(path + ": not a calibration file; run `syncbed calibrate` again");
+  if (calibration.value("model", nlohmann::json()) != config.source.value("model", nlohmann::json()) ||
+      calibration.value("data", nlohmann::json()) != config.source.value("data", nlohmann::json()))
+    throw std::invalid_argument(path + " was measured for a different model or data; run `syncbed calibrate` again");
+  config.compute.emulated_ms = calibration["compute_ms"].get<double>();
+}
+
+int run_experiment(ExperimentConfig config, const SweepOptions& options) {
+  resolve_compute(config);
+  return Sweep(std::move(config)).run(options);
+}
+
+bool plot_results(const std::string& dir) {
+  const std::string script = SYNCBED_SOURCE_DIR "/scripts/plot.py";
+  const std::string python = python_with_matplotlib();
+  if (python.empty() || !fs::exists(script)) {
+    std::fprintf(stderr, "plots skipped: %s\n",
+                 python.empty() ? "no python3 with matplotlib (scripts/setup.sh installs python3-matplotlib)"
+                                : (script + " is missing").c_str());
+    return false;
+  }
+  const std::string command = python + " '" + script + "' '" + dir + "'";
+  return std::system(command.c_str()) == 0;
+}
+
+}  // namespace syncbed::experiments

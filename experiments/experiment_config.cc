@@ -1,0 +1,281 @@
+#include "experiments/experiment_config.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "core/config.h"
+#include "models/data/fashion_mnist.h"
+
+namespace syncbed::experiments {
+namespace {
+
+void parse_model(const ConfigNode& node, const std::string& data_kind, ModelSpec& model) {
+  node.expect_keys({"name", "batch", "image_size", "classes", "conv"});
+  model.name = node.required("name").as_choice({"inception_v1", "ncf"});
+  if (model.name == "ncf") {
+    for (const char* key : {"image_size", "classes", "conv"})
+      if (node.has(key)) node.required(key).fail("applies to model inception_v1 only");
+    model.batch = static_cast<int>(node.get_int("batch", 1, 1 << 24, 2048));
+    return;
+  }
+  model.batch = static_cast<int>(node.get_int("batch", 1, 4096, 32));
+  model.image_size = static_cast<int>(node.get_int("image_size", 48, 1024, 224));
+  const bool fashion = data_kind == "fashion-mnist";
+  model.classes = static_cast<int>(node.get_int("classes", 2, 100'000, fashion ? 10 : 1000));
+  if (fashion && model.classes != 10) node.required("classes").fail("fashion-mnist has 10 classes");
+  const auto conv = node.optional("conv");
+  model.winograd = !conv || conv->as_choice({"winograd", "direct"}) == "winograd";
+}
+
+void parse_data(const ConfigNode& node, const std::string& model, DataSpec& data) {
+  const std::vector<std::string> kinds = model == "ncf"
+                                             ? std::vector<std::string>{"synthetic", "synthetic-ml20m", "movielens"}
+                                             : std::vector<std::string>{"synthetic", "fashion-mnist"};
+  if (node.json().is_string()) {
+    data.kind = node.as_choice(kinds);
+  } else {
+    node.expect_keys({"kind", "path", "users", "items", "negatives", "eval_negatives"});
+    data.kind = node.required("kind").as_choice(kinds);
+  }
+  if (data.kind == "movielens" && (!node.json().is_object() || !node.has("path")))
+    ConfigNode(node.json(), node.path() + ".path").fail("is required for movielens (the ratings.csv file)");
+  if (!node.json().is_object()) {
+    if (data.kind == "fashion-mnist") data.path = models::kFashionMnistDir;
+    return;
+  }
+  const bool generated = model == "ncf" && data.kind != "movielens";
+  for (const char* key : {"users", "items"})
+    if (node.has(key) && !generated) node.required(key).fail("applies to generated ncf data only");
+  for (const char* key : {"negatives", "eval_negatives"})
+    if (node.has(key) && model != "ncf") node.required(key).fail("applies to model ncf only");
+  if (node.has("path") && data.kind != "movielens" && data.kind != "fashion-mnist")
+    node.required("path").fail("applies to movielens and fashion-mnist data only");
+  data.path = node.get_string("path", data.kind == "fashion-mnist" ? models::kFashionMnistDir : "");
+  data.users = static_cast<int>(node.get_int("users", 2, 100'000'000, data.users));
+  data.items = static_cast<int>(node.get_int("items", 2, 100'000'000, data.items));
+  data.negatives = static_cast<int>(node.get_int("negatives", 0, 1000, data.negatives));
+  data.eval_negatives = static_cast<int>(node.get_int("eval_negatives", 1, 1'000'000, data.eval_negatives));
+  if (data.kind == "synthetic-ml20m" && data.eval_negatives >= data.items)
+    node.required("eval_negatives").fail("must be fewer than the items (" + std::to_string(data.items) + ")");
+}
+
+OptimizerConfig parse_optimizer(const std::optional<ConfigNode>& node, const std::string& model) {
+  OptimizerConfig config;
+  const bool ncf = model == "ncf";
+  config.kind = ncf ? OptimizerConfig::Kind::kAdam : OptimizerConfig::Kind::kSgd;
+  config.learning_rate = ncf ? 0.0005f : 0.01f;
+  config.momentum = ncf ? 0.0f : 0.9f;
+  if (!node) return config;
+  node->expect_keys({"kind", "lr", "momentum", "weight_decay", "beta1", "beta2", "epsilon"});
+  if (const auto kind = node->optional("kind")) {
+    const bool adam = kind->as_choice({"sgd", "adam"}) == "adam";
+    config.kind = adam ? OptimizerConfig::Kind::kAdam : OptimizerConfig::Kind::kSgd;
+    config.momentum = adam ? 0.0f : 0.9f;
+  }
+  const bool adam = config.kind == OptimizerConfig::Kind::kAdam;
+  for (const char* key : {"beta1", "beta2", "epsilon"})
+    if (node->has(key) && !adam) node->required(key).fail("applies to optimizer kind adam only");
+  if (node->has("momentum") && adam) node->required("momentum").fail("applies to optimizer kind sgd only");
+  config.learning_rate = float(node->get_number("lr", 1e-12, 100, config.learning_rate));
+  config.momentum = float(node->get_number("momentum", 0, 0.999999, config.momentum));
+  config.weight_decay = float(node->get_number("weight_decay", 0, 1, config.weight_decay));
+  config.beta1 = float(node->get_number("beta1", 0, 0.999999, config.beta1));
+  config.beta2 = float(node->get_number("beta2", 0, 0.999999999, config.beta2));
+  config.epsilon = float(node->get_number("epsilon", 1e-30, 1, config.epsilon));
+  return config;
+}
+
+StrategySpec parse_strategy(const ConfigNode& node) {
+  StrategySpec spec;
+  if (node.json().is_string()) {
+    spec.name = node.as_string();
+  } else {
+    node.expect_keys({"name", "label", "compression", "bf16_sum", "segment", "servers", "separate_servers",
+                      "staleness"});
+    spec.name = node.required("name").as_string();
+    auto& o = spec.options;
+    o.compression = node.get_string("compression", "none");
+    o.sum_in_compressed_format = node.get_bool("bf16_sum", false);
+    if (const auto segment = node.optional("segment")) o.segment_bytes = segment->as_size(4, std::size_t{1} << 30);
+    o.ps_servers = static_cast<int>(node.get_int("servers", 0, 1024, 0));
+    o.ps_separate_servers = node.get_bool("separate_servers", false);
+    o.staleness = static_cast<int>(node.get_int("staleness", 0, 1000, 0));
+    if (o.sum_in_compressed_format && o.compression != "bf16")
+      node.required("bf16_sum").fail("needs \"compression\": \"bf16\"");
+  }
+  try {
+    sync::check_parameter_sync(spec.name, spec.options);
+  } catch (const std::invalid_argument& e) {
+    node.fail(e.what());
+  }
+  spec.label = spec.name + (spec.options.compression == "bf16" ? "-bf16" : "");
+  if (node.json().is_object()) spec.label = node.get_string("label", spec.label);
+  if (spec.label.empty()) node.required("label").fail("must not be empty");
+  return spec;
+}
+
+ComputeSpec parse_compute(const ConfigNode& node) {
+  ComputeSpec compute;
+  if (node.json().is_string()) {
+    node.as_choice({"real"});
+    return compute;
+  }
+  node.expect_keys({"emulated_ms", "from_calibration"});
+  if (node.has("emulated_ms") == node.has("from_calibration"))
+    node.fail("give either \"emulated_ms\" or \"from_calibration\" (or the string \"real\")");
+  if (node.has("emulated_ms")) {
+    compute.mode = ComputeSpec::Mode::kEmulated;
+    compute.emulated_ms = node.required("emulated_ms").as_number(0.001, 3'600'000);
+  } else {
+    if (!node.required("from_calibration").as_bool())
+      node.required("from_calibration").fail("must be true when given (use \"real\" for real compute)");
+    compute.mode = ComputeSpec::Mode::kFromCalibration;
+  }
+  return compute;
+}
+
+void apply_override(nlohmann::json& json, const std::string& edit) {
+  const auto eq = edit.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw std::invalid_argument("--set '" + edit + "': expected KEY=VALUE, e.g. workers=[1,2]");
+  nlohmann::json value = nlohmann::json::parse(edit.substr(eq + 1), nullptr, false);
+  if (value.is_discarded()) value = edit.substr(eq + 1);  // a bare word is a string
+  nlohmann::json* target = &json;
+  std::stringstream path(edit.substr(0, eq));
+  std::string part;
+  while (std::getline(path, part, '.')) {
+    if (target->is_array()) {
+      std::size_t index = 0;
+      try {
+        index = std::stoul(part);
+      } catch (const std::exception&) {
+        throw std::invalid_argument("--set '" + edit + "': '" + part + "' is not an array index");
+      }
+      if (index >= target->size()) throw std::invalid_argument("--set '" + edit + "': index " + part + " is past the end");
+      target = &(*target)[index];
+    } else {
+      if (!target->is_object() && !target->is_null())
+        throw std::invalid_argument("--set '" + edit + "': '" + part + "' is inside a value that is not an object");
+      target = &(*target)[part];
+    }
+  }
+  *target = std::move(value);
+}
+
+}  // namespace
+
+std::string ExperimentConfig::hash() const {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (unsigned char c : source.dump()) h = (h ^ c) * 1099511628211ull;
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
+int ExperimentConfig::threads_for(int worker_count) const {
+  if (threads > 0) return threads;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / worker_count);
+}
+
+std::string RunSpec::title() const {
+  return strategy.label + ", " + std::to_string(workers) + (workers == 1 ? " worker" : " workers");
+}
+
+ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::string& base_name) {
+  const ConfigNode root(json, "");
+  root.expect_keys({"name", "description", "model", "data", "optimizer", "strategies", "workers", "iterations",
+                    "warmup", "epochs", "seed", "threads", "compute", "output", "timeout_s", "faults"});
+  ExperimentConfig config;
+  config.source = json;
+  config.name = root.get_string("name", base_name);
+  if (config.name.empty() || config.name.find('/') != std::string::npos)
+    root.required("name").fail("must be a non-empty name without '/'");
+  if (const auto description = root.optional("description")) description->as_string();
+
+  const ConfigNode model = root.required("model");
+  const ConfigNode data = root.required("data");
+  // The model decides which data kinds exist; the data decides inception's default classes.
+  const std::string model_name = model.json().is_object() && model.has("name") && model.required("name").json().is_string()
+                                     ? model.required("name").as_choice({"inception_v1", "ncf"})
+                                     : "";
+  if (model_name.empty()) parse_model(model, "", config.model);  // reports what is wrong with it
+  parse_data(data, model_name, config.data);
+  parse_model(model, config.data.kind, config.model);
+  config.optimizer = parse_optimizer(root.optional("optimizer"), config.model.name);
+
+  std::set<std::string> labels;
+  for (const auto& node : root.required("strategies").elements(1)) {
+    config.strategies.push_back(parse_strategy(node));
+    if (!labels.insert(config.strategies.back().label).second)
+      node.fail("label '" + config.strategies.back().label + "' is used twice; give one a distinct \"label\"");
+  }
+  std::set<int> counts;
+  for (const auto& node : root.required("workers").elements(1)) {
+    config.workers.push_back(static_cast<int>(node.as_int(1, 1024)));
+    if (!counts.insert(config.workers.back()).second) node.fail("worker count listed twice");
+  }
+
+  config.epochs = static_cast<int>(root.get_int("epochs", 1, 1000, 0));
+  if (config.epochs > 0 && !(config.model.name == "ncf" && config.data.ranked()))
+    root.required("epochs").fail("applies to model ncf on movielens or synthetic-ml20m data only");
+  if (config.epochs == 0)
+    config.iterations = root.required("iterations").as_int(1, 1'000'000'000);
+  else
+    config.iterations = root.get_int("iterations", 1, 1'000'000'000, 0);
+  config.warmup = root.get_int("warmup", 0, 1'000'000, 2);
+  config.seed = static_cast<std::uint64_t>(root.get_int("seed", 0, 1LL << 62, 1));
+  config.threads = static_cast<int>(root.get_int("threads", 0, 1024, 0));
+  if (const auto compute = root.optional("compute")) config.compute = parse_compute(*compute);
+  if (config.compute.emulated() && config.epochs > 0)
+    root.required("compute").fail("emulated compute cannot train epochs with evaluation; use \"iterations\"");
+  config.output = root.get_string("output", "results/" + config.name);
+  if (config.output.empty()) root.required("output").fail("must not be empty");
+  config.timeout_s = root.get_number("timeout_s", 1, 86'400, 120);
+
+  if (const auto faults = root.optional("faults")) {
+    faults->expect_keys({"kill"});
+    const ConfigNode kill = faults->required("kill");
+    kill.expect_keys({"run", "rank", "iteration"});
+    const int runs = static_cast<int>(config.strategies.size() * config.workers.size());
+    config.kill.run = static_cast<int>(kill.required("run").as_int(1, runs));
+    config.kill.rank = static_cast<int>(kill.required("rank").as_int(0, 1023));
+    config.kill.iteration = kill.get_int("iteration", 0, 1'000'000'000, 0);
+    const RunSpec target = sweep(config)[config.kill.run - 1];
+    if (config.kill.rank >= target.workers)
+      kill.required("rank").fail("run " + std::to_string(config.kill.run) + " (" + target.title() + ") has no rank " +
+                                 std::to_string(config.kill.rank));
+  }
+  return config;
+}
+
+ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("cannot read config file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::invalid_argument(path + ": not valid JSON: " + e.what());
+  }
+  for (const auto& edit : overrides) apply_override(json, edit);
+  return parse_experiment_config(json, std::filesystem::path(path).stem().string());
+}
+
+std::vector<RunSpec> sweep(const ExperimentConfig& config) {
+  std::vector<RunSpec> runs;
+  for (const auto& strategy : config.strategies)
+    for (int workers : config.workers) runs.push_back({int(runs.size()) + 1, strategy, workers});
+  return runs;
+}
+
+std::string calibration_path(const ExperimentConfig& config) { return config.output + "/calibration.json"; }
+
+}  // namespace syncbed::experiments

@@ -1,0 +1,97 @@
+// The experiment config (configs/*.json) as typed, validated structs. Everything is
+// checked before anything starts; errors name the field path and the reason.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/optimizer.h"
+#include "sync/parameter_sync.h"
+
+namespace syncbed::experiments {
+
+struct ModelSpec {
+  std::string name;  // "inception_v1" or "ncf"
+  int batch = 0;     // per worker and iteration
+  // inception_v1
+  int image_size = 224;
+  int classes = 1000;
+  bool winograd = true;
+};
+
+struct DataSpec {
+  std::string kind;  // "synthetic", "fashion-mnist", "movielens", "synthetic-ml20m"
+  std::string path;  // fashion-mnist: directory; movielens: ratings.csv
+  int users = 138'493, items = 26'744;  // ncf on synthetic or synthetic-ml20m data
+  int negatives = 4;                    // ncf: sampled negatives per training positive
+  int eval_negatives = 999;             // ncf: per user in evaluation
+  // Leave-one-out data exists, so NCF can train in epochs and report HR@10 / NDCG@10.
+  bool ranked() const { return kind == "movielens" || kind == "synthetic-ml20m"; }
+};
+
+struct StrategySpec {
+  std::string label;  // unique within the config, e.g. "sharded" or "sharded-bf16"
+  std::string name;   // registry name
+  sync::SyncOptions options;
+  int extra_ranks() const { return options.ps_separate_servers ? options.ps_servers : 0; }
+};
+
+struct ComputeSpec {
+  enum class Mode { kReal, kEmulated, kFromCalibration } mode = Mode::kReal;
+  double emulated_ms = 0;  // kEmulated; kFromCalibration once resolved
+  bool emulated() const { return mode != Mode::kReal; }
+};
+
+struct KillFault {  // test hook: a worker kills itself with SIGKILL
+  int run = 0;      // 1-based index in the sweep; 0 = none
+  int rank = 0;
+  long iteration = 0;
+};
+
+struct ExperimentConfig {
+  std::string name;
+  ModelSpec model;
+  DataSpec data;
+  OptimizerConfig optimizer;
+  std::vector<StrategySpec> strategies;
+  std::vector<int> workers;
+  long iterations = 0;  // timed iterations per run (or per epoch cap when epochs > 0)
+  long warmup = 0;      // untimed iterations first
+  int epochs = 0;       // ncf on ranked data: whole epochs with evaluation after each
+  std::uint64_t seed = 1;
+  int threads = 0;  // per worker; 0 = cores / workers, at least 1
+  ComputeSpec compute;
+  std::string output;  // results directory
+  double timeout_s = 120;
+  KillFault kill;
+  nlohmann::json source;  // the effective JSON (after overrides), for the record
+
+  // The hash of `source`, 16 hex digits: which config produced a result.
+  std::string hash() const;
+  int threads_for(int workers) const;
+};
+
+struct RunSpec {
+  int index = 0;  // 1-based position in the sweep
+  StrategySpec strategy;
+  int workers = 0;
+  std::string title() const;  // "ring, 4 workers"
+};
+
+// `base_name` names the experiment when the config has no "name" (the file's stem).
+ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::string& base_name);
+
+// Reads and parses the file; `overrides` are "a.b=JSON" edits applied before validation
+// (a value that is not valid JSON is taken as a string).
+ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// The sweep: every strategy x every worker count, in config order.
+std::vector<RunSpec> sweep(const ExperimentConfig& config);
+
+// Where `syncbed calibrate` writes and from_calibration reads.
+std::string calibration_path(const ExperimentConfig& config);
+
+}  // namespace syncbed::experiments

@@ -1,0 +1,42 @@
+// Results of a sweep (DESIGN.md "Results"): one JSON-lines record per (run, iteration)
+// and per evaluation, one summary record per run, the same as CSV, all rewritten
+// atomically after every run so an interrupted sweep keeps its finished runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace syncbed::experiments {
+
+struct RunFacts {  // what the launcher knows about a run, whatever its outcome
+  std::string experiment, config_hash, strategy, strategy_name;
+  int run = 0, workers = 0, extra_ranks = 0;
+  bool emulated = false;
+  double emulated_ms = 0;
+  std::string model;
+  int batch_per_worker = 0;
+};
+
+// A finished run: `records` are rank 0's iteration and evaluation records, `info` the
+// facts it wrote at the end. Throws std::runtime_error if the records are incomplete.
+nlohmann::json summarize_run(const RunFacts& facts, const std::vector<nlohmann::json>& records,
+                             const nlohmann::json& info, const nlohmann::json& host);
+nlohmann::json failed_run(const RunFacts& facts, const std::string& error, const nlohmann::json& host);
+
+// Adds the run's identity to each of its records.
+void tag_records(const RunFacts& facts, std::vector<nlohmann::json>& records);
+
+// Writes summary.jsonl, summary.csv, records.jsonl and records.csv into `dir`.
+void write_results(const std::string& dir, const std::vector<nlohmann::json>& summaries,
+                   const std::vector<nlohmann::json>& records);
+
+// Reads dir/summary.jsonl. Throws naming the file and line when it cannot.
+std::vector<nlohmann::json> read_summaries(const std::string& dir);
+
+// The table strategy x N: throughput, scaling efficiency vs the same strategy's N=1,
+// sync overhead, per-phase medians (and HR@10 where evaluated).
+std::string comparison_table(const std::vector<nlohmann::json>& summaries);
+
+}  // namespace syncbed::experiments

@@ -1,0 +1,172 @@
+#include "experiments/worker_loop.h"
+
+#include <signal.h>
+
+#include <array>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "experiments/workload.h"
+#include "models/dnnl_context.h"
+#include "sync/parameter_sync.h"
+
+namespace syncbed::experiments {
+namespace {
+
+// Distinct from every strategy's tags.
+constexpr std::uint64_t kChecksumTag = 1ull << 51;
+constexpr std::uint64_t kRankingTag = (1ull << 51) + 1;
+
+// Rank 0 gets the sum of every worker's ranking slice (the others get their own).
+RankingSums gather_ranking(net::Mesh& mesh, int workers, RankingSums mine) {
+  std::array<double, 3> values{mine.hits, mine.ndcg, mine.users};
+  if (mesh.rank() != 0) {
+    mesh.send(0, kRankingTag, std::span<const double>(values)).wait();
+    return mine;
+  }
+  for (int peer = 1; peer < workers; ++peer) {
+    std::array<double, 3> theirs{};
+    mesh.recv(peer, kRankingTag, std::span<double>(theirs)).wait();
+    mine.hits += theirs[0];
+    mine.ndcg += theirs[1];
+    mine.users += theirs[2];
+  }
+  return mine;
+}
+
+std::uint64_t checksum(std::span<const float> weights) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const std::byte b : std::as_bytes(weights)) h = (h ^ std::uint64_t(b)) * 1099511628211ull;
+  return h;
+}
+
+// Every worker's weights must be bitwise identical after the last step.
+void check_identical_weights(net::Mesh& mesh, int workers, std::span<const float> weights) {
+  std::uint64_t mine = checksum(weights);
+  if (mesh.rank() != 0) {
+    mesh.send(0, kChecksumTag, std::span<const std::uint64_t>(&mine, 1)).wait();
+    return;
+  }
+  for (int peer = 1; peer < workers; ++peer) {
+    std::uint64_t theirs = 0;
+    mesh.recv(peer, kChecksumTag, std::span<std::uint64_t>(&theirs, 1)).wait();
+    if (theirs != mine)
+      throw std::runtime_error("the weights of rank " + std::to_string(peer) +
+                               " differ from rank 0's after the last step: the strategy did not keep them identical");
+  }
+}
+
+class RecordWriter {
+ public:
+  explicit RecordWriter(const std::string& path) : file_(path.empty() ? nullptr : std::fopen(path.c_str(), "a")) {
+    if (!path.empty() && !file_) throw std::runtime_error("cannot open " + path + " for writing");
+  }
+  ~RecordWriter() {
+    if (file_) std::fclose(file_);
+  }
+  void write(const nlohmann::json& record) {
+    if (!file_) return;
+    const std::string line = record.dump() + "\n";
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
+      throw std::runtime_error("cannot write an iteration record");
+  }
+
+ private:
+  std::FILE* file_;
+};
+
+nlohmann::json phases_json(const sync::PhaseTimes& times) {
+  std::map<std::string, double> sums;  // a phase may run several times in one step
+  for (const auto& [name, seconds] : times.phases) sums[name] += seconds;
+  return sums;
+}
+
+}  // namespace
+
+void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options) {
+  const int rank = mesh.rank();
+  const int workers = run.workers;
+  if (mesh.size() != workers + run.strategy.extra_ranks())
+    throw std::invalid_argument("run " + std::to_string(run.index) + " (" + run.title() + ") needs " +
+                                std::to_string(workers + run.strategy.extra_ranks()) + " ranks, the job has " +
+                                std::to_string(mesh.size()));
+  models::set_compute_threads(config.threads_for(workers));
+  const bool serves_only = rank >= workers;
+  // A server needs the model's size only; a worker loads its share of the data too.
+  auto workload = make_workload(config, serves_only ? 0 : rank, workers);
+  sync::SyncOptions sync_options = run.strategy.options;
+  sync_options.parameters = workload->weights().size();
+  sync_options.optimizer = config.optimizer;
+  auto strategy = sync::make_parameter_sync(run.strategy.name, mesh, sync_options);
+  if (strategy->serves_only()) {
+    strategy->serve();
+    return;
+  }
+
+  RecordWriter records(rank == 0 ? options.records_path : "");
+  const long per_epoch = config.epochs > 0 ? workload->iterations_per_epoch() : 0;
+  const long total = per_epoch > 0 ? per_epoch * config.epochs : config.warmup + config.iterations;
+  const long warmup = std::min(config.warmup, total - 1);
+
+  records.write({{"kind", "start"}, {"iterations", total}, {"iterations_per_epoch", per_epoch}});
+  auto evaluate = [&](int epoch, long iteration) {
+    Stopwatch watch;
+    const RankingSums all = gather_ranking(mesh, workers, workload->evaluate(rank, workers));
+    records.write({{"kind", "evaluation"},
+                   {"epoch", epoch},
+                   {"iteration", iteration},
+                   {"users", all.users},
+                   {"hit_rate", all.users > 0 ? all.hits / all.users : 0},
+                   {"ndcg", all.users > 0 ? all.ndcg / all.users : 0},
+                   {"seconds", watch.lap()}});
+  };
+  const bool ranks = per_epoch > 0 && workload->ranks();
+  if (ranks) evaluate(0, 0);
+
+  const bool killer = config.kill.run == run.index && config.kill.rank == rank;
+  for (long iteration = 0; iteration < total; ++iteration) {
+    if (killer && iteration == config.kill.iteration) {
+      log_line("fault injection: killing myself (rank " + std::to_string(rank) + ") at iteration " +
+               std::to_string(iteration));
+      raise(SIGKILL);
+    }
+    Stopwatch watch;
+    const double loss = workload->compute(iteration);
+    const double compute_s = watch.lap();
+    sync::PhaseTimes phases;
+    strategy->step(workload->weights(), workload->gradients(), phases);
+    const double sync_s = watch.lap();
+    nlohmann::json record{{"kind", "iteration"},
+                          {"iteration", iteration},
+                          {"warmup", iteration < warmup},
+                          {"seconds", compute_s + sync_s},
+                          {"compute_s", compute_s},
+                          {"sync_s", sync_s},
+                          {"phases", phases_json(phases)},
+                          {"loss", loss}};
+    if (per_epoch > 0) record["epoch"] = iteration / per_epoch + 1;
+    records.write(record);
+    if (ranks && (iteration + 1) % per_epoch == 0) evaluate(static_cast<int>((iteration + 1) / per_epoch), iteration + 1);
+  }
+  strategy->synchronize(workload->weights());
+  check_identical_weights(mesh, workers, workload->weights());
+  if (rank == 0 && !options.info_path.empty()) {
+    const nlohmann::json info{{"parameters", workload->weights().size()},
+                              {"items_per_worker", workload->items_per_iteration()},
+                              {"item_unit", workload->item_unit()},
+                              {"threads_per_worker", models::compute_threads()},
+                              {"iterations", total},
+                              {"warmup", warmup},
+                              {"iterations_per_epoch", per_epoch}};
+    write_file_atomically(options.info_path, info.dump(2) + "\n");
+  }
+}
+
+}  // namespace syncbed::experiments

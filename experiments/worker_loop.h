@@ -1,0 +1,23 @@
+// One worker's part of one run: per iteration, compute this worker's gradient, then one
+// sync step; rank 0 appends a record per iteration (and per evaluation) to a JSON-lines
+// file the launcher tails for progress and turns into results.
+#pragma once
+
+#include <string>
+
+#include "core/transport/mesh.h"
+#include "experiments/experiment_config.h"
+
+namespace syncbed::experiments {
+
+struct WorkerRunOptions {
+  std::string records_path;  // rank 0 appends here
+  std::string info_path;     // rank 0 writes the run's facts here at the end (atomically)
+};
+
+// Runs `run` on this rank of `mesh` (ranks past run.workers serve, for ps with separate
+// servers). Throws on any failure; at the end, checks that every worker holds the same
+// weights.
+void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options);
+
+}  // namespace syncbed::experiments

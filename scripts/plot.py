@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Plots of a syncbed results directory (results/<name>/summary.jsonl).
+
+usage: scripts/plot.py RESULTS_DIR
+
+Writes, as PNG and SVG next to the results:
+  scaling    throughput vs workers, one line per strategy, with ideal linear scaling
+  efficiency throughput / (N x the same strategy's N=1 throughput)
+  overhead   median time of each sync phase as a fraction of compute time, stacked
+  hit_rate   NCF HR@10 per epoch (only when the runs evaluated)
+Needs matplotlib (Debian: python3-matplotlib).
+"""
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_summaries(directory):
+    path = os.path.join(directory, "summary.jsonl")
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def title(summaries, what):
+    ok = [s for s in summaries if s["status"] == "ok"]
+    s = ok[0] if ok else summaries[0]
+    host = s.get("host", {})
+    machine = "%s, %s cores" % (host.get("cpu", "unknown CPU"), host.get("cores", "?"))
+    if s.get("emulated"):
+        compute = "emulated compute %.0f ms/iteration" % s["emulated_ms"]
+    else:
+        compute = "real compute (all workers share this machine's cores)"
+    return "%s: %s\n%s, batch %s/worker, %s\n%s" % (s["experiment"], what, s.get("model", "?"),
+                                                    s.get("batch_per_worker", "?"), compute, machine)
+
+
+def by_strategy(summaries):
+    lines = {}
+    for s in summaries:
+        if s["status"] == "ok":
+            lines.setdefault(s["strategy"], []).append(s)
+    for runs in lines.values():
+        runs.sort(key=lambda s: s["workers"])
+    return lines
+
+
+def save(fig, directory, name):
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        path = os.path.join(directory, "%s.%s" % (name, ext))
+        fig.savefig(path + ".tmp", format=ext, dpi=120)
+        os.replace(path + ".tmp", path)  # never leave a half-written plot
+    plt.close(fig)
+    print("wrote %s/%s.png and .svg" % (directory, name))
+
+
+def plot_scaling(summaries, directory):
+    lines = by_strategy(summaries)
+    unit = next(iter(lines.values()))[0].get("item_unit", "items")
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    ideal_drawn = False
+    for strategy, runs in lines.items():
+        ns = [r["workers"] for r in runs]
+        ax.plot(ns, [r["throughput"] for r in runs], marker="o", label=strategy)
+        base = [r for r in runs if r["workers"] == 1]
+        if base and not ideal_drawn:
+            ax.plot(ns, [base[0]["throughput"] * n for n in ns], "k--", linewidth=1,
+                    label="ideal (linear from %s N=1)" % strategy)
+            ideal_drawn = True
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted({r["workers"] for runs in lines.values() for r in runs}))
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel("workers (N)")
+    ax.set_ylabel("throughput (%s/s)" % unit)
+    ax.set_title(title(summaries, "throughput vs workers"), fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, directory, "scaling")
+
+
+def plot_efficiency(summaries, directory):
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for strategy, runs in by_strategy(summaries).items():
+        base = [r for r in runs if r["workers"] == 1]
+        if not base:
+            continue
+        one = base[0]["throughput"]
+        ax.plot([r["workers"] for r in runs], [100 * r["throughput"] / (r["workers"] * one) for r in runs],
+                marker="o", label=strategy)
+    ax.axhline(100, color="k", linestyle="--", linewidth=1, label="ideal")
+    ax.set_xscale("log", base=2)
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel("workers (N)")
+    ax.set_ylabel("scaling efficiency (% of N x N=1 throughput)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title(summaries, "scaling efficiency"), fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, directory, "efficiency")
+
+
+def plot_overhead(summaries, directory):
+    runs = [s for s in summaries if s["status"] == "ok" and s["compute_ms"] > 0]
+    phases = sorted({p for s in runs for p in s["phases_ms"]})
+    fig, ax = plt.subplots(figsize=(max(7, 0.6 * len(runs) + 2), 4.8))
+    labels = ["%s\nN=%d" % (s["strategy"], s["workers"]) for s in runs]
+    bottom = [0.0] * len(runs)
+    for phase in phases:
+        heights = [100 * s["phases_ms"].get(phase, 0) / s["compute_ms"] for s in runs]
+        ax.bar(range(len(runs)), heights, bottom=bottom, label=phase)
+        bottom = [b + h for b, h in zip(bottom, heights)]
+    ax.set_ylim(0, 1.15 * max(bottom + [1e-9]))
+    ax.set_xticks(range(len(runs)))
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("sync phase time (% of compute time, medians)")
+    ax.set_title(title(summaries, "sync overhead per phase"), fontsize=9)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, directory, "overhead")
+
+
+def plot_hit_rate(summaries, directory):
+    runs = [s for s in summaries if s["status"] == "ok" and s.get("evaluations")]
+    if not runs:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for s in runs:
+        points = s["evaluations"]
+        ax.plot([p["epoch"] for p in points], [p["hit_rate"] for p in points], marker="o",
+                label="%s, N=%d" % (s["strategy"], s["workers"]))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("HR@10 (leave-one-out)")
+    ax.set_title(title(summaries, "NCF HR@10 per epoch"), fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, directory, "hit_rate")
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    directory = sys.argv[1]
+    summaries = read_summaries(directory)
+    if not any(s["status"] == "ok" for s in summaries):
+        sys.exit("plot.py: no successful runs in %s" % directory)
+    plot_scaling(summaries, directory)
+    plot_efficiency(summaries, directory)
+    plot_overhead(summaries, directory)
+    plot_hit_rate(summaries, directory)
+
+
+if __name__ == "__main__":
+    main()
