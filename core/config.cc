@@ -102,7 +102,7 @@ bool ConfigNode::as_bool() const {
 
 std::uint64_t ConfigNode::as_size(std::uint64_t min, std::uint64_t max) const {
   std::uint64_t bytes = 0;
-  if (value_->is_number_unsigned()) {
+  if (value_->is_number_integer() && (value_->is_number_unsigned() || value_->get<long long>() >= 0)) {
     bytes = value_->get<std::uint64_t>();
   } else if (value_->is_string()) {
     try {

@@ -1,0 +1,337 @@
+// Every way a config can be refused, each with the message a user would see: the field
+// path and the reason. And what a valid config turns into.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "experiments/experiment.h"
+#include "experiments/experiment_config.h"
+
+namespace {
+
+using nlohmann::json;
+using syncbed::experiments::ExperimentConfig;
+using syncbed::experiments::load_experiment_config;
+using syncbed::experiments::parse_experiment_config;
+
+json base() {
+  return json::parse(R"({
+    "name": "t",
+    "model": {"name": "inception_v1", "batch": 8, "image_size": 48, "classes": 10},
+    "data": "synthetic",
+    "strategies": ["sharded", "ring", "ps"],
+    "workers": [1, 2],
+    "iterations": 5
+  })");
+}
+
+json ncf_base() {
+  return json::parse(R"({
+    "name": "n",
+    "model": {"name": "ncf", "batch": 64},
+    "data": {"kind": "synthetic-ml20m", "users": 100, "items": 200, "eval_negatives": 50},
+    "strategies": ["ring"],
+    "workers": [1],
+    "epochs": 1
+  })");
+}
+
+std::string refusal(const json& config) {
+  try {
+    parse_experiment_config(config, "file");
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+struct Refusal {
+  const char* what;
+  std::function<json()> config;
+  std::string message;
+};
+
+void PrintTo(const Refusal& refusal, std::ostream* out) { *out << refusal.what; }
+
+json edit(json j, const std::function<void(json&)>& change) {
+  change(j);
+  return j;
+}
+
+class ConfigRefusal : public ::testing::TestWithParam<Refusal> {};
+
+TEST_P(ConfigRefusal, NamesTheFieldAndTheReason) { EXPECT_EQ(refusal(GetParam().config()), GetParam().message); }
+
+const Refusal kRefusals[] = {
+    {"not an object", [] { return json::array(); }, "config: (top level): must be an object, got an array"},
+    {"unknown key", [] { return edit(base(), [](json& j) { j["iteratons"] = 3; }); },
+     "config: iteratons: unknown key (known: name, description, model, data, optimizer, strategies, workers, "
+     "iterations, warmup, epochs, seed, threads, compute, output, timeout_s, faults)"},
+    {"name with a slash", [] { return edit(base(), [](json& j) { j["name"] = "a/b"; }); },
+     "config: name: must be a non-empty name without '/'"},
+    {"name not a string", [] { return edit(base(), [](json& j) { j["name"] = 3; }); },
+     "config: name: must be a string, got 3"},
+    {"description not a string", [] { return edit(base(), [](json& j) { j["description"] = false; }); },
+     "config: description: must be a string, got false"},
+    {"model missing", [] { return edit(base(), [](json& j) { j.erase("model"); }); }, "config: model: is required"},
+    {"model not an object", [] { return edit(base(), [](json& j) { j["model"] = "ncf"; }); },
+     "config: model: must be an object, got \"ncf\""},
+    {"model name missing", [] { return edit(base(), [](json& j) { j["model"].erase("name"); }); },
+     "config: model.name: is required"},
+    {"unknown model", [] { return edit(base(), [](json& j) { j["model"]["name"] = "resnet"; }); },
+     "config: model.name: must be one of inception_v1, ncf, got \"resnet\""},
+    {"unknown model key", [] { return edit(base(), [](json& j) { j["model"]["depth"] = 3; }); },
+     "config: model.depth: unknown key (known: name, batch, image_size, classes, conv)"},
+    {"image size on ncf", [] { return edit(ncf_base(), [](json& j) { j["model"]["image_size"] = 64; }); },
+     "config: model.image_size: applies to model inception_v1 only"},
+    {"batch zero", [] { return edit(base(), [](json& j) { j["model"]["batch"] = 0; }); },
+     "config: model.batch: must be between 1 and 4096, got 0"},
+    {"batch not an integer", [] { return edit(base(), [](json& j) { j["model"]["batch"] = 2.5; }); },
+     "config: model.batch: must be an integer, got 2.5"},
+    {"image too small", [] { return edit(base(), [](json& j) { j["model"]["image_size"] = 32; }); },
+     "config: model.image_size: must be between 48 and 1024, got 32"},
+    {"one class", [] { return edit(base(), [](json& j) { j["model"]["classes"] = 1; }); },
+     "config: model.classes: must be between 2 and 100000, got 1"},
+    {"fashion-mnist classes",
+     [] { return edit(base(), [](json& j) { j["data"] = "fashion-mnist", j["model"]["classes"] = 100; }); },
+     "config: model.classes: fashion-mnist has 10 classes"},
+    {"unknown convolution", [] { return edit(base(), [](json& j) { j["model"]["conv"] = "fft"; }); },
+     "config: model.conv: must be one of winograd, direct, got \"fft\""},
+    {"data missing", [] { return edit(base(), [](json& j) { j.erase("data"); }); }, "config: data: is required"},
+    {"data kind for the other model", [] { return edit(base(), [](json& j) { j["data"] = "movielens"; }); },
+     "config: data: must be one of synthetic, fashion-mnist, got \"movielens\""},
+    {"data kind missing", [] { return edit(base(), [](json& j) { j["data"] = json::object(); }); },
+     "config: data.kind: is required"},
+    {"unknown data key", [] { return edit(base(), [](json& j) { j["data"] = {{"kind", "synthetic"}, {"size", 3}}; }); },
+     "config: data.size: unknown key (known: kind, path, users, items, negatives, eval_negatives)"},
+    {"movielens without a path", [] { return edit(ncf_base(), [](json& j) { j["data"] = "movielens"; }); },
+     "config: data.path: is required for movielens (the ratings.csv file)"},
+    {"users on movielens",
+     [] { return edit(ncf_base(), [](json& j) { j["data"] = {{"kind", "movielens"}, {"path", "r.csv"}, {"users", 5}}; }); },
+     "config: data.users: applies to generated ncf data only"},
+    {"negatives on inception",
+     [] { return edit(base(), [](json& j) { j["data"] = {{"kind", "synthetic"}, {"negatives", 4}}; }); },
+     "config: data.negatives: applies to model ncf only"},
+    {"path on synthetic data",
+     [] { return edit(base(), [](json& j) { j["data"] = {{"kind", "synthetic"}, {"path", "/x"}}; }); },
+     "config: data.path: applies to movielens and fashion-mnist data only"},
+    {"too many evaluation negatives", [] { return edit(ncf_base(), [](json& j) { j["data"]["eval_negatives"] = 200; }); },
+     "config: data.eval_negatives: must be fewer than the items (200)"},
+    {"one user", [] { return edit(ncf_base(), [](json& j) { j["data"]["users"] = 1; }); },
+     "config: data.users: must be between 2 and 100000000, got 1"},
+    {"optimizer not an object", [] { return edit(base(), [](json& j) { j["optimizer"] = "adam"; }); },
+     "config: optimizer: must be an object, got \"adam\""},
+    {"unknown optimizer", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"kind", "lamb"}}; }); },
+     "config: optimizer.kind: must be one of sgd, adam, got \"lamb\""},
+    {"unknown optimizer key", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"rate", 1}}; }); },
+     "config: optimizer.rate: unknown key (known: kind, lr, momentum, weight_decay, beta1, beta2, epsilon)"},
+    {"beta on sgd", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"kind", "sgd"}, {"beta1", 0.9}}; }); },
+     "config: optimizer.beta1: applies to optimizer kind adam only"},
+    {"momentum on adam",
+     [] { return edit(base(), [](json& j) { j["optimizer"] = {{"kind", "adam"}, {"momentum", 0.9}}; }); },
+     "config: optimizer.momentum: applies to optimizer kind sgd only"},
+    {"negative learning rate", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"lr", -0.1}}; }); },
+     "config: optimizer.lr: must be between 1e-12 and 100, got -0.1"},
+    {"learning rate as text", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"lr", "fast"}}; }); },
+     "config: optimizer.lr: must be a number, got \"fast\""},
+    {"strategies missing", [] { return edit(base(), [](json& j) { j.erase("strategies"); }); },
+     "config: strategies: is required"},
+    {"strategies empty", [] { return edit(base(), [](json& j) { j["strategies"] = json::array(); }); },
+     "config: strategies: needs at least 1 element(s)"},
+    {"strategies not an array", [] { return edit(base(), [](json& j) { j["strategies"] = "ring"; }); },
+     "config: strategies: must be an array, got \"ring\""},
+    {"strategy of the wrong type", [] { return edit(base(), [](json& j) { j["strategies"][1] = 7; }); },
+     "config: strategies[1]: must be an object, got 7"},
+    {"unknown strategy", [] { return edit(base(), [](json& j) { j["strategies"][1] = "tree"; }); },
+     "config: strategies[1]: unknown sync strategy 'tree' (known: ps, ring, sharded)"},
+    {"unknown strategy key",
+     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "ring"}, {"chunks", 2}}; }); },
+     "config: strategies[0].chunks: unknown key (known: name, label, compression, bf16_sum, segment, servers, "
+     "separate_servers, staleness)"},
+    {"unknown compression",
+     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "sharded"}, {"compression", "fp8"}}; }); },
+     "config: strategies[0]: compression must be \"none\" or \"bf16\", got 'fp8'"},
+    {"bf16 on ring",
+     [] { return edit(base(), [](json& j) { j["strategies"][1] = {{"name", "ring"}, {"compression", "bf16"}}; }); },
+     "config: strategies[1]: sync strategy 'ring' does not support compression 'bf16'"},
+    {"servers on ring",
+     [] { return edit(base(), [](json& j) { j["strategies"][1] = {{"name", "ring"}, {"servers", 2}}; }); },
+     "config: strategies[1]: staleness and ps_servers apply to sync strategy 'ps' only, not 'ring'"},
+    {"separate servers without a count",
+     [] { return edit(base(), [](json& j) { j["strategies"][2] = {{"name", "ps"}, {"separate_servers", true}}; }); },
+     "config: strategies[2]: ps_servers: separate servers need a count >= 1"},
+    {"bf16 sum without bf16",
+     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "sharded"}, {"bf16_sum", true}}; }); },
+     "config: strategies[0].bf16_sum: needs \"compression\": \"bf16\""},
+    {"segment not a size",
+     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "ring"}, {"segment", "1X"}}; }); },
+     "config: strategies[0].segment: '1X' has an unknown unit (use K, M or G)"},
+    {"segment too small",
+     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "ring"}, {"segment", 2}}; }); },
+     "config: strategies[0].segment: must be between 4 and 1G, got 2"},
+    {"a label twice",
+     [] { return edit(base(), [](json& j) { j["strategies"][2] = {{"name", "ps"}, {"label", "ring"}}; }); },
+     "config: strategies[2]: label 'ring' is used twice; give one a distinct \"label\""},
+    {"empty label",
+     [] { return edit(base(), [](json& j) { j["strategies"][2] = {{"name", "ps"}, {"label", ""}}; }); },
+     "config: strategies[2].label: must not be empty"},
+    {"workers missing", [] { return edit(base(), [](json& j) { j.erase("workers"); }); }, "config: workers: is required"},
+    {"workers empty", [] { return edit(base(), [](json& j) { j["workers"] = json::array(); }); },
+     "config: workers: needs at least 1 element(s)"},
+    {"zero workers", [] { return edit(base(), [](json& j) { j["workers"] = {1, 0}; }); },
+     "config: workers[1]: must be between 1 and 1024, got 0"},
+    {"workers as text", [] { return edit(base(), [](json& j) { j["workers"] = {"4"}; }); },
+     "config: workers[0]: must be an integer, got \"4\""},
+    {"a worker count twice", [] { return edit(base(), [](json& j) { j["workers"] = {2, 4, 2}; }); },
+     "config: workers[2]: worker count listed twice"},
+    {"iterations missing", [] { return edit(base(), [](json& j) { j.erase("iterations"); }); },
+     "config: iterations: is required"},
+    {"zero iterations", [] { return edit(base(), [](json& j) { j["iterations"] = 0; }); },
+     "config: iterations: must be between 1 and 1000000000, got 0"},
+    {"negative warm-up", [] { return edit(base(), [](json& j) { j["warmup"] = -1; }); },
+     "config: warmup: must be between 0 and 1000000, got -1"},
+    {"epochs on inception", [] { return edit(base(), [](json& j) { j["epochs"] = 2; }); },
+     "config: epochs: applies to model ncf on movielens or synthetic-ml20m data only"},
+    {"zero epochs", [] { return edit(ncf_base(), [](json& j) { j["epochs"] = 0; }); },
+     "config: epochs: must be between 1 and 1000, got 0"},
+    {"negative seed", [] { return edit(base(), [](json& j) { j["seed"] = -5; }); },
+     "config: seed: must be between 0 and 4611686018427387904, got -5"},
+    {"too many threads", [] { return edit(base(), [](json& j) { j["threads"] = 5000; }); },
+     "config: threads: must be between 0 and 1024, got 5000"},
+    {"unknown compute mode", [] { return edit(base(), [](json& j) { j["compute"] = "fake"; }); },
+     "config: compute: must be one of real, got \"fake\""},
+    {"both compute modes",
+     [] { return edit(base(), [](json& j) { j["compute"] = {{"emulated_ms", 5}, {"from_calibration", true}}; }); },
+     "config: compute: give either \"emulated_ms\" or \"from_calibration\" (or the string \"real\")"},
+    {"no compute mode", [] { return edit(base(), [](json& j) { j["compute"] = json::object(); }); },
+     "config: compute: give either \"emulated_ms\" or \"from_calibration\" (or the string \"real\")"},
+    {"zero emulated time", [] { return edit(base(), [](json& j) { j["compute"] = {{"emulated_ms", 0}}; }); },
+     "config: compute.emulated_ms: must be between 0.001 and 3.6e+06, got 0"},
+    {"from_calibration false", [] { return edit(base(), [](json& j) { j["compute"] = {{"from_calibration", false}}; }); },
+     "config: compute.from_calibration: must be true when given (use \"real\" for real compute)"},
+    {"unknown compute key", [] { return edit(base(), [](json& j) { j["compute"] = {{"sleep_ms", 3}}; }); },
+     "config: compute.sleep_ms: unknown key (known: emulated_ms, from_calibration)"},
+    {"emulated epochs", [] { return edit(ncf_base(), [](json& j) { j["compute"] = {{"emulated_ms", 3}}; }); },
+     "config: compute: emulated compute cannot train epochs with evaluation; use \"iterations\""},
+    {"empty output", [] { return edit(base(), [](json& j) { j["output"] = ""; }); },
+     "config: output: must not be empty"},
+    {"zero timeout", [] { return edit(base(), [](json& j) { j["timeout_s"] = 0; }); },
+     "config: timeout_s: must be between 1 and 86400, got 0"},
+    {"unknown fault", [] { return edit(base(), [](json& j) { j["faults"] = {{"hang", {}}}; }); },
+     "config: faults.hang: unknown key (known: kill)"},
+    {"kill without a run", [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"rank", 0}}}}; }); },
+     "config: faults.kill.run: is required"},
+    {"kill of a run past the sweep",
+     [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 7}, {"rank", 0}}}}; }); },
+     "config: faults.kill.run: must be between 1 and 6, got 7"},
+    {"kill of a rank the run does not have",
+     [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 3}, {"rank", 1}}}}; }); },
+     "config: faults.kill.rank: run 3 (ring, 1 worker) has no rank 1"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Every, ConfigRefusal, ::testing::ValuesIn(kRefusals),
+                         [](const ::testing::TestParamInfo<Refusal>& info) {
+                           std::string name;
+                           for (const char* c = info.param.what; *c; ++c) name += std::isalnum(*c) ? *c : '_';
+                           return name;
+                         });
+
+TEST(ExperimentConfig, FillsDefaultsAndSweepsStrategiesTimesWorkers) {
+  const ExperimentConfig config = parse_experiment_config(base(), "file");
+  EXPECT_EQ(config.output, "results/t");
+  EXPECT_EQ(config.warmup, 2);
+  EXPECT_EQ(config.optimizer.kind, syncbed::OptimizerConfig::Kind::kSgd);
+  EXPECT_FLOAT_EQ(config.optimizer.momentum, 0.9f);
+  EXPECT_FALSE(config.compute.emulated());
+  const auto runs = syncbed::experiments::sweep(config);
+  ASSERT_EQ(runs.size(), 6u);
+  EXPECT_EQ(runs[0].title(), "sharded, 1 worker");
+  EXPECT_EQ(runs[3].title(), "ring, 2 workers");
+  EXPECT_EQ(runs[5].index, 6);
+  EXPECT_EQ(config.threads_for(1024), 1);
+}
+
+TEST(ExperimentConfig, NcfDefaultsToAdamAndLabelsBf16Variants) {
+  json j = ncf_base();
+  j["strategies"] = json::parse(R"(["sharded", {"name": "sharded", "compression": "bf16"}])");
+  const ExperimentConfig config = parse_experiment_config(j, "file");
+  EXPECT_EQ(config.optimizer.kind, syncbed::OptimizerConfig::Kind::kAdam);
+  EXPECT_EQ(config.strategies[1].label, "sharded-bf16");
+  EXPECT_EQ(config.epochs, 1);
+}
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("syncbed_config_test_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    const auto path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string load_refusal(const std::string& path, const std::vector<std::string>& overrides = {}) {
+    try {
+      load_experiment_config(path, overrides);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigFile, NamesAMissingFileAndBrokenJson) {
+  EXPECT_EQ(load_refusal((dir_ / "none.json").string()), "cannot read config file '" + (dir_ / "none.json").string() + "'");
+  const auto broken = write("broken.json", "{\"name\": ");
+  EXPECT_EQ(load_refusal(broken).rfind(broken + ": not valid JSON: ", 0), 0u) << load_refusal(broken);
+}
+
+TEST_F(ConfigFile, OverridesApplyBeforeValidation) {
+  json j = base();
+  j.erase("name");
+  const auto path = write("sweep.json", j.dump());
+  const auto config = load_experiment_config(path, {"workers=[4]", "model.batch=3", R"(strategies=["ring"])", "output=out"});
+  EXPECT_EQ(config.name, "sweep");  // the file's stem
+  EXPECT_EQ(config.workers, std::vector<int>{4});
+  EXPECT_EQ(config.model.batch, 3);
+  EXPECT_EQ(config.output, "out");
+  ASSERT_EQ(config.strategies.size(), 1u);
+  EXPECT_EQ(config.strategies[0].name, "ring");
+  EXPECT_NE(config.hash(), load_experiment_config(path).hash());
+  EXPECT_EQ(load_refusal(path, {"strategies.1=ps"}),
+            "config: strategies[2]: label 'ps' is used twice; give one a distinct \"label\"");
+  EXPECT_EQ(load_refusal(path, {"workers"}), "--set 'workers': expected KEY=VALUE, e.g. workers=[1,2]");
+  EXPECT_EQ(load_refusal(path, {"strategies.9=ps"}), "--set 'strategies.9=ps': index 9 is past the end");
+  EXPECT_EQ(load_refusal(path, {"strategies.x=ps"}), "--set 'strategies.x=ps': 'x' is not an array index");
+  EXPECT_EQ(load_refusal(path, {"iterations.x=1"}),
+            "--set 'iterations.x=1': 'x' is inside a value that is not an object");
+}
+
+TEST_F(ConfigFile, FromCalibrationNeedsAMatchingCalibration) {
+  json j = base();
+  j["output"] = (dir_ / "out").string();
+  j["compute"] = {{"from_calibration", true}};
+  auto config = parse_experiment_config(j, "file");
+  try {
+    syncbed::experiments::resolve_compute(config);
+    FAIL() << "accepted a missing calibration";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "config: compute.from_calibration: " + (dir_ / "out/calibration.json").string() +
+                                         " does not exist; run `syncbed calibrate` on this config first");
+  }
+  std::filesystem::create_directories(dir_ / "out");
+  json other = j["model"];
+  other["batch"] = 99;
+  write("out/calibration.json", json{{"model", other}, {"data", j["data"]}, {"compute_ms", 12.5}}.dump());
+  EXPECT_THROW(syncbed::experiments::resolve_compute(config), std::invalid_argument);
+  write("out/calibration.json", json{{"model", j["model"]}, {"data", j["data"]}, {"compute_ms", 12.5}}.dump());
+  syncbed::experiments::resolve_compute(config);
+  EXPECT_DOUBLE_EQ(config.compute.emulated_ms, 12.5);
+}
+
+}  // namespace

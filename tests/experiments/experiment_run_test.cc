@@ -1,0 +1,236 @@
+// `syncbed run` end to end: real worker processes over real sockets, result files
+// checked for completeness and consistency, a killed worker, Ctrl-C, emulated compute
+// and calibration.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::vector<json> read_jsonl(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<json> out;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
+
+std::size_t count_lines(const fs::path& path) {
+  std::ifstream in(path);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Any process still running whose command line mentions `marker`.
+bool process_mentions(const std::string& marker) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string cmdline = read_text(entry.path() / "cmdline");
+    if (cmdline.find(marker) != std::string::npos && entry.path().filename() != std::to_string(getpid())) return true;
+  }
+  return false;
+}
+
+class ExperimentRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("syncbed_run_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A tiny NCF on uniformly drawn interactions: a run takes well under a second.
+  json tiny(const json& strategies, const json& workers) const {
+    return {{"name", "tiny"},
+            {"model", {{"name", "ncf"}, {"batch", 128}}},
+            {"data", {{"kind", "synthetic"}, {"users", 500}, {"items", 300}}},
+            {"strategies", strategies},
+            {"workers", workers},
+            {"iterations", 6},
+            {"warmup", 2},
+            {"threads", 1},
+            {"timeout_s", 30},
+            {"output", (dir_ / "out").string()}};
+  }
+
+  std::string write_config(const json& config) const {
+    const auto path = (dir_ / "config.json").string();
+    std::ofstream(path) << config.dump(2);
+    return path;
+  }
+
+  // Runs `syncbed ARGS`, returns the exit code; output in dir_/stdout and dir_/stderr.
+  int syncbed(const std::string& args) const {
+    const std::string command = std::string(SYNCBED_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" +
+                                (dir_ / "stderr").string();
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ExperimentRun, EveryStrategyWithThreeWorkersWritesCompleteConsistentResults) {
+  const json strategies = json::parse(R"([
+    "sharded", {"name": "sharded", "compression": "bf16"}, "ring", "ps",
+    {"name": "ps", "label": "ps-separate", "servers": 2, "separate_servers": true}])");
+  const auto config = write_config(tiny(strategies, {3}));
+  ASSERT_EQ(syncbed("run --no-plot " + config), 0) << read_text(dir_ / "stderr");
+  const fs::path out = dir_ / "out";
+  const auto summaries = read_jsonl(out / "summary.jsonl");
+  const auto records = read_jsonl(out / "records.jsonl");
+  ASSERT_EQ(summaries.size(), 5u);
+  for (std::size_t i = 0; i < summaries.size(); ++i) {
+    const json& s = summaries[i];
+    SCOPED_TRACE(s.dump());
+    EXPECT_EQ(s["status"], "ok");
+    EXPECT_EQ(s["run"], i + 1);
+    EXPECT_EQ(s["workers"], 3);
+    EXPECT_EQ(s["iterations"], 6);
+    EXPECT_EQ(s["items"], 6 * 128 * 3);
+    EXPECT_NEAR(s["throughput"].get<double>(), s["items"].get<double>() / s["seconds"].get<double>(),
+                1e-9 * s["throughput"].get<double>());
+    EXPECT_GT(s["sync_ms"].get<double>(), 0);
+    EXPECT_GT(s["compute_ms"].get<double>(), 0);
+    EXPECT_FALSE(s["phases_ms"].empty());
+    EXPECT_FALSE(s["host"]["cpu"].get<std::string>().empty());
+    int iterations = 0, warmup = 0;
+    double seconds = 0;
+    for (const auto& r : records) {
+      if (r["run"] != s["run"] || r["kind"] != "iteration") continue;
+      EXPECT_EQ(r["iteration"], iterations);
+      ++iterations;
+      if (r["warmup"].get<bool>()) {
+        ++warmup;
+        continue;
+      }
+      seconds += r["seconds"].get<double>();
+      EXPECT_NEAR(r["seconds"].get<double>(), r["compute_s"].get<double>() + r["sync_s"].get<double>(), 1e-9);
+    }
+    EXPECT_EQ(iterations, 8);
+    EXPECT_EQ(warmup, 2);
+    EXPECT_NEAR(seconds, s["seconds"].get<double>(), 1e-9);
+  }
+  EXPECT_EQ(summaries[4]["servers"], 2);
+  EXPECT_EQ(count_lines(out / "summary.csv"), 1 + summaries.size());
+  EXPECT_EQ(count_lines(out / "records.csv"), 1 + records.size());
+  EXPECT_TRUE(fs::exists(out / "config.json"));
+  EXPECT_FALSE(fs::exists(out / ".tmp"));
+
+  ASSERT_EQ(syncbed("compare " + out.string()), 0) << read_text(dir_ / "stderr");
+  const std::string table = read_text(dir_ / "stdout");
+  for (const char* label : {"sharded ", "sharded-bf16", "ring", "ps ", "ps-separate"})
+    EXPECT_NE(table.find(label), std::string::npos) << table;
+}
+
+TEST_F(ExperimentRun, AKilledWorkerFailsItsRunAndTheSweepGoesOn) {
+  json config = tiny({"sharded", "ring"}, {3});
+  config["faults"] = {{"kill", {{"run", 1}, {"rank", 1}, {"iteration", 3}}}};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(syncbed("run --no-plot " + write_config(config)), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
+  const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(summaries.size(), 2u);
+  EXPECT_EQ(summaries[0]["status"], "failed");
+  EXPECT_EQ(summaries[0]["error"].get<std::string>().rfind("rank 1 was killed by signal 9", 0), 0u)
+      << summaries[0]["error"];
+  EXPECT_EQ(summaries[1]["status"], "ok");
+  EXPECT_EQ(summaries[1]["iterations"], 6);
+  EXPECT_NE(read_text(dir_ / "stdout").find("run 1/2 sharded, 3 workers: FAILED: rank 1 was killed by signal 9"),
+            std::string::npos);
+}
+
+TEST_F(ExperimentRun, InterruptStopsTheWorkersAndKeepsFinishedRuns) {
+  json config = tiny({"ring", "sharded", "ps"}, {2});
+  config["compute"] = {{"emulated_ms", 50}};
+  config["iterations"] = 40;  // about 2 s per run
+  const auto path = write_config(config);
+  std::vector<std::string> args{SYNCBED_BINARY, "run", "--no-plot", path};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, SYNCBED_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const fs::path summary = dir_ / "out" / "summary.jsonl";
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (count_lines(summary) < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  std::this_thread::sleep_for(300ms);  // into run 2
+  kill(pid, SIGINT);
+  int status = 0;
+  const auto stop = std::chrono::steady_clock::now() + 20s;
+  while (waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < stop)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(WIFEXITED(status)) << "syncbed run did not stop within 20 s of SIGINT";
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const auto summaries = read_jsonl(summary);
+  ASSERT_GE(summaries.size(), 1u);
+  EXPECT_LT(summaries.size(), 3u);
+  for (const auto& s : summaries) EXPECT_EQ(s["status"], "ok");
+  EXPECT_FALSE(process_mentions((dir_ / "out").string())) << "a worker outlived the interrupted sweep";
+  EXPECT_FALSE(fs::exists(dir_ / "out" / ".tmp"));
+}
+
+TEST_F(ExperimentRun, EmulatedComputeSleepsAndIsMarked) {
+  json config = tiny({"ring"}, {2});
+  config["compute"] = {{"emulated_ms", 20}};
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const auto s = read_jsonl(dir_ / "out" / "summary.jsonl").at(0);
+  EXPECT_EQ(s["emulated"], true);
+  EXPECT_EQ(s["emulated_ms"], 20);
+  EXPECT_GE(s["compute_ms"].get<double>(), 20);
+  EXPECT_LT(s["compute_ms"].get<double>(), 40);
+  EXPECT_TRUE(s["loss_last"].is_null());
+}
+
+TEST_F(ExperimentRun, CalibrationFeedsFromCalibration) {
+  json config = tiny({"ring"}, {2});
+  config["compute"] = {{"from_calibration", true}};
+  const auto path = write_config(config);
+  EXPECT_EQ(syncbed("run --no-plot " + path), 2);
+  EXPECT_NE(read_text(dir_ / "stderr").find("run `syncbed calibrate` on this config first"), std::string::npos);
+  ASSERT_EQ(syncbed("calibrate --iterations 3 --warmup 1 " + path), 0) << read_text(dir_ / "stderr");
+  const json calibration = json::parse(read_text(dir_ / "out" / "calibration.json"));
+  EXPECT_GT(calibration["compute_ms"].get<double>(), 0);
+  EXPECT_EQ(calibration["compute_ms_each"].size(), 3u);
+  ASSERT_EQ(syncbed("run --no-plot " + path), 0) << read_text(dir_ / "stderr");
+  const auto s = read_jsonl(dir_ / "out" / "summary.jsonl").at(0);
+  EXPECT_EQ(s["emulated"], true);
+  EXPECT_DOUBLE_EQ(s["emulated_ms"].get<double>(), calibration["compute_ms"].get<double>());
+}
+
+TEST_F(ExperimentRun, ABadConfigStartsNothing) {
+  json config = tiny({"ring"}, {2});
+  config["workers"] = {2, 0};
+  EXPECT_EQ(syncbed("run " + write_config(config)), 2);
+  EXPECT_EQ(read_text(dir_ / "stderr"), "syncbed run: config: workers[1]: must be between 1 and 1024, got 0\n");
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}
+
+}  // namespace
