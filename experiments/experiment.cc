@@ -124,7 +124,8 @@ class Sweep {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (config_.threads_for(run.workers) * run.workers > cores) launch.extra_env.push_back("OMP_WAIT_POLICY=PASSIVE");
 
-    progress.start_run(run.index, run.title(), config_.warmup + config_.iterations, long(config_.model.batch) * run.workers,
+    // With epochs the count depends on the data; rank 0's first record tells.
+    progress.start_run(run.index, run.title(), config_.epochs > 0 ? 0 : config_.warmup + config_.iterations, long(config_.model.batch) * run.workers,
                        config_.model.name == "ncf" ? "samples" : "images");
     RecordTail tail(dir + "/records.jsonl");
     launch.poll = [&] { progress.update(tail.read_new()); };

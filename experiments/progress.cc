@@ -80,14 +80,15 @@ void SweepProgress::draw() {
   since_draw_.lap();
   const double elapsed = run_clock_.elapsed();
   std::string eta = "?";
-  if (done_ > 0) {
+  if (done_ > 0 && iterations_ > 0) {
     const double this_run = elapsed / done_ * iterations_;
     const double per_run = finished_runs_ ? finished_seconds_ / finished_runs_ : this_run;
     eta = duration(this_run - elapsed + per_run * (runs_ - index_));
   }
+  const std::string total = iterations_ > 0 ? std::to_string(iterations_) : "?";
   char line[256];
-  std::snprintf(line, sizeof line, "[run %d/%d] %s: iteration %ld/%ld, %.1f %s/s, ETA %s%s%s", index_, runs_,
-                title_.c_str(), done_, iterations_, recent_seconds_ > 0 ? recent_items_ / recent_seconds_ : 0.0,
+  std::snprintf(line, sizeof line, "[run %d/%d] %s: iteration %ld/%s, %.1f %s/s, ETA %s%s%s", index_, runs_,
+                title_.c_str(), done_, total.c_str(), recent_seconds_ > 0 ? recent_items_ / recent_seconds_ : 0.0,
                 unit_.c_str(), eta.c_str(), last_event_.empty() ? "" : ", ", last_event_.c_str());
   if (terminal_)
     std::fprintf(out_, "\r\033[K%s", line);

@@ -197,20 +197,24 @@ std::vector<nlohmann::json> read_summaries(const std::string& dir) {
 }
 
 std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
-  std::map<std::string, double> single;  // strategy -> throughput at N=1
+  // Efficiency is against the strategy's smallest successful N (normally N=1):
+  // throughput / (N / N0 x throughput at N0).
+  std::map<std::string, std::pair<int, double>> base;  // strategy -> (N0, throughput)
   std::vector<std::string> order;
   bool ranked = false;
   for (const auto& s : summaries) {
     const std::string strategy = s.at("strategy");
     if (std::find(order.begin(), order.end(), strategy) == order.end()) order.push_back(strategy);
-    if (s.at("status") == "ok" && s.at("workers") == 1) single[strategy] = s.at("throughput");
+    const int workers = s.at("workers");
+    if (s.at("status") == "ok" && (!base.count(strategy) || workers < base[strategy].first))
+      base[strategy] = {workers, s.at("throughput").get<double>()};
     ranked = ranked || s.contains("hit_rate");
   }
   std::string unit = "items";
   for (const auto& s : summaries)
     if (s.contains("item_unit")) unit = s["item_unit"];
   std::ostringstream out;
-  char line[512];
+  char line[1024];
   std::snprintf(line, sizeof line, "%-14s %4s %12s %7s %9s %9s %9s %8s%s  %s\n", "strategy", "N",
                 (unit + "/s").c_str(), "effic.", "iter ms", "compute", "sync", "sync/cmp", ranked ? "   HR@10" : "",
                 "sync phases, median ms");
@@ -227,8 +231,8 @@ std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
       }
       const double throughput = s.at("throughput");
       char efficiency[16] = "      -";
-      if (single.count(strategy) && single[strategy] > 0)
-        std::snprintf(efficiency, sizeof efficiency, "%6.1f%%", 100 * throughput / (workers * single[strategy]));
+      if (const auto& [n0, t0] = base[strategy]; t0 > 0)
+        std::snprintf(efficiency, sizeof efficiency, "%6.1f%%", 100 * throughput * n0 / (workers * t0));
       std::string phases;
       for (const auto& [name, ms] : s.at("phases_ms").items()) {
         char part[64];

@@ -35,7 +35,8 @@ void write_results(const std::string& dir, const std::vector<nlohmann::json>& su
 // Reads dir/summary.jsonl. Throws naming the file and line when it cannot.
 std::vector<nlohmann::json> read_summaries(const std::string& dir);
 
-// The table strategy x N: throughput, scaling efficiency vs the same strategy's N=1,
+// The table strategy x N: throughput, scaling efficiency vs the same strategy's smallest
+// N (normally 1),
 // sync overhead, per-phase medians (and HR@10 where evaluated).
 std::string comparison_table(const std::vector<nlohmann::json>& summaries);
 

@@ -5,7 +5,7 @@ usage: scripts/plot.py RESULTS_DIR
 
 Writes, as PNG and SVG next to the results:
   scaling    throughput vs workers, one line per strategy, with ideal linear scaling
-  efficiency throughput / (N x the same strategy's N=1 throughput)
+  efficiency throughput / (N/N0 x the same strategy's throughput at its smallest N0, normally 1)
   overhead   median time of each sync phase as a fraction of compute time, stacked
   hit_rate   NCF HR@10 per epoch (only when the runs evaluated)
 Needs matplotlib (Debian: python3-matplotlib).
@@ -67,16 +67,19 @@ def plot_scaling(summaries, directory):
     for strategy, runs in lines.items():
         ns = [r["workers"] for r in runs]
         ax.plot(ns, [r["throughput"] for r in runs], marker="o", label=strategy)
-        base = [r for r in runs if r["workers"] == 1]
-        if base and not ideal_drawn:
-            ax.plot(ns, [base[0]["throughput"] * n for n in ns], "k--", linewidth=1,
-                    label="ideal (linear from %s N=1)" % strategy)
+        if not ideal_drawn:
+            n0, t0 = runs[0]["workers"], runs[0]["throughput"]
+            ax.plot(ns, [t0 * n / n0 for n in ns], "k--", linewidth=1,
+                    label="ideal (linear from %s N=%d)" % (strategy, n0))
             ideal_drawn = True
+    # log-log: linear scaling is a straight line at 45 degrees
     ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
     ax.set_xticks(sorted({r["workers"] for runs in lines.values() for r in runs}))
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.get_yaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel("workers (N)")
-    ax.set_ylabel("throughput (%s/s)" % unit)
+    ax.set_ylabel("throughput (%s/s, log scale)" % unit)
     ax.set_title(title(summaries, "throughput vs workers"), fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
@@ -86,17 +89,15 @@ def plot_scaling(summaries, directory):
 def plot_efficiency(summaries, directory):
     fig, ax = plt.subplots(figsize=(7, 4.8))
     for strategy, runs in by_strategy(summaries).items():
-        base = [r for r in runs if r["workers"] == 1]
-        if not base:
-            continue
-        one = base[0]["throughput"]
-        ax.plot([r["workers"] for r in runs], [100 * r["throughput"] / (r["workers"] * one) for r in runs],
+        # against the smallest N that ran (normally 1): throughput / (N / N0 x throughput at N0)
+        n0, t0 = runs[0]["workers"], runs[0]["throughput"]
+        ax.plot([r["workers"] for r in runs], [100 * r["throughput"] * n0 / (r["workers"] * t0) for r in runs],
                 marker="o", label=strategy)
     ax.axhline(100, color="k", linestyle="--", linewidth=1, label="ideal")
     ax.set_xscale("log", base=2)
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel("workers (N)")
-    ax.set_ylabel("scaling efficiency (% of N x N=1 throughput)")
+    ax.set_ylabel("scaling efficiency (% of linear from the smallest N)")
     ax.set_ylim(bottom=0)
     ax.set_title(title(summaries, "scaling efficiency"), fontsize=9)
     ax.grid(True, alpha=0.3)
