@@ -65,7 +65,7 @@ std::string python_with_matplotlib() {
 
 class Sweep {
  public:
-  Sweep(ExperimentConfig config) : config_(std::move(config)), runs_(sweep(config_)), host_(host_facts()) {}
+  explicit Sweep(ExperimentConfig config) : config_(std::move(config)), runs_(sweep(config_)), host_(host_facts()) {}
 
   int run(const SweepOptions& options) {
     fs::create_directories(config_.output);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/config.h"
+#include "core/hash.h"
 #include "models/data/fashion_mnist.h"
 
 namespace syncbed::experiments {
@@ -170,8 +171,8 @@ void apply_override(nlohmann::json& json, const std::string& edit) {
 }  // namespace
 
 std::string ExperimentConfig::hash() const {
-  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
-  for (unsigned char c : source.dump()) h = (h ^ c) * 1099511628211ull;
+  const std::string text_of_source = source.dump();
+  const std::uint64_t h = fnv1a64(std::as_bytes(std::span(text_of_source)));
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
   return text;
@@ -201,10 +202,7 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   const ConfigNode model = root.required("model");
   const ConfigNode data = root.required("data");
   // The model decides which data kinds exist; the data decides inception's default classes.
-  const std::string model_name = model.json().is_object() && model.has("name") && model.required("name").json().is_string()
-                                     ? model.required("name").as_choice({"inception_v1", "ncf"})
-                                     : "";
-  if (model_name.empty()) parse_model(model, "", config.model);  // reports what is wrong with it
+  const std::string model_name = model.required("name").as_choice({"inception_v1", "ncf"});
   parse_data(data, model_name, config.data);
   parse_model(model, config.data.kind, config.model);
   config.optimizer = parse_optimizer(root.optional("optimizer"), config.model.name);

@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "experiments/workload.h"
 #include "models/dnnl_context.h"
@@ -41,15 +42,9 @@ RankingSums gather_ranking(net::Mesh& mesh, int workers, RankingSums mine) {
   return mine;
 }
 
-std::uint64_t checksum(std::span<const float> weights) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (const std::byte b : std::as_bytes(weights)) h = (h ^ std::uint64_t(b)) * 1099511628211ull;
-  return h;
-}
-
 // Every worker's weights must be bitwise identical after the last step.
 void check_identical_weights(net::Mesh& mesh, int workers, std::span<const float> weights) {
-  std::uint64_t mine = checksum(weights);
+  std::uint64_t mine = fnv1a64(std::as_bytes(weights));
   if (mesh.rank() != 0) {
     mesh.send(0, kChecksumTag, std::span<const std::uint64_t>(&mine, 1)).wait();
     return;
