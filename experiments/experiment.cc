@@ -41,14 +41,6 @@ std::string failure_reason(std::vector<WorkerExit> exits, const std::string& log
   return reason;
 }
 
-// Rank 0's iteration and evaluation records (without its "start" record).
-std::vector<nlohmann::json> read_records(const std::string& path) {
-  RecordTail tail(path);
-  auto records = tail.read_new();
-  std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
-  return records;
-}
-
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("rank 0 left no " + fs::path(path).filename().string());
@@ -127,21 +119,29 @@ class Sweep {
     // With epochs the count depends on the data; rank 0's first record tells.
     progress.start_run(run.index, run.title(), config_.epochs > 0 ? 0 : config_.warmup + config_.iterations, long(config_.model.batch) * run.workers,
                        config_.model.name == "ncf" ? "samples" : "images");
+    // The tail that feeds the progress line also collects rank 0's records for the results.
     RecordTail tail(dir + "/records.jsonl");
-    launch.poll = [&] { progress.update(tail.read_new()); };
+    std::vector<nlohmann::json> records;
+    auto follow = [&] {
+      auto fresh = tail.read_new();
+      progress.update(fresh);
+      records.insert(records.end(), fresh.begin(), fresh.end());
+    };
+    launch.poll = follow;
     const auto exits = launch_local(launch);
+    follow();
     progress.finish_run();
     if (InterruptScope::interrupted()) return false;
 
     RunFacts facts{config_.name,        config_.hash(),       run.strategy.label,     run.strategy.name,
                    run.index,           run.workers,          extra,                  config_.compute.emulated(),
                    config_.compute.emulated_ms, config_.model.name, config_.model.batch};
-    std::vector<nlohmann::json> records;
+    std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
     nlohmann::json summary;
     std::string error = failure_reason(exits, dir);
+    if (!error.empty()) records.clear();  // a crashed run's partial records are not results
     if (error.empty()) {
       try {
-        records = read_records(dir + "/records.jsonl");
         summary = summarize_run(facts, records, read_json(dir + "/info.json"), host_);
       } catch (const std::exception& e) {
         error = std::string("incomplete results: ") + e.what();

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "experiments/gather.h"
 #include "experiments/workload.h"
 #include "models/dnnl_context.h"
 #include "sync/parameter_sync.h"
@@ -27,35 +28,26 @@ constexpr std::uint64_t kRankingTag = (1ull << 51) + 1;
 
 // Rank 0 gets the sum of every worker's ranking slice (the others get their own).
 RankingSums gather_ranking(net::Mesh& mesh, int workers, RankingSums mine) {
-  std::array<double, 3> values{mine.hits, mine.ndcg, mine.users};
-  if (mesh.rank() != 0) {
-    mesh.send(0, kRankingTag, std::span<const double>(values)).wait();
-    return mine;
-  }
-  for (int peer = 1; peer < workers; ++peer) {
-    std::array<double, 3> theirs{};
-    mesh.recv(peer, kRankingTag, std::span<double>(theirs)).wait();
-    mine.hits += theirs[0];
-    mine.ndcg += theirs[1];
-    mine.users += theirs[2];
-  }
+  const std::array<double, 3> values{mine.hits, mine.ndcg, mine.users};
+  gather_at_rank0(mesh, workers, kRankingTag, std::span<const double>(values),
+                  [&](int, std::span<const double> theirs) {
+                    mine.hits += theirs[0];
+                    mine.ndcg += theirs[1];
+                    mine.users += theirs[2];
+                  });
   return mine;
 }
 
 // Every worker's weights must be bitwise identical after the last step.
 void check_identical_weights(net::Mesh& mesh, int workers, std::span<const float> weights) {
-  std::uint64_t mine = fnv1a64(std::as_bytes(weights));
-  if (mesh.rank() != 0) {
-    mesh.send(0, kChecksumTag, std::span<const std::uint64_t>(&mine, 1)).wait();
-    return;
-  }
-  for (int peer = 1; peer < workers; ++peer) {
-    std::uint64_t theirs = 0;
-    mesh.recv(peer, kChecksumTag, std::span<std::uint64_t>(&theirs, 1)).wait();
-    if (theirs != mine)
-      throw std::runtime_error("the weights of rank " + std::to_string(peer) +
-                               " differ from rank 0's after the last step: the strategy did not keep them identical");
-  }
+  const std::uint64_t mine = fnv1a64(std::as_bytes(weights));
+  gather_at_rank0(mesh, workers, kChecksumTag, std::span<const std::uint64_t>(&mine, 1),
+                  [&](int peer, std::span<const std::uint64_t> theirs) {
+                    if (theirs[0] != mine)
+                      throw std::runtime_error(
+                          "the weights of rank " + std::to_string(peer) +
+                          " differ from rank 0's after the last step: the strategy did not keep them identical");
+                  });
 }
 
 class RecordWriter {

@@ -10,6 +10,7 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "experiments/allreduce_report.h"
+#include "experiments/gather.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
 #include "sync/parameter_sync.h"
@@ -24,16 +25,13 @@ constexpr float kBf16Tolerance = 1.0f / 64;
 
 // Rank 0 gets, for every iteration, the slowest worker's time.
 std::vector<double> slowest_per_iteration(net::Mesh& mesh, int workers, std::vector<double> mine) {
-  if (mesh.rank() != 0) {
-    mesh.send(0, kTimesTag, std::span<const double>(mine)).wait();
-    return {};
-  }
-  std::vector<double> theirs(mine.size());
-  for (int peer = 1; peer < workers; ++peer) {
-    mesh.recv(peer, kTimesTag, std::span<double>(theirs)).wait();
-    for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = std::max(mine[i], theirs[i]);
-  }
-  return mine;
+  std::vector<double> slowest = mine;
+  experiments::gather_at_rank0(mesh, workers, kTimesTag, std::span<const double>(mine),
+                               [&](int, std::span<const double> theirs) {
+                                 for (std::size_t i = 0; i < slowest.size(); ++i)
+                                   slowest[i] = std::max(slowest[i], theirs[i]);
+                               });
+  return mesh.rank() == 0 ? slowest : std::vector<double>{};
 }
 
 }  // namespace
