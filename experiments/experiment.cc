@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "core/units.h"
 #include "experiments/host_facts.h"
 #include "experiments/launcher.h"
+#include "experiments/netns_cluster.h"
 #include "experiments/progress.h"
 #include "experiments/results.h"
 
@@ -73,6 +75,15 @@ class Sweep {
     std::fflush(stdout);
 
     InterruptScope interrupts;
+    if (config_.network.kind == NetworkSpec::Kind::kNetns) {
+      int hosts = 0;
+      for (const RunSpec& run : runs_) hosts = std::max(hosts, run.workers + run.strategy.extra_ranks());
+      cluster_.emplace(hosts, config_.network);
+      std::printf("emulated cluster %s: %d hosts (network namespaces %s-h0..), links of %s, delay %s, loss %s\n",
+                  cluster_->name().c_str(), hosts, cluster_->name().c_str(), config_.network.rate.c_str(),
+                  config_.network.delay.c_str(), config_.network.loss.c_str());
+      std::fflush(stdout);
+    }
     SweepProgress progress(static_cast<int>(runs_.size()), stderr);
     int failed = 0;
     for (const RunSpec& run : runs_) {
@@ -113,6 +124,13 @@ class Sweep {
     launch.rendezvous_timeout = std::chrono::milliseconds(static_cast<long>(config_.timeout_s * 1000));
     launch.grace = std::chrono::seconds(10);
     launch.log_dir = dir;
+    if (cluster_) {  // rank r on host r; rank 0 hosts the rendezvous, as on real machines
+      launch.wrap = [this](int rank) {
+        return std::vector<std::string>{"ip", "netns", "exec", cluster_->namespace_of(rank)};
+      };
+      launch.master_addr = cluster_->address_of(0);
+      launch.worker_args.insert(launch.worker_args.end(), {"--bind", "0.0.0.0"});
+    }
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (config_.threads_for(run.workers) * run.workers > cores) launch.extra_env.push_back("OMP_WAIT_POLICY=PASSIVE");
 
@@ -135,7 +153,8 @@ class Sweep {
 
     RunFacts facts{config_.name,        config_.hash(),       run.strategy.label,     run.strategy.name,
                    run.index,           run.workers,          extra,                  config_.compute.emulated(),
-                   config_.compute.emulated_ms, config_.model.name, config_.model.batch};
+                   config_.compute.emulated_ms, config_.model.name, config_.model.batch,
+                   config_.network.to_json()};
     std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
     nlohmann::json summary;
     std::string error = failure_reason(exits, dir);
@@ -171,6 +190,7 @@ class Sweep {
   std::vector<RunSpec> runs_;
   nlohmann::json host_;
   std::vector<nlohmann::json> summaries_, records_;
+  std::optional<NetnsCluster> cluster_;  // removed when the sweep ends, however it ends
 };
 
 }  // namespace
@@ -192,6 +212,11 @@ void resolve_compute(ExperimentConfig& config) {
 }
 
 int run_experiment(ExperimentConfig config, const SweepOptions& options) {
+  if (config.network.kind == NetworkSpec::Kind::kHosts)
+    throw std::invalid_argument(
+        "config: network.kind: \"hosts\" means real machines, which `syncbed run` cannot start; start one "
+        "`syncbed worker CONFIG` per host with srun or a Kubernetes Indexed Job (README, \"Multi-host\"), or "
+        "predict them with `syncbed simulate CONFIG`");
   resolve_compute(config);
   return Sweep(std::move(config)).run(options);
 }

@@ -191,7 +191,7 @@ std::string RunSpec::title() const {
 ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::string& base_name) {
   const ConfigNode root(json, "");
   root.expect_keys({"name", "description", "model", "data", "optimizer", "strategies", "workers", "iterations",
-                    "warmup", "epochs", "seed", "threads", "compute", "output", "timeout_s", "faults"});
+                    "warmup", "epochs", "seed", "threads", "compute", "network", "output", "timeout_s", "faults"});
   ExperimentConfig config;
   config.source = json;
   config.name = root.get_string("name", base_name);
@@ -232,6 +232,7 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   if (const auto compute = root.optional("compute")) config.compute = parse_compute(*compute);
   if (config.compute.emulated() && config.epochs > 0)
     root.required("compute").fail("emulated compute cannot train epochs with evaluation; use \"iterations\"");
+  if (const auto network = root.optional("network")) config.network = parse_network(*network);
   config.output = root.get_string("output", "results/" + config.name);
   if (config.output.empty()) root.required("output").fail("must not be empty");
   config.timeout_s = root.get_number("timeout_s", 1, 86'400, 120);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/optimizer.h"
+#include "experiments/network_spec.h"
 #include "sync/parameter_sync.h"
 
 namespace syncbed::experiments {
@@ -64,6 +65,7 @@ struct ExperimentConfig {
   std::uint64_t seed = 1;
   int threads = 0;  // per worker; 0 = cores / workers, at least 1
   ComputeSpec compute;
+  NetworkSpec network;
   std::string output;  // results directory
   double timeout_s = 120;
   KillFault kill;

@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <thread>
 
 #include "core/log.h"
 #include "core/transport/coordinator.h"
+#include "core/transport/rendezvous.h"
 
 extern char** environ;
 
@@ -27,7 +30,8 @@ const char* const kOwnedVariables[] = {"RANK",          "WORLD_SIZE",          "
                                        "SYNCBED_TOKEN", "SYNCBED_COORDINATOR", "SLURM_PROCID", "SLURM_NTASKS"};
 
 // Built before any fork: the child only calls exec.
-std::vector<std::string> worker_environment(int rank, int world, std::uint16_t port, const std::string& token) {
+std::vector<std::string> worker_environment(int rank, int world, const std::string& master_addr, std::uint16_t port,
+                                            const std::string& token, bool external_coordinator) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     bool owned = false;
@@ -39,10 +43,10 @@ std::vector<std::string> worker_environment(int rank, int world, std::uint16_t p
   }
   env.push_back("RANK=" + std::to_string(rank));
   env.push_back("WORLD_SIZE=" + std::to_string(world));
-  env.push_back("MASTER_ADDR=127.0.0.1");
+  env.push_back("MASTER_ADDR=" + master_addr);
   env.push_back("MASTER_PORT=" + std::to_string(port));
   env.push_back("SYNCBED_TOKEN=" + token);
-  env.push_back("SYNCBED_COORDINATOR=external");
+  if (external_coordinator) env.push_back("SYNCBED_COORDINATOR=external");
   return env;
 }
 
@@ -88,7 +92,12 @@ std::string make_job_token() {
 std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
   if (options.workers < 1) throw std::invalid_argument("at least one worker is needed");
   const std::string token = make_job_token();
-  net::Coordinator coordinator({"127.0.0.1", 0}, options.workers, token, options.rendezvous_timeout);
+  std::optional<net::Coordinator> coordinator;
+  if (options.master_addr.empty())
+    coordinator.emplace(net::Endpoint{"127.0.0.1", 0}, options.workers, token, options.rendezvous_timeout);
+  const std::string master_addr = coordinator ? "127.0.0.1" : options.master_addr;
+  const std::uint16_t port = coordinator ? coordinator->port() : net::kDefaultMasterPort;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
 
   InterruptScope interrupt_scope;
 
@@ -96,9 +105,10 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
   std::vector<WorkerExit> exits(options.workers);
   int running = 0;
   for (int rank = 0; rank < options.workers; ++rank) {
-    std::vector<std::string> args{"syncbed"};
+    std::vector<std::string> args = options.wrap ? options.wrap(rank) : std::vector<std::string>{};
+    args.push_back(options.wrap ? self : "syncbed");
     args.insert(args.end(), options.worker_args.begin(), options.worker_args.end());
-    auto env = worker_environment(rank, options.workers, coordinator.port(), token);
+    auto env = worker_environment(rank, options.workers, master_addr, port, token, coordinator.has_value());
     env.insert(env.end(), options.extra_env.begin(), options.extra_env.end());
     auto argv = pointers(args);
     auto envp = pointers(env);
@@ -107,7 +117,8 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
     const std::string log = options.log_dir + "/rank" + std::to_string(rank) + ".log";
     if (!options.log_dir.empty())
       posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int rc = posix_spawn(&pids[rank], "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+    const int rc = options.wrap ? posix_spawnp(&pids[rank], args[0].c_str(), &actions, nullptr, argv.data(), envp.data())
+                                : posix_spawn(&pids[rank], "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
       for (pid_t pid : pids)

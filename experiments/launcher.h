@@ -1,5 +1,5 @@
 // Starts N local worker processes of this executable and supervises them: the launcher
-// hosts the rendezvous coordinator, gives every worker RANK, WORLD_SIZE, MASTER_ADDR,
+// hosts the rendezvous coordinator (or leaves it to rank 0), gives every worker RANK, WORLD_SIZE, MASTER_ADDR,
 // MASTER_PORT and a fresh SYNCBED_TOKEN, and waits. When one worker fails the others
 // get a grace period to report their own errors, then are killed.
 #pragma once
@@ -22,6 +22,12 @@ struct LaunchOptions {
   std::string log_dir;  // if set, rank r's stderr goes to log_dir/rank<r>.log
   std::vector<std::string> extra_env;  // NAME=VALUE for every worker
   std::function<void()> poll;  // called about every 100 ms while the workers run
+  // Rank r runs as `wrap(r)... <this executable> worker_args...`, e.g. {"ip", "netns",
+  // "exec", "sb1-h3"}; wrap(r)[0] is looked up in PATH.
+  std::function<std::vector<std::string>(int rank)> wrap;
+  // Empty: the launcher hosts the rendezvous coordinator on 127.0.0.1. Otherwise rank 0
+  // hosts it at this address, for workers that cannot reach this process's loopback.
+  std::string master_addr;
 };
 
 // While one exists, SIGINT and SIGTERM set a flag instead of killing this process;

@@ -145,6 +145,8 @@ nlohmann::json summarize_run(const RunFacts& facts, const std::vector<nlohmann::
                   {"loss_last", facts.emulated ? nlohmann::json() : nlohmann::json(last_loss)},
                   {"host", host}});
   if (facts.emulated) summary["emulated_ms"] = facts.emulated_ms;
+  if (!facts.network.is_null()) summary["network"] = facts.network;
+  if (info.contains("endpoints")) summary["endpoints"] = info["endpoints"];
   if (!evaluations.empty()) {
     summary["evaluations"] = evaluations;
     summary["hit_rate"] = evaluations.back()["hit_rate"];
@@ -161,6 +163,7 @@ nlohmann::json failed_run(const RunFacts& facts, const std::string& error, const
                   {"strategy_name", facts.strategy_name},
                   {"model", facts.model},
                   {"host", host}});
+  if (!facts.network.is_null()) summary["network"] = facts.network;
   return summary;
 }
 

@@ -17,6 +17,7 @@ struct RunFacts {  // what the launcher knows about a run, whatever its outcome
   double emulated_ms = 0;
   std::string model;
   int batch_per_worker = 0;
+  nlohmann::json network;  // {"kind", "rate", "delay", "loss"}
 };
 
 // A finished run: `records` are rank 0's iteration and evaluation records, `info` the

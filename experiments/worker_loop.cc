@@ -84,7 +84,7 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     throw std::invalid_argument("run " + std::to_string(run.index) + " (" + run.title() + ") needs " +
                                 std::to_string(workers + run.strategy.extra_ranks()) + " ranks, the job has " +
                                 std::to_string(mesh.size()));
-  models::set_compute_threads(config.threads_for(workers));
+  models::set_compute_threads(options.threads > 0 ? options.threads : config.threads_for(workers));
   const bool serves_only = rank >= workers;
   // A server needs the model's size only; a worker loads its share of the data too.
   auto workload = make_workload(config, serves_only ? 0 : rank, workers);
@@ -145,7 +145,10 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   strategy->synchronize(workload->weights());
   check_identical_weights(mesh, workers, workload->weights());
   if (rank == 0 && !options.info_path.empty()) {
+    nlohmann::json endpoints = nlohmann::json::array();  // where the ranks listened: which hosts ran the job
+    for (int r = 0; r < mesh.size(); ++r) endpoints.push_back(mesh.endpoint(r).to_string());
     const nlohmann::json info{{"parameters", workload->weights().size()},
+                              {"endpoints", endpoints},
                               {"items_per_worker", workload->items_per_iteration()},
                               {"item_unit", workload->item_unit()},
                               {"threads_per_worker", models::compute_threads()},

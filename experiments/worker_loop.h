@@ -13,6 +13,7 @@ namespace syncbed::experiments {
 struct WorkerRunOptions {
   std::string records_path;  // rank 0 appends here
   std::string info_path;     // rank 0 writes the run's facts here at the end (atomically)
+  int threads = 0;           // compute threads; 0 = the config's share of this machine
 };
 
 // Runs `run` on this rank of `mesh` (ranks past run.workers serve, for ps with separate

@@ -6,6 +6,7 @@
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
 #include "experiments/experiment.h"
+#include "experiments/multi_host.h"
 #include "experiments/results.h"
 #include "experiments/worker_loop.h"
 
@@ -37,17 +38,28 @@ int run_run(const std::vector<std::string>& args) {
 int run_worker(const std::vector<std::string>& args) {
   auto specs = worker_option_specs("0");
   specs.push_back(kSetOption);
-  specs.push_back({"run", "K", "which run of the config's sweep (1-based: strategies x worker counts, in order)", "1"});
-  specs.push_back({"records", "FILE", "rank 0 appends its per-iteration records here (JSON lines)", ""});
-  specs.push_back({"info", "FILE", "rank 0 writes the run's facts here at the end", ""});
+  specs.push_back({"run", "K",
+                   "be a rank of this one run of the config's sweep (1-based: strategies x worker counts, in order), "
+                   "as `syncbed run` starts it; without --run: every strategy at N = the job's world size, results "
+                   "written by rank 0",
+                   ""});
+  specs.push_back({"records", "FILE", "with --run: rank 0 appends its per-iteration records here (JSON lines)", ""});
+  specs.push_back({"info", "FILE", "with --run: rank 0 writes the run's facts here at the end", ""});
   Options options("worker",
-                  "Be one rank of one run of an experiment. `syncbed run` starts these; under Slurm or Kubernetes "
-                  "start one per task or pod (rank and coordinator from SLURM_* or RANK/WORLD_SIZE/MASTER_ADDR).",
+                  "Be one rank of an experiment. Under Slurm (`srun syncbed worker CONFIG`) or in a Kubernetes "
+                  "Indexed Job, start one per host: the rank and coordinator come from SLURM_PROCID/SLURM_NTASKS/"
+                  "SLURM_LAUNCH_NODE_IPADDR or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT; use --bind 0.0.0.0. "
+                  "`syncbed run` starts these itself with --run.",
                   specs);
   options.with_positional("CONFIG", "the experiment config (JSON)");
   if (!options.parse(args)) return 0;
   auto config = experiments::load_experiment_config(options.positional(), options.get_all("set"));
   experiments::resolve_compute(config);
+  if (options.get("run").empty()) {
+    if (auto code = launch_if_requested(options, 0)) return *code;
+    auto mesh = connect_worker(options);
+    return experiments::run_multi_host(config, *mesh);
+  }
   const auto runs = experiments::sweep(config);
   const int index = static_cast<int>(options.get_int("run", 1, static_cast<long long>(runs.size())));
   const auto& run = runs[index - 1];

@@ -15,6 +15,9 @@ using nlohmann::json;
 using syncbed::experiments::ExperimentConfig;
 using syncbed::experiments::load_experiment_config;
 using syncbed::experiments::parse_experiment_config;
+using syncbed::experiments::NetworkSpec;
+using syncbed::experiments::parse_duration_s;
+using syncbed::experiments::parse_rate_bits;
 
 json base() {
   return json::parse(R"({
@@ -68,7 +71,7 @@ const Refusal kRefusals[] = {
     {"not an object", [] { return json::array(); }, "config: (top level): must be an object, got an array"},
     {"unknown key", [] { return edit(base(), [](json& j) { j["iteratons"] = 3; }); },
      "config: iteratons: unknown key (known: name, description, model, data, optimizer, strategies, workers, "
-     "iterations, warmup, epochs, seed, threads, compute, output, timeout_s, faults)"},
+     "iterations, warmup, epochs, seed, threads, compute, network, output, timeout_s, faults)"},
     {"name with a slash", [] { return edit(base(), [](json& j) { j["name"] = "a/b"; }); },
      "config: name: must be a non-empty name without '/'"},
     {"name not a string", [] { return edit(base(), [](json& j) { j["name"] = 3; }); },
@@ -215,6 +218,30 @@ const Refusal kRefusals[] = {
      "config: compute.sleep_ms: unknown key (known: emulated_ms, from_calibration)"},
     {"emulated epochs", [] { return edit(ncf_base(), [](json& j) { j["compute"] = {{"emulated_ms", 3}}; }); },
      "config: compute: emulated compute cannot train epochs with evaluation; use \"iterations\""},
+    {"unknown network", [] { return edit(base(), [](json& j) { j["network"] = "wifi"; }); },
+     "config: network: must be one of loopback, got \"wifi\""},
+    {"unknown network kind", [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "vlan"}}; }); },
+     "config: network.kind: must be one of loopback, netns, hosts, got \"vlan\""},
+    {"netns without a rate", [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}}; }); },
+     "config: network.rate: is required"},
+    {"rate without a unit",
+     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "10"}}; }); },
+     "config: network.rate: must look like 10gbit, 500mbit or 100kbit, got '10'"},
+    {"rate too high",
+     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "20tbit"}}; }); },
+     "config: network.rate: must be between 8kbit and 10tbit, got '20tbit'"},
+    {"delay without a unit",
+     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "1gbit"}, {"delay", "5"}}; }); },
+     "config: network.delay: must look like 50us, 1ms or 0, got '5'"},
+    {"loss over 100%",
+     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "1gbit"}, {"loss", "120%"}}; }); },
+     "config: network.loss: must be at most 100%, got '120%'"},
+    {"loss on real hosts",
+     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "hosts"}, {"rate", "1gbit"}, {"loss", "1%"}}; }); },
+     "config: network.loss: applies to kind netns only"},
+    {"rate on loopback",
+     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "loopback"}, {"rate", "1gbit"}}; }); },
+     "config: network.rate: applies to kinds netns and hosts only"},
     {"empty output", [] { return edit(base(), [](json& j) { j["output"] = ""; }); },
      "config: output: must not be empty"},
     {"zero timeout", [] { return edit(base(), [](json& j) { j["timeout_s"] = 0; }); },
@@ -230,6 +257,18 @@ const Refusal kRefusals[] = {
      [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 3}, {"rank", 1}}}}; }); },
      "config: faults.kill.rank: run 3 (ring, 1 worker) has no rank 1"},
 };
+
+TEST(ExperimentConfig, NetworkDefaultsToLoopbackAndParsesRatesAndDelays) {
+  EXPECT_EQ(parse_experiment_config(base(), "x").network.kind, NetworkSpec::Kind::kLoopback);
+  const auto config = parse_experiment_config(
+      edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "2.5gbit"}, {"delay", "50us"}}; }), "x");
+  EXPECT_EQ(config.network.kind, NetworkSpec::Kind::kNetns);
+  EXPECT_DOUBLE_EQ(config.network.rate_bits, 2.5e9);
+  EXPECT_DOUBLE_EQ(config.network.delay_s, 50e-6);
+  EXPECT_EQ(config.network.to_json(), json({{"kind", "netns"}, {"rate", "2.5gbit"}, {"delay", "50us"}, {"loss", "0"}}));
+  EXPECT_DOUBLE_EQ(parse_rate_bits("100kbit"), 1e5);
+  EXPECT_DOUBLE_EQ(parse_duration_s("2ms"), 2e-3);
+}
 
 INSTANTIATE_TEST_SUITE_P(Every, ConfigRefusal, ::testing::ValuesIn(kRefusals),
                          [](const ::testing::TestParamInfo<Refusal>& info) {

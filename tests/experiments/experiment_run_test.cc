@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/experiments/test_files.h"
+
 extern char** environ;
 
 namespace {
@@ -23,37 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-std::vector<json> read_jsonl(const fs::path& path) {
-  std::ifstream in(path);
-  std::vector<json> out;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
-std::size_t count_lines(const fs::path& path) {
-  std::ifstream in(path);
-  std::size_t n = 0;
-  for (std::string line; std::getline(in, line);) ++n;
-  return n;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Any process still running whose command line mentions `marker`.
-bool process_mentions(const std::string& marker) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string cmdline = read_text(entry.path() / "cmdline");
-    if (cmdline.find(marker) != std::string::npos && entry.path().filename() != std::to_string(getpid())) return true;
-  }
-  return false;
-}
+using namespace syncbed::testing;
 
 class ExperimentRun : public ::testing::Test {
  protected:

@@ -1,0 +1,69 @@
+#include "experiments/multi_host.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/log.h"
+#include "experiments/host_facts.h"
+#include "experiments/progress.h"
+#include "experiments/results.h"
+#include "experiments/worker_loop.h"
+
+namespace syncbed::experiments {
+namespace fs = std::filesystem;
+
+int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
+  const bool writer = mesh.rank() == 0;
+  const nlohmann::json host = writer ? host_facts() : nlohmann::json();
+  const std::string scratch = config.output + "/.tmp/rank0";
+  if (writer) {
+    fs::create_directories(scratch);
+    write_file_atomically(config.output + "/config.json", config.source.dump(2) + "\n");
+    std::printf("%s: %zu strategies on %d hosts; results in %s/\n", config.name.c_str(), config.strategies.size(),
+                mesh.size(), config.output.c_str());
+    std::fflush(stdout);
+  }
+  // Each host has its own cores: all of them compute unless the config says otherwise.
+  const int threads = config.threads > 0 ? config.threads : config.threads_for(1);
+  std::vector<nlohmann::json> summaries, all_records;
+  int skipped = 0;
+  for (std::size_t i = 0; i < config.strategies.size(); ++i) {
+    const RunSpec run{static_cast<int>(i) + 1, config.strategies[i], mesh.size() - config.strategies[i].extra_ranks()};
+    if (run.workers < 1) {
+      if (writer) log_line("skipping " + run.strategy.label + ": its servers take all " +
+                           std::to_string(mesh.size()) + " ranks");
+      ++skipped;
+      continue;
+    }
+    const std::string records_path = scratch + "/records.jsonl", info_path = scratch + "/info.json";
+    if (writer) fs::remove(records_path);
+    run_worker(config, run, mesh, {writer ? records_path : "", writer ? info_path : "", threads});
+    if (!writer) continue;
+
+    RunFacts facts{config.name,       config.hash(),       run.strategy.label,  run.strategy.name,
+                   run.index,         run.workers,         run.strategy.extra_ranks(),
+                   config.compute.emulated(),              config.compute.emulated_ms,
+                   config.model.name, config.model.batch,  config.network.to_json()};
+    auto records = RecordTail(records_path).read_new();
+    std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
+    std::ifstream info_file(info_path);
+    summaries.push_back(summarize_run(facts, records, nlohmann::json::parse(info_file), host));
+    tag_records(facts, records);
+    all_records.insert(all_records.end(), records.begin(), records.end());
+    write_results(config.output, summaries, all_records);
+    std::printf("run %d/%zu %s: %.1f %s/s, iteration %.1f ms, sync %.1f ms\n", run.index, config.strategies.size(),
+                run.title().c_str(), summaries.back()["throughput"].get<double>(),
+                summaries.back()["item_unit"].get<std::string>().c_str(),
+                summaries.back()["iteration_ms"].get<double>(), summaries.back()["sync_ms"].get<double>());
+    std::fflush(stdout);
+  }
+  if (writer) {
+    fs::remove_all(config.output + "/.tmp");
+    std::printf("\n%s", comparison_table(summaries).c_str());
+  }
+  return skipped ? 1 : 0;
+}
+
+}  // namespace syncbed::experiments

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# An emulated cluster on one machine: N network namespaces ("hosts"), each with one
+# veth link into a bridge that lives in a namespace of its own ("switch"), so nothing is
+# added to the machine's own network. Hosts get addresses in 198.18.0.0/15 (the
+# benchmarking range), which exist only inside these namespaces. Each link is shaped
+# in both directions with tbf (rate); --delay/--loss add netem on the host side.
+#
+#   scripts/netns_cluster.sh up N [--rate 10gbit] [--delay 50us] [--loss 0.01%] [--name sb]
+#   scripts/netns_cluster.sh down [--name sb]
+#   scripts/netns_cluster.sh list [--name sb]     # "rank namespace address" per host
+#
+# Namespaces are NAME-h0 .. NAME-h<N-1> and NAME-sw; `down` removes those and nothing else.
+set -euo pipefail
+
+usage() { sed -n '7,11s/^# \{0,1\}//p' "$0"; }
+die() { echo "netns_cluster.sh: $*" >&2; exit 2; }
+
+action="${1:-}"
+[ -n "$action" ] || { usage >&2; exit 2; }
+shift
+hosts=0
+if [ "$action" = up ]; then
+  hosts="${1:-}"
+  [[ "$hosts" =~ ^[0-9]+$ ]] && [ "$hosts" -ge 1 ] && [ "$hosts" -le 1024 ] ||
+    die "up needs a host count between 1 and 1024, got '${hosts}'"
+  shift
+fi
+name=sb rate=10gbit delay=0 loss=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --name) name="${2:-}"; shift 2 || die "--name needs a value" ;;
+    --rate) rate="${2:-}"; shift 2 || die "--rate needs a value" ;;
+    --delay) delay="${2:-}"; shift 2 || die "--delay needs a value" ;;
+    --loss) loss="${2:-}"; shift 2 || die "--loss needs a value" ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown argument '$1'" ;;
+  esac
+done
+[[ "$name" =~ ^[a-z][a-z0-9]{0,11}$ ]] || die "--name must be 1-12 lower-case letters or digits, starting with a letter"
+[[ "$rate" =~ ^[0-9]+(\.[0-9]+)?([kmgt]?bit)$ ]] || die "--rate must look like 10gbit, 500mbit or 100kbit, got '$rate'"
+[[ "$delay" = 0 || "$delay" =~ ^[0-9]+(\.[0-9]+)?(us|ms|s)$ ]] || die "--delay must look like 50us or 1ms, got '$delay'"
+[[ "$loss" =~ ^[0-9]+(\.[0-9]+)?%?$ ]] || die "--loss must be a percentage like 0.01%, got '$loss'"
+[ "$(id -u)" = 0 ] || die "must be run as root: it creates network namespaces, veth links and tc qdiscs"
+command -v ip >/dev/null && command -v tc >/dev/null || die "needs ip and tc (Debian package iproute2)"
+
+switch="$name-sw"
+mine() { ip netns list | awk '{print $1}' | grep -E "^$name-(sw|h[0-9]+)\$" || true; }
+address() { local n=$(($1 + 1)); echo "198.18.$((n / 256)).$((n % 256))"; }
+
+down() {
+  local ns
+  for ns in $(mine); do ip netns delete "$ns"; done
+}
+
+list() {
+  local ns
+  for ns in $(mine | grep -v -- -sw | sort -t h -k2 -n); do
+    local rank="${ns##*-h}"
+    echo "$rank $ns $(address "$rank")"
+  done
+}
+
+is_zero() { [[ "$1" =~ ^0*(\.0*)?(us|ms|s|%)?$ ]]; }
+
+# tbf on one side of a link. The bucket holds about 1 ms of traffic (at least 64 KiB, so
+# a GSO burst fits); the queue holds up to 100 ms, deep enough that many senders into
+# one port (incast) lose throughput to the port's rate, not to TCP timeouts.
+shape() {
+  local ns="$1" dev="$2" parent="$3"
+  local bits
+  bits=$(awk -v r="$rate" 'BEGIN { m = 1; if (r ~ /kbit/) m = 1e3; if (r ~ /mbit/) m = 1e6;
+                                  if (r ~ /gbit/) m = 1e9; if (r ~ /tbit/) m = 1e12; printf "%d", r * m }')
+  local burst=$((bits / 8 / 1000))
+  [ "$burst" -ge 65536 ] || burst=65536
+  ip netns exec "$ns" tc qdisc add dev "$dev" $parent tbf rate "$rate" burst "$burst" latency 100ms
+}
+
+up() {
+  [ -z "$(mine)" ] || die "a cluster named '$name' exists already; run: $0 down --name $name"
+  local made=0
+  trap '[ "$made" = 1 ] || { echo "netns_cluster.sh: setup failed, removing what was made" >&2; down; }' EXIT
+  ip netns add "$switch"
+  ip -n "$switch" link add br0 type bridge
+  ip -n "$switch" link set br0 up
+  for ((i = 0; i < hosts; i++)); do
+    local host="$name-h$i"
+    ip netns add "$host"
+    ip -n "$switch" link add "p$i" type veth peer name eth0 netns "$host"
+    ip -n "$switch" link set "p$i" master br0 up
+    ip -n "$host" addr add "$(address "$i")/15" dev eth0
+    ip -n "$host" link set eth0 up
+    ip -n "$host" link set lo up
+    if is_zero "$delay" && is_zero "$loss"; then
+      shape "$host" eth0 root
+    else
+      local said
+      if ! said=$(ip netns exec "$host" tc qdisc add dev eth0 root handle 1: netem delay "$delay" loss "$loss" 2>&1); then
+        [[ "$said" == *unknown* ]] &&
+          die "this kernel has no netem qdisc (sch_netem), so --delay and --loss cannot be emulated here; rate shaping works without them"
+        die "tc refused netem delay '$delay' loss '$loss': $said"
+      fi
+      shape "$host" eth0 "parent 1:1"
+    fi
+    shape "$switch" "p$i" root
+  done
+  made=1
+  trap - EXIT
+  list
+}
+
+case "$action" in
+  up) up ;;
+  down) down ;;
+  list) list ;;
+  -h|--help) usage ;;
+  *) die "unknown action '$action' (up, down or list)" ;;
+esac
