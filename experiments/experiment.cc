@@ -195,20 +195,24 @@ class Sweep {
 
 }  // namespace
 
-void resolve_compute(ExperimentConfig& config) {
-  if (config.compute.mode != ComputeSpec::Mode::kFromCalibration) return;
+nlohmann::json read_calibration(const ExperimentConfig& config, const std::string& field) {
   const std::string path = calibration_path(config);
   std::ifstream in(path);
   if (!in)
-    throw std::invalid_argument("config: compute.from_calibration: " + path +
+    throw std::invalid_argument("config: " + field + ": " + path +
                                 " does not exist; run `syncbed calibrate` on this config first");
-  const auto calibration = nlohmann::json::parse(in, nullptr, false);
+  auto calibration = nlohmann::json::parse(in, nullptr, false);
   if (calibration.is_discarded() || !calibration.contains("compute_ms"))
     throw std::invalid_argument(path + ": not a calibration file; run `syncbed calibrate` again");
   if (calibration.value("model", nlohmann::json()) != config.source.value("model", nlohmann::json()) ||
       calibration.value("data", nlohmann::json()) != config.source.value("data", nlohmann::json()))
     throw std::invalid_argument(path + " was measured for a different model or data; run `syncbed calibrate` again");
-  config.compute.emulated_ms = calibration["compute_ms"].get<double>();
+  return calibration;
+}
+
+void resolve_compute(ExperimentConfig& config) {
+  if (config.compute.mode != ComputeSpec::Mode::kFromCalibration) return;
+  config.compute.emulated_ms = read_calibration(config, "compute.from_calibration")["compute_ms"].get<double>();
 }
 
 int run_experiment(ExperimentConfig config, const SweepOptions& options) {

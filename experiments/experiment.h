@@ -13,6 +13,10 @@ struct SweepOptions {
   bool plot = true;  // call scripts/plot.py at the end when Python has matplotlib
 };
 
+// The config's calibration file (`syncbed calibrate`), checked to belong to its model
+// and data; errors name `field` as the one that needs it.
+nlohmann::json read_calibration(const ExperimentConfig& config, const std::string& field);
+
 // Replaces from_calibration with the measured time from calibration_path(); throws
 // std::invalid_argument when there is none or it was measured for another model.
 void resolve_compute(ExperimentConfig& config);

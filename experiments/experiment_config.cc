@@ -140,6 +140,32 @@ ComputeSpec parse_compute(const ConfigNode& node) {
   return compute;
 }
 
+SimulateSpec parse_simulate(const ConfigNode& node, const std::vector<int>& workers) {
+  SimulateSpec spec;
+  node.expect_keys({"reference", "anchor", "driver_task_ms"});
+  if (const auto reference = node.optional("reference")) {
+    reference->expect_keys({"label", "throughput"});
+    spec.reference_label = reference->get_string("label", "reference");
+    const ConfigNode throughput = reference->required("throughput");
+    if (!throughput.json().is_object() || throughput.json().empty())
+      throughput.fail("must be an object of worker count -> items/s, like {\"16\": 920}");
+    for (const auto& [key, value] : throughput.json().items()) {
+      const ConfigNode entry(value, throughput.path() + "." + key);
+      const int n = std::atoi(key.c_str());
+      if (n < 1 || std::to_string(n) != key) entry.fail("the key must be a worker count like \"16\"");
+      spec.reference[n] = entry.as_number(1e-9, 1e12);
+    }
+  }
+  spec.anchor = static_cast<int>(node.get_int("anchor", 1, 1024, 0));
+  if (spec.anchor > 0) {
+    if (!spec.reference.count(spec.anchor)) node.required("anchor").fail("the reference has no value at this N");
+    if (std::find(workers.begin(), workers.end(), spec.anchor) == workers.end())
+      node.required("anchor").fail("must be one of the config's worker counts");
+  }
+  spec.driver_task_ms = node.get_number("driver_task_ms", 0, 10'000, 0);
+  return spec;
+}
+
 void apply_override(nlohmann::json& json, const std::string& edit) {
   const auto eq = edit.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -191,7 +217,7 @@ std::string RunSpec::title() const {
 ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::string& base_name) {
   const ConfigNode root(json, "");
   root.expect_keys({"name", "description", "model", "data", "optimizer", "strategies", "workers", "iterations",
-                    "warmup", "epochs", "seed", "threads", "compute", "network", "output", "timeout_s", "faults"});
+                    "warmup", "epochs", "seed", "threads", "compute", "network", "output", "timeout_s", "faults", "simulate"});
   ExperimentConfig config;
   config.source = json;
   config.name = root.get_string("name", base_name);
@@ -233,6 +259,7 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   if (config.compute.emulated() && config.epochs > 0)
     root.required("compute").fail("emulated compute cannot train epochs with evaluation; use \"iterations\"");
   if (const auto network = root.optional("network")) config.network = parse_network(*network);
+  if (const auto simulate = root.optional("simulate")) config.simulate = parse_simulate(*simulate, config.workers);
   config.output = root.get_string("output", "results/" + config.name);
   if (config.output.empty()) root.required("output").fail("must not be empty");
   config.timeout_s = root.get_number("timeout_s", 1, 86'400, 120);

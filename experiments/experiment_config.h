@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,14 @@ struct KillFault {  // test hook: a worker kills itself with SIGKILL
   long iteration = 0;
 };
 
+// The "simulate" section, read by `syncbed simulate` only.
+struct SimulateSpec {
+  std::string reference_label;            // e.g. "BigDL paper, Fig. 7"
+  std::map<int, double> reference;        // N -> throughput (items/s) to compare against
+  int anchor = 0;  // > 0: compute time chosen so the first strategy matches the reference at this N
+  double driver_task_ms = 0;  // per task, two jobs of N tasks per iteration (BigDL's driver)
+};
+
 struct ExperimentConfig {
   std::string name;
   ModelSpec model;
@@ -66,6 +75,7 @@ struct ExperimentConfig {
   int threads = 0;  // per worker; 0 = cores / workers, at least 1
   ComputeSpec compute;
   NetworkSpec network;
+  SimulateSpec simulate;
   std::string output;  // results directory
   double timeout_s = 120;
   KillFault kill;

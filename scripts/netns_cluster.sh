@@ -3,16 +3,19 @@
 # veth link into a bridge that lives in a namespace of its own ("switch"), so nothing is
 # added to the machine's own network. Hosts get addresses in 198.18.0.0/15 (the
 # benchmarking range), which exist only inside these namespaces. Each link is shaped
-# in both directions with tbf (rate); --delay/--loss add netem on the host side.
+# in both directions with tbf (rate); --delay/--loss add netem on the host side. Links
+# use jumbo frames (MTU 9000, as cluster networks do): with 1500-byte frames the
+# per-packet work of N emulated hosts saturates a small machine's cores long before
+# the links, and the emulation would measure the CPU instead of the network.
 #
-#   scripts/netns_cluster.sh up N [--rate 10gbit] [--delay 50us] [--loss 0.01%] [--name sb]
+#   scripts/netns_cluster.sh up N [--rate 10gbit] [--delay 50us] [--loss 0.01%] [--mtu 9000] [--name sb]
 #   scripts/netns_cluster.sh down [--name sb]
 #   scripts/netns_cluster.sh list [--name sb]     # "rank namespace address" per host
 #
 # Namespaces are NAME-h0 .. NAME-h<N-1> and NAME-sw; `down` removes those and nothing else.
 set -euo pipefail
 
-usage() { sed -n '7,11s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '11,15s/^# \{0,1\}//p' "$0"; }
 die() { echo "netns_cluster.sh: $*" >&2; exit 2; }
 
 action="${1:-}"
@@ -25,13 +28,14 @@ if [ "$action" = up ]; then
     die "up needs a host count between 1 and 1024, got '${hosts}'"
   shift
 fi
-name=sb rate=10gbit delay=0 loss=0
+name=sb rate=10gbit delay=0 loss=0 mtu=9000
 while [ $# -gt 0 ]; do
   case "$1" in
     --name) name="${2:-}"; shift 2 || die "--name needs a value" ;;
     --rate) rate="${2:-}"; shift 2 || die "--rate needs a value" ;;
     --delay) delay="${2:-}"; shift 2 || die "--delay needs a value" ;;
     --loss) loss="${2:-}"; shift 2 || die "--loss needs a value" ;;
+    --mtu) mtu="${2:-}"; shift 2 || die "--mtu needs a value" ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument '$1'" ;;
   esac
@@ -40,6 +44,7 @@ done
 [[ "$rate" =~ ^[0-9]+(\.[0-9]+)?([kmgt]?bit)$ ]] || die "--rate must look like 10gbit, 500mbit or 100kbit, got '$rate'"
 [[ "$delay" = 0 || "$delay" =~ ^[0-9]+(\.[0-9]+)?(us|ms|s)$ ]] || die "--delay must look like 50us or 1ms, got '$delay'"
 [[ "$loss" =~ ^[0-9]+(\.[0-9]+)?%?$ ]] || die "--loss must be a percentage like 0.01%, got '$loss'"
+[[ "$mtu" =~ ^[0-9]+$ ]] && [ "$mtu" -ge 576 ] && [ "$mtu" -le 65535 ] || die "--mtu must be between 576 and 65535, got '$mtu'"
 [ "$(id -u)" = 0 ] || die "must be run as root: it creates network namespaces, veth links and tc qdiscs"
 command -v ip >/dev/null && command -v tc >/dev/null || die "needs ip and tc (Debian package iproute2)"
 
@@ -86,6 +91,8 @@ up() {
     local host="$name-h$i"
     ip netns add "$host"
     ip -n "$switch" link add "p$i" type veth peer name eth0 netns "$host"
+    ip -n "$switch" link set "p$i" mtu "$mtu"
+    ip -n "$host" link set eth0 mtu "$mtu"
     ip -n "$switch" link set "p$i" master br0 up
     ip -n "$host" addr add "$(address "$i")/15" dev eth0
     ip -n "$host" link set eth0 up

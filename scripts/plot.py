@@ -8,6 +8,8 @@ Writes, as PNG and SVG next to the results:
   efficiency throughput / (N/N0 x the same strategy's throughput at its smallest N0, normally 1)
   overhead   median time of each sync phase as a fraction of compute time, stacked
   hit_rate   NCF HR@10 per epoch (only when the runs evaluated)
+  simulated  `syncbed simulate`'s throughput vs workers (lines) with the measured runs and
+             the config's reference values (markers), when simulated.jsonl exists
 Needs matplotlib (Debian: python3-matplotlib).
 """
 import json
@@ -142,10 +144,47 @@ def plot_hit_rate(summaries, directory):
     save(fig, directory, "hit_rate")
 
 
+def plot_simulated(directory):
+    with open(os.path.join(directory, "simulated.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    strategies = []
+    for r in rows:
+        if r["strategy"] not in strategies:
+            strategies.append(r["strategy"])
+    for i, name in enumerate(strategies):
+        runs = [r for r in rows if r["strategy"] == name]
+        color = "C%d" % i
+        ax.plot([r["workers"] for r in runs], [r["throughput"] for r in runs], "-", color=color,
+                label="%s, simulated" % name)
+        measured = [r for r in runs if "measured" in r]
+        if measured:
+            ax.plot([r["workers"] for r in measured], [r["measured"] for r in measured], "o", color=color,
+                    label="%s, measured" % name)
+        reference = [r for r in runs if "reference" in r]
+        if reference:
+            label = reference[0].get("reference_label", "reference")
+            ax.plot([r["workers"] for r in reference], [r["reference"] for r in reference], "s--", color="black",
+                    label=label)
+    network = rows[0].get("network", {})
+    ax.set_xlabel("workers (hosts)")
+    ax.set_ylabel("throughput (items/s)")
+    ax.set_title("%s: simulated vs measured\nlinks %s, delay %s" % (
+        rows[0].get("experiment", os.path.basename(directory.rstrip("/"))), network.get("rate", "?"),
+        network.get("delay", "0")), fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    save(fig, directory, "simulated")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     directory = sys.argv[1]
+    if os.path.exists(os.path.join(directory, "simulated.jsonl")):
+        plot_simulated(directory)
+    if not os.path.exists(os.path.join(directory, "summary.jsonl")):
+        return
     summaries = read_summaries(directory)
     if not any(s["status"] == "ok" for s in summaries):
         sys.exit("plot.py: no successful runs in %s" % directory)

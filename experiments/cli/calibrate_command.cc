@@ -1,6 +1,7 @@
 // `syncbed calibrate CONFIG`: the config's model computing on this machine (one worker,
 // all cores, its real data), timed per iteration. The median becomes the emulated
-// compute time of configs with "compute": {"from_calibration": true}.
+// compute time of configs with "compute": {"from_calibration": true}; the machine probe
+// (sums, optimizer, messages) calibrates `syncbed simulate`.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "experiments/cli/options.h"
 #include "experiments/experiment_config.h"
 #include "experiments/host_facts.h"
+#include "experiments/machine_probe.h"
 #include "experiments/workload.h"
 #include "models/dnnl_context.h"
 
@@ -23,7 +25,8 @@ int run_calibrate(const std::vector<std::string>& args) {
   Options options("calibrate",
                   "Measure the per-iteration compute time (forward + backward of one worker's batch) of a config's "
                   "model on this machine, with one worker using all cores, and write it to <output>/calibration.json "
-                  "for \"compute\": {\"from_calibration\": true}.",
+                  "for \"compute\": {\"from_calibration\": true}; also measure summation, optimizer and message costs for "
+                  "`syncbed simulate`.",
                   {{"iterations", "K", "timed iterations", "10"},
                    {"warmup", "K", "untimed iterations first", "3"},
                    {"threads", "T", "compute threads (0 = all cores)", "0"},
@@ -49,6 +52,12 @@ int run_calibrate(const std::vector<std::string>& args) {
     std::printf("  iteration %d%s: %.1f ms\n", i + 1, i < warmup ? " (warm-up)" : "", seconds * 1e3);
     std::fflush(stdout);
   }
+  std::printf("probing summation, the optimizer and the transport for `syncbed simulate`...\n");
+  std::fflush(stdout);
+  const auto machine = experiments::probe_machine(config.optimizer);
+  std::printf("  sum %.2f GB/s, optimizer %.2f ns/parameter, message %.1f us one way, stream %.2f GB/s\n",
+              machine.reduce_gbytes_per_s, machine.optimizer_ns_per_parameter, machine.message_us,
+              machine.stream_gbytes_per_s);
   auto sorted = times;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
@@ -58,6 +67,7 @@ int run_calibrate(const std::vector<std::string>& args) {
                                    {"compute_ms_each", times},
                                    {"threads", threads},
                                    {"parameters", workload->weights().size()},
+                                   {"machine", machine.to_json()},
                                    {"host", experiments::host_facts()}};
   std::filesystem::create_directories(config.output);
   const std::string path = experiments::calibration_path(config);

@@ -26,7 +26,10 @@ const std::map<std::string, Command>& commands() {
       {"run", {syncbed::cli::run_run, "run an experiment config: strategies x worker counts -> results/<name>/"}},
       {"worker", {syncbed::cli::run_worker, "be one rank of one run of an experiment (started by run, srun, ...)"}},
       {"compare", {syncbed::cli::run_compare, "print the strategy x N comparison table of a results directory"}},
-      {"calibrate", {syncbed::cli::run_calibrate, "measure a config's per-iteration compute time for emulation"}},
+      {"calibrate",
+       {syncbed::cli::run_calibrate, "measure a config's compute time and this machine's sync costs (for emulation "
+                                     "and simulate)"}},
+      {"simulate", {syncbed::cli::run_simulate, "predict a config's sweep at up to 1024 workers with a calibrated model"}},
   };
   return table;
 }

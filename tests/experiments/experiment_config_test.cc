@@ -71,7 +71,7 @@ const Refusal kRefusals[] = {
     {"not an object", [] { return json::array(); }, "config: (top level): must be an object, got an array"},
     {"unknown key", [] { return edit(base(), [](json& j) { j["iteratons"] = 3; }); },
      "config: iteratons: unknown key (known: name, description, model, data, optimizer, strategies, workers, "
-     "iterations, warmup, epochs, seed, threads, compute, network, output, timeout_s, faults)"},
+     "iterations, warmup, epochs, seed, threads, compute, network, output, timeout_s, faults, simulate)"},
     {"name with a slash", [] { return edit(base(), [](json& j) { j["name"] = "a/b"; }); },
      "config: name: must be a non-empty name without '/'"},
     {"name not a string", [] { return edit(base(), [](json& j) { j["name"] = 3; }); },
@@ -242,6 +242,16 @@ const Refusal kRefusals[] = {
     {"rate on loopback",
      [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "loopback"}, {"rate", "1gbit"}}; }); },
      "config: network.rate: applies to kinds netns and hosts only"},
+    {"simulate anchor without a reference",
+     [] { return edit(base(), [](json& j) { j["simulate"] = {{"anchor", 1}}; }); },
+     "config: simulate.anchor: the reference has no value at this N"},
+    {"simulate reference keyed by a word",
+     [] { return edit(base(), [](json& j) { j["simulate"] = {{"reference", {{"throughput", {{"many", 5}}}}}}; }); },
+     "config: simulate.reference.throughput.many: the key must be a worker count like \"16\""},
+    {"simulate anchor outside the sweep", [] {
+       return edit(base(), [](json& j) { j["simulate"] = {{"reference", {{"throughput", {{"3", 5}}}}}, {"anchor", 3}}; });
+     },
+     "config: simulate.anchor: must be one of the config's worker counts"},
     {"empty output", [] { return edit(base(), [](json& j) { j["output"] = ""; }); },
      "config: output: must not be empty"},
     {"zero timeout", [] { return edit(base(), [](json& j) { j["timeout_s"] = 0; }); },

@@ -197,6 +197,40 @@ TEST_F(ExperimentRun, CalibrationFeedsFromCalibration) {
   EXPECT_DOUBLE_EQ(s["emulated_ms"].get<double>(), calibration["compute_ms"].get<double>());
 }
 
+// simulate: refused without links or a calibration; then predicts every (strategy, N)
+// next to the measured runs of the same output directory.
+TEST_F(ExperimentRun, SimulatePredictsTheSweepNextToMeasuredRuns) {
+  json config = tiny({"sharded", "ring"}, {2, 3});
+  config["compute"] = {{"emulated_ms", 30}};
+  auto path = write_config(config);
+  EXPECT_EQ(syncbed("simulate --no-plot " + path), 2);
+  EXPECT_NE(read_text(dir_ / "stderr").find("run `syncbed calibrate` on this config first"), std::string::npos);
+  ASSERT_EQ(syncbed("calibrate --iterations 2 --warmup 0 " + path), 0) << read_text(dir_ / "stderr");
+  const json machine = json::parse(read_text(dir_ / "out" / "calibration.json"))["machine"];
+  for (const char* field : {"reduce_gbytes_per_s", "optimizer_ns_per_parameter", "message_us", "stream_gbytes_per_s"})
+    EXPECT_GT(machine[field].get<double>(), 0) << field;
+  EXPECT_EQ(syncbed("simulate --no-plot " + path), 2);
+  EXPECT_NE(read_text(dir_ / "stderr").find("simulate needs links to model"), std::string::npos);
+
+  ASSERT_EQ(syncbed("run --no-plot " + path), 0) << read_text(dir_ / "stderr");
+  config["network"] = {{"kind", "hosts"}, {"rate", "10gbit"}};
+  path = write_config(config);
+  ASSERT_EQ(syncbed("simulate --no-plot " + path), 0) << read_text(dir_ / "stderr");
+  const auto rows = read_jsonl(dir_ / "out" / "simulated.jsonl");
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.dump());
+    EXPECT_GE(row["iteration_ms"].get<double>(), 30);  // compute, then sync on top
+    EXPECT_NEAR(row["throughput"].get<double>(), 128.0 * row["workers"].get<int>() / row["iteration_ms"].get<double>() * 1e3,
+                1e-6 * row["throughput"].get<double>());
+    EXPECT_TRUE(row.contains("measured"));  // the run above measured every point
+  }
+  EXPECT_EQ(count_lines(dir_ / "out" / "simulated.csv"), 5u);
+  // Real hosts cannot be started from here.
+  EXPECT_EQ(syncbed("run --no-plot " + path), 2);
+  EXPECT_NE(read_text(dir_ / "stderr").find("\"hosts\" means real machines"), std::string::npos);
+}
+
 TEST_F(ExperimentRun, ABadConfigStartsNothing) {
   json config = tiny({"ring"}, {2});
   config["workers"] = {2, 0};

@@ -1,0 +1,172 @@
+// `syncbed simulate CONFIG`: the config's sweep predicted by the cluster model
+// (experiments/simulator.h), calibrated by `syncbed calibrate`, next to measured results
+// of the same config (if any) and to the config's reference values (if any).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/atomic_file.h"
+#include "experiments/cli/commands.h"
+#include "experiments/cli/options.h"
+#include "experiments/experiment.h"
+#include "experiments/results.h"
+#include "experiments/simulator.h"
+
+namespace syncbed::cli {
+namespace {
+
+using experiments::ClusterModel;
+using experiments::ExperimentConfig;
+using experiments::SimulatedRun;
+
+ClusterModel cluster_model(const ExperimentConfig& config, const nlohmann::json& calibration) {
+  if (config.network.kind == experiments::NetworkSpec::Kind::kLoopback)
+    throw std::invalid_argument(
+        "config: network: simulate needs links to model: give network kind \"netns\" or \"hosts\" with a rate");
+  if (!calibration.contains("machine"))
+    throw std::invalid_argument(experiments::calibration_path(config) +
+                                " has no machine probe; run `syncbed calibrate` on this config again");
+  ClusterModel cluster;
+  cluster.machine = experiments::MachineProbe::from_json(calibration["machine"]);
+  cluster.link_bytes_per_s = config.network.rate_bits / 8;
+  cluster.latency_s = config.network.delay_s + cluster.machine.message_us * 1e-6;
+  cluster.shared_machine = config.network.kind == experiments::NetworkSpec::Kind::kNetns;
+  cluster.driver_task_s = config.simulate.driver_task_ms * 1e-3;
+  if (config.compute.mode == experiments::ComputeSpec::Mode::kEmulated) {
+    cluster.compute_s = config.compute.emulated_ms * 1e-3;  // a sleep: no spread
+    return cluster;
+  }
+  // Measured compute: its spread relative to its median carries over.
+  const auto samples = calibration["compute_ms_each"].get<std::vector<double>>();
+  const double median = calibration["compute_ms"].get<double>();
+  double mean = 0, square = 0;
+  for (double s : samples) mean += s / samples.size();
+  for (double s : samples) square += (s - mean) * (s - mean) / std::max<std::size_t>(1, samples.size() - 1);
+  cluster.compute_s = median * 1e-3;
+  cluster.compute_sd_s = std::sqrt(square) / median * cluster.compute_s;
+  return cluster;
+}
+
+// With an anchor, the compute time is the one that makes the first strategy's simulated
+// throughput at that N equal the reference's (the rest of the model is calibrated here).
+void apply_anchor(const ExperimentConfig& config, std::size_t parameters, ClusterModel& cluster) {
+  const int n = config.simulate.anchor;
+  if (n == 0) return;
+  const double spread = cluster.compute_s > 0 ? cluster.compute_sd_s / cluster.compute_s : 0;
+  ClusterModel probe = cluster;
+  probe.compute_s = probe.compute_sd_s = 0;
+  const auto bare = experiments::simulate_run(probe, config.strategies[0], n, parameters, config.model.batch);
+  const double target_iteration = double(config.model.batch) * n / config.simulate.reference.at(n);
+  const double compute = (target_iteration - bare.sync_s - bare.driver_s) /
+                         (1 + experiments::expected_max_of_normals(n) * spread);
+  if (compute <= 0)
+    throw std::invalid_argument("config: simulate.anchor: the reference at N=" + std::to_string(n) +
+                                " is faster than synchronization alone allows");
+  cluster.compute_s = compute;
+  cluster.compute_sd_s = compute * spread;
+}
+
+std::map<std::pair<std::string, int>, double> measured_throughputs(const std::string& dir) {
+  std::map<std::pair<std::string, int>, double> out;
+  if (!std::filesystem::exists(dir + "/summary.jsonl")) return out;
+  for (const auto& s : experiments::read_summaries(dir))
+    if (s.value("status", "") == "ok") out[{s["strategy"], s["workers"]}] = s["throughput"];
+  return out;
+}
+
+std::string percent(double fraction) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%+.1f%%", 100 * fraction);
+  return text;
+}
+
+}  // namespace
+
+int run_simulate(const std::vector<std::string>& args) {
+  Options options("simulate",
+                  "Predict the config's sweep (strategies x worker counts, N up to 1024) with a calibrated model of "
+                  "the cluster: link rate and delay from \"network\", sum/optimizer/message costs and compute time "
+                  "from `syncbed calibrate CONFIG` (run it first). Prints simulated throughput and scaling "
+                  "efficiency next to measured results in the output directory (if `syncbed run` wrote any) and "
+                  "the config's \"simulate\".\"reference\" values; writes simulated.jsonl/.csv there.",
+                  {{"set", "KEY=VALUE", "override a config field, as in `syncbed run` (repeatable)", ""},
+                   {"no-plot", "", "do not call scripts/plot.py", ""}});
+  options.with_positional("CONFIG", "the experiment config (JSON)");
+  if (!options.parse(args)) return 0;
+  auto config = experiments::load_experiment_config(options.positional(), options.get_all("set"));
+  const auto calibration = experiments::read_calibration(config, "simulate");
+  experiments::resolve_compute(config);
+  const std::size_t parameters = calibration.at("parameters").get<std::size_t>();
+  ClusterModel cluster = cluster_model(config, calibration);
+  apply_anchor(config, parameters, cluster);
+  const auto measured = measured_throughputs(config.output);
+  const auto& reference = config.simulate.reference;
+
+  std::printf("%s: %zu parameters, compute %.1f ms (sd %.1f), links %s, latency %.1f us, %s\n", config.name.c_str(),
+              parameters, cluster.compute_s * 1e3, cluster.compute_sd_s * 1e3, config.network.rate.c_str(),
+              cluster.latency_s * 1e6, cluster.shared_machine ? "hosts share this machine's cores" : "one host each");
+  std::printf("%-14s %5s %12s %9s %9s %8s %12s %8s %12s %8s %8s\n", "strategy", "N", "sim items/s", "iter ms",
+              "sync ms", "effic.", "measured", "diff", "reference", "ref eff", "eff diff");
+  std::string jsonl, csv = "strategy,workers,throughput,iteration_ms,compute_ms,sync_ms,efficiency,measured,"
+                           "measured_diff,reference,reference_efficiency,efficiency_diff\n";
+  for (const auto& strategy : config.strategies) {
+    double base = 0, reference_base = 0;
+    for (int n : config.workers) {
+      const SimulatedRun run = experiments::simulate_run(cluster, strategy, n, parameters, config.model.batch);
+      if (base == 0) base = run.throughput / n;
+      const double efficiency = run.throughput / n / base;
+      nlohmann::json row{{"strategy", strategy.label},          {"workers", n},
+                         {"throughput", run.throughput},        {"iteration_ms", run.iteration_s * 1e3},
+                         {"compute_ms", run.compute_s * 1e3},   {"sync_ms", run.sync_s * 1e3},
+                         {"driver_ms", run.driver_s * 1e3},     {"efficiency", efficiency}};
+      row["experiment"] = config.name;
+      row["network"] = config.network.to_json();
+      for (const auto& [phase, seconds] : run.phases_s) row["phases_ms"][phase] = seconds * 1e3;
+      std::string measured_text = "", diff_text = "", reference_text = "", ref_eff_text = "", eff_diff_text = "";
+      if (auto it = measured.find({strategy.label, n}); it != measured.end()) {
+        row["measured"] = it->second;
+        row["measured_diff"] = run.throughput / it->second - 1;
+        measured_text = std::to_string(static_cast<long>(std::lround(it->second)));
+        diff_text = percent(row["measured_diff"]);
+      }
+      if (&strategy == &config.strategies[0] && reference.count(n)) {
+        if (reference_base == 0) reference_base = reference.begin()->second / reference.begin()->first;
+        const double ref_eff = reference.at(n) / n / reference_base;
+        // Efficiencies against each one's own smallest N.
+        const double sim_eff = run.throughput / n / base;
+        row["reference"] = reference.at(n);
+        row["reference_label"] = config.simulate.reference_label;
+        row["reference_efficiency"] = ref_eff;
+        row["efficiency_diff"] = sim_eff - ref_eff;
+        reference_text = std::to_string(static_cast<long>(std::lround(reference.at(n))));
+        ref_eff_text = std::to_string(static_cast<int>(std::lround(100 * ref_eff))) + "%";
+        char pp[32];
+        std::snprintf(pp, sizeof pp, "%+.1fpp", 100 * (sim_eff - ref_eff));
+        eff_diff_text = pp;
+      }
+      std::printf("%-14s %5d %12.1f %9.1f %9.1f %7.1f%% %12s %8s %12s %8s %8s\n", strategy.label.c_str(), n,
+                  run.throughput, run.iteration_s * 1e3, run.sync_s * 1e3, 100 * efficiency, measured_text.c_str(),
+                  diff_text.c_str(), reference_text.c_str(), ref_eff_text.c_str(), eff_diff_text.c_str());
+      jsonl += row.dump() + "\n";
+      char line[512];
+      std::snprintf(line, sizeof line, "%s,%d,%.3f,%.3f,%.3f,%.3f,%.5f,%s,%s,%s,%s,%s\n", strategy.label.c_str(), n,
+                    run.throughput, run.iteration_s * 1e3, run.compute_s * 1e3, run.sync_s * 1e3, efficiency,
+                    row.contains("measured") ? std::to_string(row["measured"].get<double>()).c_str() : "",
+                    row.contains("measured_diff") ? std::to_string(row["measured_diff"].get<double>()).c_str() : "",
+                    row.contains("reference") ? std::to_string(row["reference"].get<double>()).c_str() : "",
+                    row.contains("reference") ? std::to_string(row["reference_efficiency"].get<double>()).c_str() : "",
+                    row.contains("reference") ? std::to_string(row["efficiency_diff"].get<double>()).c_str() : "");
+      csv += line;
+    }
+  }
+  std::filesystem::create_directories(config.output);
+  write_file_atomically(config.output + "/simulated.jsonl", jsonl);
+  write_file_atomically(config.output + "/simulated.csv", csv);
+  std::printf("written to %s/simulated.jsonl and simulated.csv\n", config.output.c_str());
+  if (!options.has("no-plot")) experiments::plot_results(config.output);
+  return 0;
+}
+
+}  // namespace syncbed::cli

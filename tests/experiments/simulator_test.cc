@@ -1,0 +1,90 @@
+// The cluster model behind `syncbed simulate`, against hand-computed values.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "experiments/simulator.h"
+
+namespace {
+
+using namespace syncbed::experiments;
+
+StrategySpec strategy(const std::string& name) {
+  StrategySpec spec;
+  spec.name = spec.label = name;
+  return spec;
+}
+
+// 1 MB/s links, no latency, instant CPU: times are bytes / 1e6.
+ClusterModel plain() {
+  ClusterModel cluster;
+  cluster.link_bytes_per_s = 1e6;
+  cluster.machine.reduce_gbytes_per_s = 1e9;  // effectively free
+  cluster.machine.optimizer_ns_per_parameter = 0;
+  cluster.machine.stream_gbytes_per_s = 1e9;
+  cluster.machine.cores = 2;
+  cluster.compute_s = 1;
+  return cluster;
+}
+
+TEST(Simulator, ExpectedMaximumOfNormals) {
+  EXPECT_EQ(expected_max_of_normals(1), 0);
+  EXPECT_NEAR(expected_max_of_normals(2), 1 / std::sqrt(M_PI), 1e-4);  // exact: 1/sqrt(pi)
+  EXPECT_NEAR(expected_max_of_normals(3), 1.5 / std::sqrt(M_PI), 1e-4);
+  EXPECT_NEAR(expected_max_of_normals(1000), 3.2414, 1e-3);  // tabulated (Tippett, 1925)
+}
+
+TEST(Simulator, ShardedMovesTwiceTheShardsOfEveryPeer) {
+  // 4 workers, 250k parameters = 1 MB: shuffle and broadcast each move 3/4 MB per port.
+  const auto run = simulate_run(plain(), strategy("sharded"), 4, 250'000, 10);
+  EXPECT_NEAR(run.phases_s.at("shuffle"), 0.75, 1e-9);
+  EXPECT_NEAR(run.phases_s.at("broadcast"), 0.75, 1e-9);
+  EXPECT_NEAR(run.sync_s, 1.5, 1e-6);
+  EXPECT_NEAR(run.iteration_s, 2.5, 1e-6);
+  EXPECT_NEAR(run.throughput, 40 / 2.5, 1e-6);
+  auto bf16 = strategy("sharded");
+  bf16.options.compression = "bf16";
+  EXPECT_NEAR(simulate_run(plain(), bf16, 4, 250'000, 10).sync_s, 0.75, 1e-6);
+}
+
+TEST(Simulator, RingPaysOneLatencyPerStep) {
+  ClusterModel cluster = plain();
+  cluster.latency_s = 0.01;
+  const auto run = simulate_run(cluster, strategy("ring"), 4, 250'000, 10);
+  // 2(N-1) = 6 steps of a quarter megabyte, each plus one latency.
+  EXPECT_NEAR(run.phases_s.at("allreduce"), 6 * (0.25 + 0.01), 1e-6);
+}
+
+TEST(Simulator, SeparateServersAreLimitedByTheirIncomingPorts) {
+  auto ps = strategy("ps");
+  ps.options.ps_servers = 2;
+  ps.options.ps_separate_servers = true;
+  // 8 workers push 1 MB each, half to each server: 4 MB into each server's port.
+  const auto run = simulate_run(plain(), ps, 8, 250'000, 10);
+  EXPECT_NEAR(run.phases_s.at("push"), 4.0, 1e-9);
+  EXPECT_NEAR(run.phases_s.at("pull"), 4.0, 1e-9);
+  // With as many servers as workers, a worker's own port (1 MB out) is the limit.
+  ps.options.ps_servers = 8;
+  EXPECT_NEAR(simulate_run(plain(), ps, 8, 250'000, 10).phases_s.at("push"), 1.0, 1e-9);
+}
+
+TEST(Simulator, HostsSharingAMachineShareItsCores) {
+  ClusterModel cluster = plain();
+  cluster.machine.optimizer_ns_per_parameter = 1000;  // 1 ms per 1000 parameters
+  const auto alone = simulate_run(cluster, strategy("ring"), 8, 1000, 10);
+  cluster.shared_machine = true;
+  const auto shared = simulate_run(cluster, strategy("ring"), 8, 1000, 10);
+  EXPECT_NEAR(alone.phases_s.at("update"), 1e-3, 1e-9);
+  EXPECT_NEAR(shared.phases_s.at("update"), 4e-3, 1e-9);  // 8 hosts on 2 cores
+}
+
+TEST(Simulator, StragglersAndTheDriverGrowWithN) {
+  ClusterModel cluster = plain();
+  cluster.compute_sd_s = 0.1;
+  cluster.driver_task_s = 0.002;
+  const auto run = simulate_run(cluster, strategy("sharded"), 2, 1, 1);
+  EXPECT_NEAR(run.compute_s, 1 + 0.1 / std::sqrt(M_PI), 1e-4);
+  EXPECT_NEAR(run.driver_s, 2 * 2 * 0.002, 1e-12);  // two jobs of N tasks
+}
+
+}  // namespace
