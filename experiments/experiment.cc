@@ -151,10 +151,7 @@ class Sweep {
     progress.finish_run();
     if (InterruptScope::interrupted()) return false;
 
-    RunFacts facts{config_.name,        config_.hash(),       run.strategy.label,     run.strategy.name,
-                   run.index,           run.workers,          extra,                  config_.compute.emulated(),
-                   config_.compute.emulated_ms, config_.model.name, config_.model.batch,
-                   config_.network.to_json()};
+    const RunFacts facts = run_facts(config_, run);
     std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
     nlohmann::json summary;
     std::string error = failure_reason(exits, dir);
@@ -194,6 +191,12 @@ class Sweep {
 };
 
 }  // namespace
+
+RunFacts run_facts(const ExperimentConfig& config, const RunSpec& run) {
+  return {config.name,         config.hash(),         run.strategy.label,        run.strategy.name,
+          run.index,           run.workers,           run.strategy.extra_ranks(), config.compute.emulated(),
+          config.compute.emulated_ms, config.model.name, config.model.batch,    config.network.to_json()};
+}
 
 nlohmann::json read_calibration(const ExperimentConfig& config, const std::string& field) {
   const std::string path = calibration_path(config);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "experiments/experiment_config.h"
+#include "experiments/results.h"
 
 namespace syncbed::experiments {
 
@@ -16,6 +17,9 @@ struct SweepOptions {
 // The config's calibration file (`syncbed calibrate`), checked to belong to its model
 // and data; errors name `field` as the one that needs it.
 nlohmann::json read_calibration(const ExperimentConfig& config, const std::string& field);
+
+// What the results record about `run` of `config`, whatever its outcome.
+RunFacts run_facts(const ExperimentConfig& config, const RunSpec& run);
 
 // Replaces from_calibration with the measured time from calibration_path(); throws
 // std::invalid_argument when there is none or it was measured for another model.

@@ -6,6 +6,7 @@
 
 #include "core/atomic_file.h"
 #include "core/log.h"
+#include "experiments/experiment.h"
 #include "experiments/host_facts.h"
 #include "experiments/progress.h"
 #include "experiments/results.h"
@@ -42,10 +43,7 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
     run_worker(config, run, mesh, {writer ? records_path : "", writer ? info_path : "", threads});
     if (!writer) continue;
 
-    RunFacts facts{config.name,       config.hash(),       run.strategy.label,  run.strategy.name,
-                   run.index,         run.workers,         run.strategy.extra_ranks(),
-                   config.compute.emulated(),              config.compute.emulated_ms,
-                   config.model.name, config.model.batch,  config.network.to_json()};
+    const RunFacts facts = run_facts(config, run);
     auto records = RecordTail(records_path).read_new();
     std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
     std::ifstream info_file(info_path);

@@ -33,7 +33,14 @@ std::string csv_field(const nlohmann::json& value) {
   return quoted + "\"";
 }
 
-// One CSV row per record; nested objects (phases) become "name.key" columns.
+}  // namespace
+
+std::string to_jsonl(const std::vector<nlohmann::json>& records) {
+  std::string out;
+  for (const auto& r : records) out += r.dump() + "\n";
+  return out;
+}
+
 std::string to_csv(const std::vector<nlohmann::json>& records, const std::vector<std::string>& leading) {
   std::vector<std::string> columns = leading;
   std::set<std::string> seen(columns.begin(), columns.end());
@@ -66,14 +73,6 @@ std::string to_csv(const std::vector<nlohmann::json>& records, const std::vector
   }
   return out;
 }
-
-std::string to_jsonl(const std::vector<nlohmann::json>& records) {
-  std::string out;
-  for (const auto& r : records) out += r.dump() + "\n";
-  return out;
-}
-
-}  // namespace
 
 void tag_records(const RunFacts& facts, std::vector<nlohmann::json>& records) {
   const nlohmann::json id = identity(facts);

@@ -33,6 +33,13 @@ void tag_records(const RunFacts& facts, std::vector<nlohmann::json>& records);
 void write_results(const std::string& dir, const std::vector<nlohmann::json>& summaries,
                    const std::vector<nlohmann::json>& records);
 
+// One JSON document per line.
+std::string to_jsonl(const std::vector<nlohmann::json>& records);
+
+// One CSV row per record, `leading` columns first; nested objects (phases) become
+// "name.key" columns, arrays are left out.
+std::string to_csv(const std::vector<nlohmann::json>& records, const std::vector<std::string>& leading);
+
 // Reads dir/summary.jsonl. Throws naming the file and line when it cannot.
 std::vector<nlohmann::json> read_summaries(const std::string& dir);
 

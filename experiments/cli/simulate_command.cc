@@ -109,8 +109,7 @@ int run_simulate(const std::vector<std::string>& args) {
               cluster.latency_s * 1e6, cluster.shared_machine ? "hosts share this machine's cores" : "one host each");
   std::printf("%-14s %5s %12s %9s %9s %8s %12s %8s %12s %8s %8s\n", "strategy", "N", "sim items/s", "iter ms",
               "sync ms", "effic.", "measured", "diff", "reference", "ref eff", "eff diff");
-  std::string jsonl, csv = "strategy,workers,throughput,iteration_ms,compute_ms,sync_ms,efficiency,measured,"
-                           "measured_diff,reference,reference_efficiency,efficiency_diff\n";
+  std::vector<nlohmann::json> rows;
   for (const auto& strategy : config.strategies) {
     double base = 0, reference_base = 0;
     for (int n : config.workers) {
@@ -149,21 +148,12 @@ int run_simulate(const std::vector<std::string>& args) {
       std::printf("%-14s %5d %12.1f %9.1f %9.1f %7.1f%% %12s %8s %12s %8s %8s\n", strategy.label.c_str(), n,
                   run.throughput, run.iteration_s * 1e3, run.sync_s * 1e3, 100 * efficiency, measured_text.c_str(),
                   diff_text.c_str(), reference_text.c_str(), ref_eff_text.c_str(), eff_diff_text.c_str());
-      jsonl += row.dump() + "\n";
-      char line[512];
-      std::snprintf(line, sizeof line, "%s,%d,%.3f,%.3f,%.3f,%.3f,%.5f,%s,%s,%s,%s,%s\n", strategy.label.c_str(), n,
-                    run.throughput, run.iteration_s * 1e3, run.compute_s * 1e3, run.sync_s * 1e3, efficiency,
-                    row.contains("measured") ? std::to_string(row["measured"].get<double>()).c_str() : "",
-                    row.contains("measured_diff") ? std::to_string(row["measured_diff"].get<double>()).c_str() : "",
-                    row.contains("reference") ? std::to_string(row["reference"].get<double>()).c_str() : "",
-                    row.contains("reference") ? std::to_string(row["reference_efficiency"].get<double>()).c_str() : "",
-                    row.contains("reference") ? std::to_string(row["efficiency_diff"].get<double>()).c_str() : "");
-      csv += line;
+      rows.push_back(std::move(row));
     }
   }
   std::filesystem::create_directories(config.output);
-  write_file_atomically(config.output + "/simulated.jsonl", jsonl);
-  write_file_atomically(config.output + "/simulated.csv", csv);
+  write_file_atomically(config.output + "/simulated.jsonl", experiments::to_jsonl(rows));
+  write_file_atomically(config.output + "/simulated.csv", experiments::to_csv(rows, {"strategy", "workers", "throughput"}));
   std::printf("written to %s/simulated.jsonl and simulated.csv\n", config.output.c_str());
   if (!options.has("no-plot")) experiments::plot_results(config.output);
   return 0;

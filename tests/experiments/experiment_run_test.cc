@@ -2,7 +2,6 @@
 // checked for completeness and consistency, a killed worker, Ctrl-C, emulated compute
 // and calibration.
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +16,6 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/experiments/test_files.h"
-
-extern char** environ;
 
 namespace {
 
@@ -144,12 +141,8 @@ TEST_F(ExperimentRun, InterruptStopsTheWorkersAndKeepsFinishedRuns) {
   config["compute"] = {{"emulated_ms", 50}};
   config["iterations"] = 40;  // about 2 s per run
   const auto path = write_config(config);
-  std::vector<std::string> args{SYNCBED_BINARY, "run", "--no-plot", path};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, SYNCBED_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const pid_t pid = spawn({SYNCBED_BINARY, "run", "--no-plot", path});
+  ASSERT_GT(pid, 0);
   const fs::path summary = dir_ / "out" / "summary.jsonl";
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (count_lines(summary) < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);

@@ -1,9 +1,7 @@
 // The emulated cluster (scripts/netns_cluster.sh) and everything that runs on it: real
 // processes in separate network namespaces, talking over shaped veth links. Needs root
 // (it creates namespaces); skipped otherwise.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,8 +17,6 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/experiments/test_files.h"
-
-extern char** environ;
 
 namespace {
 
@@ -214,16 +210,8 @@ TEST_F(Netns, AnInterruptedRunLeavesNoNamespaceBehind) {
   config["compute"] = {{"emulated_ms", 20}};
   const auto path = write_config(config);
   const std::string log = (dir_ / "log").string();
-  std::vector<std::string> args{SYNCBED_BINARY, "run", "--no-plot", path};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, SYNCBED_BINARY, &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = spawn({SYNCBED_BINARY, "run", "--no-plot", path}, log);
+  ASSERT_GT(pid, 0);
   // Wait until the workers run: the cluster exists and rank 0 has recorded iterations.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (namespaces() == before_ && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);

@@ -1,6 +1,8 @@
 // Small file and process helpers shared by the end-to-end tests.
 #pragma once
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+extern char** environ;
 
 namespace syncbed::testing {
 
@@ -41,6 +45,22 @@ inline std::string read_text(const std::filesystem::path& path) {
 inline int shell(const std::string& command) {
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Starts args[0] with args without waiting; stdout goes to `stdout_path` when given.
+// Returns the pid, or -1 when it could not start.
+inline pid_t spawn(std::vector<std::string> args, const std::string& stdout_path = "") {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!stdout_path.empty())
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
 }
 
 // Any process still running whose command line mentions `marker`.
