@@ -35,6 +35,23 @@ void Optimizer::step(std::span<float> weights, std::span<const float> gradient) 
   update(0, weights, gradient);
 }
 
+void Optimizer::save_state(std::span<float> out) const {
+  if (out.size() != state_size())
+    throw std::invalid_argument("optimizer state is " + std::to_string(state_size()) + " floats, not " +
+                                std::to_string(out.size()));
+  if (first_.size()) std::memcpy(out.data(), first_.data(), first_.size() * sizeof(float));
+  if (second_.size()) std::memcpy(out.data() + first_.size(), second_.data(), second_.size() * sizeof(float));
+}
+
+void Optimizer::load_state(std::span<const float> in, long steps) {
+  if (in.size() != state_size())
+    throw std::invalid_argument("optimizer state is " + std::to_string(state_size()) + " floats, not " +
+                                std::to_string(in.size()));
+  if (first_.size()) std::memcpy(first_.data(), in.data(), first_.size() * sizeof(float));
+  if (second_.size()) std::memcpy(second_.data(), in.data() + first_.size(), second_.size() * sizeof(float));
+  steps_ = steps;
+}
+
 void Optimizer::begin_step() {
   ++steps_;
   // Once per step, not per update() call: a lazy optimizer calls update() per touched row.

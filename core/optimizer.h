@@ -47,6 +47,12 @@ class Optimizer {
   std::size_t size() const { return size_; }
   long steps() const { return steps_; }
 
+  // The whole state as one flat array (velocity or m, then v) plus the step count, so it
+  // can live outside the optimizer between steps: BigDL's tasks keep it in block stores.
+  std::size_t state_size() const { return first_.size() + second_.size(); }
+  void save_state(std::span<float> out) const;
+  void load_state(std::span<const float> in, long steps);
+
  private:
   OptimizerConfig config_;
   std::size_t size_;

@@ -30,8 +30,12 @@ std::string last_line(const std::string& path) {
 
 // Every failed process, with the last line it wrote to stderr (its error). Processes
 // killed by a signal come first: the others usually only report losing them.
-std::string failure_reason(std::vector<WorkerExit> exits, const std::string& log_dir) {
+// With a supervisor (the task driver), the run failed only if the supervisor did, and its
+// own error comes first; executors it lost along the way are in its results.
+std::string failure_reason(std::vector<WorkerExit> exits, const std::string& log_dir, int supervisor) {
+  if (supervisor >= 0 && exits[supervisor].exit_code == 0) return "";
   std::stable_partition(exits.begin(), exits.end(), [](const WorkerExit& e) { return e.signal != 0; });
+  std::stable_partition(exits.begin(), exits.end(), [&](const WorkerExit& e) { return e.rank == supervisor; });
   std::string reason;
   for (const auto& exit : exits) {
     if (exit.exit_code == 0) continue;
@@ -124,6 +128,7 @@ class Sweep {
     launch.rendezvous_timeout = std::chrono::milliseconds(static_cast<long>(config_.timeout_s * 1000));
     launch.grace = std::chrono::seconds(10);
     launch.log_dir = dir;
+    if (run.strategy.options.tasks()) launch.supervisor = run.workers;  // the driver
     if (cluster_) {  // rank r on host r; rank 0 hosts the rendezvous, as on real machines
       launch.wrap = [this](int rank) {
         return std::vector<std::string>{"ip", "netns", "exec", cluster_->namespace_of(rank)};
@@ -154,7 +159,7 @@ class Sweep {
     const RunFacts facts = run_facts(config_, run);
     std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
     nlohmann::json summary;
-    std::string error = failure_reason(exits, dir);
+    std::string error = failure_reason(exits, dir, launch.supervisor);
     if (!error.empty()) records.clear();  // a crashed run's partial records are not results
     if (error.empty()) {
       try {

@@ -97,7 +97,7 @@ StrategySpec parse_strategy(const ConfigNode& node) {
     spec.name = node.as_string();
   } else {
     node.expect_keys({"name", "label", "compression", "bf16_sum", "segment", "servers", "separate_servers",
-                      "staleness"});
+                      "staleness", "execution", "group", "block_store_mb"});
     spec.name = node.required("name").as_string();
     auto& o = spec.options;
     o.compression = node.get_string("compression", "none");
@@ -106,6 +106,9 @@ StrategySpec parse_strategy(const ConfigNode& node) {
     o.ps_servers = static_cast<int>(node.get_int("servers", 0, 1024, 0));
     o.ps_separate_servers = node.get_bool("separate_servers", false);
     o.staleness = static_cast<int>(node.get_int("staleness", 0, 1000, 0));
+    o.execution = node.get_string("execution", "steps");
+    o.group = static_cast<int>(node.get_int("group", 0, 10'000, 0));
+    o.block_store_bytes = static_cast<std::size_t>(node.get_int("block_store_mb", 1, 1 << 20, 0)) << 20;
     if (o.sum_in_compressed_format && o.compression != "bf16")
       node.required("bf16_sum").fail("needs \"compression\": \"bf16\"");
   }
@@ -114,7 +117,9 @@ StrategySpec parse_strategy(const ConfigNode& node) {
   } catch (const std::invalid_argument& e) {
     node.fail(e.what());
   }
-  spec.label = spec.name + (spec.options.compression == "bf16" ? "-bf16" : "");
+  spec.label = spec.name + (spec.options.compression == "bf16" ? "-bf16" : "") +
+               (spec.options.tasks() ? "-tasks" + (spec.options.group ? "-g" + std::to_string(spec.options.group) : "")
+                                     : "");
   if (node.json().is_object()) spec.label = node.get_string("label", spec.label);
   if (spec.label.empty()) node.required("label").fail("must not be empty");
   return spec;
@@ -248,6 +253,10 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   config.epochs = static_cast<int>(root.get_int("epochs", 1, 1000, 0));
   if (config.epochs > 0 && !(config.model.name == "ncf" && config.data.ranked()))
     root.required("epochs").fail("applies to model ncf on movielens or synthetic-ml20m data only");
+  for (const auto& strategy : config.strategies)
+    if (config.epochs > 0 && strategy.options.tasks())
+      root.required("epochs").fail("strategy '" + strategy.label +
+                                   "' runs execution \"tasks\", which trains a fixed number of iterations");
   if (config.epochs == 0)
     config.iterations = root.required("iterations").as_int(1, 1'000'000'000);
   else
@@ -267,13 +276,18 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   if (const auto faults = root.optional("faults")) {
     faults->expect_keys({"kill"});
     const ConfigNode kill = faults->required("kill");
-    kill.expect_keys({"run", "rank", "iteration"});
+    kill.expect_keys({"run", "rank", "iteration", "job"});
     const int runs = static_cast<int>(config.strategies.size() * config.workers.size());
     config.kill.run = static_cast<int>(kill.required("run").as_int(1, runs));
     config.kill.rank = static_cast<int>(kill.required("rank").as_int(0, 1023));
     config.kill.iteration = kill.get_int("iteration", 0, 1'000'000'000, 0);
+    config.kill.job = static_cast<int>(kill.get_int("job", 1, 2, 1));
     const RunSpec target = sweep(config)[config.kill.run - 1];
-    if (config.kill.rank >= target.workers)
+    if (kill.optional("job") && !target.strategy.options.tasks())
+      kill.required("job").fail("applies to execution \"tasks\" only; run " + std::to_string(config.kill.run) +
+                                " (" + target.title() + ") has long-running workers");
+    // With execution "tasks", rank N is the driver, and killing it is a test too.
+    if (config.kill.rank >= target.workers + (target.strategy.options.tasks() ? 1 : 0))
       kill.required("rank").fail("run " + std::to_string(config.kill.run) + " (" + target.title() + ") has no rank " +
                                  std::to_string(config.kill.rank));
   }

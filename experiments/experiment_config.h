@@ -38,7 +38,8 @@ struct StrategySpec {
   std::string label;  // unique within the config, e.g. "sharded" or "sharded-bf16"
   std::string name;   // registry name
   sync::SyncOptions options;
-  int extra_ranks() const { return options.ps_separate_servers ? options.ps_servers : 0; }
+  // Ranks besides the workers: ps's separate servers, or the task model's driver.
+  int extra_ranks() const { return (options.ps_separate_servers ? options.ps_servers : 0) + (options.tasks() ? 1 : 0); }
 };
 
 struct ComputeSpec {
@@ -51,6 +52,7 @@ struct KillFault {  // test hook: a worker kills itself with SIGKILL
   int run = 0;      // 1-based index in the sweep; 0 = none
   int rank = 0;
   long iteration = 0;
+  int job = 1;  // execution "tasks": during job 1 (forward-backward) or job 2 (parameter sync)
 };
 
 // The "simulate" section, read by `syncbed simulate` only.

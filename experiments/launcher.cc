@@ -144,9 +144,15 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
         --running;
         exits[rank].exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         exits[rank].signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        if ((exits[rank].exit_code != 0) && !kill_at) {
-          log_line("launcher: " + exits[rank].describe() + "; waiting up to " + std::to_string(options.grace.count()) +
-                   " s for the other workers");
+        const bool supervised = options.supervisor >= 0;
+        if (supervised && rank != options.supervisor && exits[rank].exit_code != 0)
+          log_line("launcher: " + exits[rank].describe() + "; rank " + std::to_string(options.supervisor) +
+                   " decides whether the job goes on");
+        const bool ends_job = supervised ? rank == options.supervisor : exits[rank].exit_code != 0;
+        if (ends_job && !kill_at && running > 0) {
+          if (exits[rank].exit_code != 0)
+            log_line("launcher: " + exits[rank].describe() + "; waiting up to " +
+                     std::to_string(options.grace.count()) + " s for the other workers");
           kill_at = Clock::now() + options.grace;
         }
       }

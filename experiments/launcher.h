@@ -1,7 +1,8 @@
 // Starts N local worker processes of this executable and supervises them: the launcher
 // hosts the rendezvous coordinator (or leaves it to rank 0), gives every worker RANK, WORLD_SIZE, MASTER_ADDR,
-// MASTER_PORT and a fresh SYNCBED_TOKEN, and waits. When one worker fails the others
-// get a grace period to report their own errors, then are killed.
+// MASTER_PORT and a fresh SYNCBED_TOKEN, and waits. When one worker fails (or the
+// supervisor, if there is one, exits) the others get a grace period to report their
+// own errors, then are killed.
 #pragma once
 
 #include <signal.h>
@@ -28,6 +29,10 @@ struct LaunchOptions {
   // Empty: the launcher hosts the rendezvous coordinator on 127.0.0.1. Otherwise rank 0
   // hosts it at this address, for workers that cannot reach this process's loopback.
   std::string master_addr;
+  // >= 0: the job lives and dies with this rank (the task model's driver). Another
+  // rank's failure is the supervisor's to handle; the grace period starts when the
+  // supervisor exits.
+  int supervisor = -1;
 };
 
 // While one exists, SIGINT and SIGTERM set a flag instead of killing this process;

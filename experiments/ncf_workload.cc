@@ -34,7 +34,7 @@ models::NcfConfig ncf_config(int users, int items, std::uint64_t seed) {
 class NcfWorkload : public Workload {
  public:
   NcfWorkload(const ExperimentConfig& config, int rank, int workers, bool load_data)
-      : batch_(config.model.batch), rank_(rank), workers_(workers), rng_(config.seed * 1'000'003 + rank) {
+      : batch_(config.model.batch), rank_(rank), workers_(workers), seed_(config.seed * 1'000'003 + rank) {
     const DataSpec& spec = config.data;
     if (!spec.ranked() || (!load_data && spec.kind != "movielens")) {
       model_ = std::make_unique<models::Ncf>(ncf_config(spec.users, spec.items, config.seed));
@@ -68,9 +68,12 @@ class NcfWorkload : public Workload {
       const std::size_t step = iteration % iterations_per_epoch_;
       samples_->fill((step * workers_ + rank_) * batch_, batch_, batch_data_);
     } else {
+      // A function of (rank, iteration) alone, so a task that recomputes this batch on
+      // another executor gets the same one.
       const auto& c = model_->config();
+      std::mt19937_64 rng(seed_ + static_cast<std::uint64_t>(iteration) * 0x9E3779B97F4A7C15ull);
       for (int k = 0; k < batch_; ++k)
-        batch_data_.add(std::int32_t(rng_() % c.users), std::int32_t(rng_() % c.items), k % 5 == 0 ? 1.0f : 0.0f);
+        batch_data_.add(std::int32_t(rng() % c.users), std::int32_t(rng() % c.items), k % 5 == 0 ? 1.0f : 0.0f);
     }
     // The model clears only the gradient rows it wrote last time, but the sync step may
     // have written anywhere in the buffer (a ring sum carries every worker's rows).
@@ -96,7 +99,7 @@ class NcfWorkload : public Workload {
   std::unique_ptr<models::TrainingSamples> samples_;
   long iterations_per_epoch_ = 0;
   int epoch_ = -1;
-  std::mt19937_64 rng_;
+  std::uint64_t seed_;
   models::InteractionBatch batch_data_;
 };
 

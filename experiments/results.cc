@@ -146,6 +146,15 @@ nlohmann::json summarize_run(const RunFacts& facts, const std::vector<nlohmann::
   if (facts.emulated) summary["emulated_ms"] = facts.emulated_ms;
   if (!facts.network.is_null()) summary["network"] = facts.network;
   if (info.contains("endpoints")) summary["endpoints"] = info["endpoints"];
+  if (info.contains("weights_hash")) summary["weights_hash"] = info["weights_hash"];
+  if (info.contains("tasks")) {
+    // The task model's driver records what scheduling cost each iteration: as a fraction
+    // of compute, the paper's Fig. 8 measure.
+    summary["tasks"] = info["tasks"];
+    double scheduling = 0;
+    for (double s : phases["scheduling"]) scheduling += s;
+    summary["scheduling_overhead"] = compute_total > 0 ? scheduling / compute_total : 0.0;
+  }
   if (!evaluations.empty()) {
     summary["evaluations"] = evaluations;
     summary["hit_rate"] = evaluations.back()["hit_rate"];

@@ -15,6 +15,8 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "experiments/gather.h"
+#include "experiments/record_writer.h"
+#include "experiments/task_worker.h"
 #include "experiments/workload.h"
 #include "models/dnnl_context.h"
 #include "sync/parameter_sync.h"
@@ -38,6 +40,16 @@ RankingSums gather_ranking(net::Mesh& mesh, int workers, RankingSums mine) {
   return mine;
 }
 
+}  // namespace
+
+std::string weights_hash(std::span<const float> weights) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(std::as_bytes(weights))));
+  return hex;
+}
+
+namespace {
+
 // Every worker's weights must be bitwise identical after the last step.
 void check_identical_weights(net::Mesh& mesh, int workers, std::span<const float> weights) {
   const std::uint64_t mine = fnv1a64(std::as_bytes(weights));
@@ -49,25 +61,6 @@ void check_identical_weights(net::Mesh& mesh, int workers, std::span<const float
                           " differ from rank 0's after the last step: the strategy did not keep them identical");
                   });
 }
-
-class RecordWriter {
- public:
-  explicit RecordWriter(const std::string& path) : file_(path.empty() ? nullptr : std::fopen(path.c_str(), "a")) {
-    if (!path.empty() && !file_) throw std::runtime_error("cannot open " + path + " for writing");
-  }
-  ~RecordWriter() {
-    if (file_) std::fclose(file_);
-  }
-  void write(const nlohmann::json& record) {
-    if (!file_) return;
-    const std::string line = record.dump() + "\n";
-    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
-      throw std::runtime_error("cannot write an iteration record");
-  }
-
- private:
-  std::FILE* file_;
-};
 
 nlohmann::json phases_json(const sync::PhaseTimes& times) {
   std::map<std::string, double> sums;  // a phase may run several times in one step
@@ -85,6 +78,7 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
                                 std::to_string(workers + run.strategy.extra_ranks()) + " ranks, the job has " +
                                 std::to_string(mesh.size()));
   models::set_compute_threads(options.threads > 0 ? options.threads : config.threads_for(workers));
+  if (run.strategy.options.tasks()) return run_task_worker(config, run, mesh, options);
   const bool serves_only = rank >= workers;
   // A server needs the model's size only; a worker loads its share of the data too.
   auto workload = make_workload(config, serves_only ? 0 : rank, workers);
@@ -148,6 +142,7 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     nlohmann::json endpoints = nlohmann::json::array();  // where the ranks listened: which hosts ran the job
     for (int r = 0; r < mesh.size(); ++r) endpoints.push_back(mesh.endpoint(r).to_string());
     const nlohmann::json info{{"parameters", workload->weights().size()},
+                              {"weights_hash", weights_hash(workload->weights())},
                               {"endpoints", endpoints},
                               {"items_per_worker", workload->items_per_iteration()},
                               {"item_unit", workload->item_unit()},

@@ -3,6 +3,7 @@
 // file the launcher tails for progress and turns into results.
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "core/transport/mesh.h"
@@ -19,6 +20,9 @@ struct WorkerRunOptions {
 // Runs `run` on this rank of `mesh` (ranks past run.workers serve, for ps with separate
 // servers). Throws on any failure; at the end, checks that every worker holds the same
 // weights.
+// fnv1a64 of the weights' bytes, 16 hex digits: runs that must agree bitwise compare it.
+std::string weights_hash(std::span<const float> weights);
+
 void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options);
 
 }  // namespace syncbed::experiments

@@ -8,6 +8,8 @@ Writes, as PNG and SVG next to the results:
   efficiency throughput / (N/N0 x the same strategy's throughput at its smallest N0, normally 1)
   overhead   median time of each sync phase as a fraction of compute time, stacked
   hit_rate   NCF HR@10 per epoch (only when the runs evaluated)
+  scheduling the task model's scheduling overhead (time not spent in tasks) as a fraction of
+             compute vs workers, one line per group size (only for execution "tasks" runs)
   simulated  `syncbed simulate`'s throughput vs workers (lines) with the measured runs and
              the config's reference values (markers), when simulated.jsonl exists
 Needs matplotlib (Debian: python3-matplotlib).
@@ -177,6 +179,25 @@ def plot_simulated(directory):
     save(fig, directory, "simulated")
 
 
+def plot_scheduling(summaries, directory):
+    runs = {k: v for k, v in by_strategy(summaries).items() if "scheduling_overhead" in v[0]}
+    if not runs:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for strategy, points in runs.items():
+        ax.plot([r["workers"] for r in points], [100 * r["scheduling_overhead"] for r in points], marker="o",
+                label=strategy)
+    ax.set_xscale("log", base=2)
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel("executors (N); 2N tasks per iteration")
+    ax.set_ylabel("scheduling overhead (% of compute time)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title(summaries, "driver scheduling overhead"), fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, directory, "scheduling")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -192,6 +213,7 @@ def main():
     plot_efficiency(summaries, directory)
     plot_overhead(summaries, directory)
     plot_hit_rate(summaries, directory)
+    plot_scheduling(summaries, directory)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,12 @@ struct SyncOptions {
   int ps_servers = 0;                                // ps: 0 = one per worker (co-located)
   bool ps_separate_servers = false;                  // ps: servers are the last ranks
   int staleness = 0;                                 // ps: 0 = BSP; k = run up to k steps ahead
+  // sharded: "steps" (long-running workers, one step() per iteration) or "tasks" (BigDL's
+  // driver and stateless tasks, sync/tasks/; one more rank, the driver).
+  std::string execution = "steps";
+  int group = 0;                      // tasks: 0 = one driver round per job; k = k iterations per round
+  std::size_t block_store_bytes = 0;  // tasks: per executor; 0 = sized from the model and group
+  bool tasks() const { return execution == "tasks"; }
 };
 
 // Throws std::invalid_argument for an unknown name or an option the strategy does not

@@ -50,6 +50,13 @@ void check_parameter_sync(const std::string& name, const SyncOptions& options) {
     throw std::invalid_argument("ps_servers must be >= 0, got " + std::to_string(options.ps_servers));
   if (name != "ps" && (options.staleness != 0 || options.ps_servers != 0 || options.ps_separate_servers))
     throw std::invalid_argument("staleness and ps_servers apply to sync strategy 'ps' only, not '" + name + "'");
+  if (options.execution != "steps" && options.execution != "tasks")
+    throw std::invalid_argument("execution must be \"steps\" or \"tasks\", got '" + options.execution + "'");
+  if (options.tasks() && (name != "sharded" || options.compression != "none"))
+    throw std::invalid_argument("execution \"tasks\" runs sync strategy 'sharded' without compression only");
+  if (!options.tasks() && (options.group != 0 || options.block_store_bytes != 0))
+    throw std::invalid_argument("group and block_store_mb need execution \"tasks\"");
+  if (options.group < 0) throw std::invalid_argument("group must be >= 0, got " + std::to_string(options.group));
   if (options.ps_separate_servers && options.ps_servers == 0)
     throw std::invalid_argument("ps_servers: separate servers need a count >= 1");
 }

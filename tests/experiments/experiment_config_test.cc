@@ -152,7 +152,7 @@ const Refusal kRefusals[] = {
     {"unknown strategy key",
      [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "ring"}, {"chunks", 2}}; }); },
      "config: strategies[0].chunks: unknown key (known: name, label, compression, bf16_sum, segment, servers, "
-     "separate_servers, staleness)"},
+     "separate_servers, staleness, execution, group, block_store_mb)"},
     {"unknown compression",
      [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "sharded"}, {"compression", "fp8"}}; }); },
      "config: strategies[0]: compression must be \"none\" or \"bf16\", got 'fp8'"},
@@ -266,6 +266,30 @@ const Refusal kRefusals[] = {
     {"kill of a rank the run does not have",
      [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 3}, {"rank", 1}}}}; }); },
      "config: faults.kill.rank: run 3 (ring, 1 worker) has no rank 1"},
+    {"unknown execution",
+     [] { return edit(base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"execution", "spark"}}}; }); },
+     "config: strategies[0]: execution must be \"steps\" or \"tasks\", got 'spark'"},
+    {"tasks with ring",
+     [] { return edit(base(), [](json& j) { j["strategies"] = {{{"name", "ring"}, {"execution", "tasks"}}}; }); },
+     "config: strategies[0]: execution \"tasks\" runs sync strategy 'sharded' without compression only"},
+    {"group without tasks",
+     [] { return edit(base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"group", 2}}}; }); },
+     "config: strategies[0]: group and block_store_mb need execution \"tasks\""},
+    {"negative group", [] {
+       return edit(base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}, {"group", -1}}}; });
+     },
+     "config: strategies[0].group: must be between 0 and 10000, got -1"},
+    {"kill job on long-running workers",
+     [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 2}, {"rank", 1}, {"job", 2}}}}; }); },
+     "config: faults.kill.job: applies to execution \"tasks\" only; run 2 (sharded, 2 workers) has long-running "
+     "workers"},
+    {"kill of the driver of a long-running run",
+     [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 2}, {"rank", 2}}}}; }); },
+     "config: faults.kill.rank: run 2 (sharded, 2 workers) has no rank 2"},
+    {"tasks with epochs", [] {
+       return edit(ncf_base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}}}; });
+     },
+     "config: epochs: strategy 'sharded-tasks' runs execution \"tasks\", which trains a fixed number of iterations"},
 };
 
 TEST(ExperimentConfig, NetworkDefaultsToLoopbackAndParsesRatesAndDelays) {
@@ -300,6 +324,20 @@ TEST(ExperimentConfig, FillsDefaultsAndSweepsStrategiesTimesWorkers) {
   EXPECT_EQ(runs[3].title(), "ring, 2 workers");
   EXPECT_EQ(runs[5].index, 6);
   EXPECT_EQ(config.threads_for(1024), 1);
+}
+
+TEST(ExperimentConfig, TasksAddTheDriverRankAndLabelTheirGroup) {
+  json j = base();
+  j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}},
+                     {{"name", "sharded"}, {"execution", "tasks"}, {"group", 4}, {"block_store_mb", 64}}};
+  j["faults"] = {{"kill", {{"run", 4}, {"rank", 2}, {"job", 2}}}};  // rank 2 of a 2-worker run: the driver
+  const auto config = parse_experiment_config(j, "file");
+  EXPECT_EQ(config.strategies[0].label, "sharded-tasks");
+  EXPECT_EQ(config.strategies[0].extra_ranks(), 1);
+  EXPECT_EQ(config.strategies[1].label, "sharded-tasks-g4");
+  EXPECT_EQ(config.strategies[1].options.group, 4);
+  EXPECT_EQ(config.strategies[1].options.block_store_bytes, std::size_t{64} << 20);
+  EXPECT_EQ(config.kill.job, 2);
 }
 
 TEST(ExperimentConfig, NcfDefaultsToAdamAndLabelsBf16Variants) {

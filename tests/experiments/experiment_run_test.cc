@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -134,6 +135,70 @@ TEST_F(ExperimentRun, AKilledWorkerFailsItsRunAndTheSweepGoesOn) {
   EXPECT_EQ(summaries[1]["iterations"], 6);
   EXPECT_NE(read_text(dir_ / "stdout").find("run 1/2 sharded, 3 workers: FAILED: rank 1 was killed by signal 9"),
             std::string::npos);
+}
+
+// BigDL's execution model: a driver and stateless tasks give the long-running sharded
+// strategy's weights bitwise, also when an executor dies during job 1 or job 2 (its
+// tasks move to the survivors, from replicated weight and optimizer-state blocks).
+TEST_F(ExperimentRun, TasksRecoverExactlyFromAnExecutorKilledInEitherJob) {
+  const json tasks = {{"name", "sharded"}, {"execution", "tasks"}};
+  const json grouped = {{"name", "sharded"}, {"execution", "tasks"}, {"group", 2}};
+  json config = tiny({"sharded", tasks, grouped}, {3});
+  config["optimizer"] = {{"kind", "adam"}, {"lr", 0.001}};
+  EXPECT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const auto clean = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(clean.size(), 3u);
+  const std::string hash = clean[0]["weights_hash"];
+  for (const auto& summary : clean) {
+    EXPECT_EQ(summary["status"], "ok") << summary.dump();
+    EXPECT_EQ(summary["weights_hash"], hash) << summary["strategy"];
+  }
+  EXPECT_EQ(clean[1]["tasks"]["rounds"], 2 * 8 + 1);  // one round per job, plus init
+  EXPECT_EQ(clean[2]["tasks"]["rounds"], 4);          // two iterations per round
+  EXPECT_EQ(clean[1]["tasks"]["executors_lost"], 0);
+
+  for (int job : {1, 2}) {
+    config["faults"] = {{"kill", {{"run", job + 1}, {"rank", 1}, {"iteration", 4}, {"job", job}}}};
+    config["output"] = (dir_ / ("kill" + std::to_string(job))).string();
+    EXPECT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+    const auto summaries = read_jsonl(dir_ / ("kill" + std::to_string(job)) / "summary.jsonl");
+    ASSERT_EQ(summaries.size(), 3u);
+    const json& hit = summaries[job];
+    EXPECT_EQ(hit["status"], "ok") << hit.dump();
+    EXPECT_EQ(hit["weights_hash"], hash) << "job " << job;
+    EXPECT_EQ(hit["tasks"]["executors_lost"], 1);
+    EXPECT_GE(hit["tasks"]["failed_tasks"], 1);
+    ASSERT_EQ(hit["tasks"]["recovery_s"].size(), 1u);
+    EXPECT_LT(hit["tasks"]["recovery_s"][0].get<double>(), 10.0);
+    EXPECT_NE(read_text(dir_ / "stderr").find("rank 1 was killed by signal 9 (Killed); rank 3 decides whether the job goes on"),
+              std::string::npos)
+        << read_text(dir_ / "stderr");
+  }
+  // The driver's records carry its scheduling measurements per job.
+  const auto records = read_jsonl(dir_ / "out" / "records.jsonl");
+  const auto task_record = std::find_if(records.begin(), records.end(), [](const json& r) {
+    return r["strategy"] == "sharded-tasks" && r["kind"] == "iteration";
+  });
+  ASSERT_NE(task_record, records.end());
+  for (const char* phase : {"launch", "scheduling", "fetch_weights", "fetch_gradients", "update", "put_weights"})
+    EXPECT_TRUE((*task_record)["phases"].contains(phase)) << phase;
+  EXPECT_GT((*task_record)["jobs"]["forward_backward"]["wall_s"].get<double>(), 0);
+  EXPECT_GT((*task_record)["jobs"]["parameter_sync"]["run_s"].get<double>(), 0);
+}
+
+TEST_F(ExperimentRun, TheDriversDeathFailsTheRunClearlyAndLeavesNoProcess) {
+  json config = tiny(json::array({{{"name", "sharded"}, {"execution", "tasks"}}}), {3});
+  config["faults"] = {{"kill", {{"run", 1}, {"rank", 3}, {"iteration", 2}}}};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(syncbed("run --no-plot " + write_config(config)), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+  const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(summaries.size(), 1u);
+  const std::string error = summaries[0]["error"];
+  EXPECT_EQ(error.rfind("rank 3 was killed by signal 9 (Killed): [rank 3] fault injection: killing the driver", 0), 0u)
+      << error;
+  EXPECT_NE(error.find("lost the driver (rank 3)"), std::string::npos) << error;
+  EXPECT_FALSE(process_mentions(dir_.string()));
 }
 
 TEST_F(ExperimentRun, InterruptStopsTheWorkersAndKeepsFinishedRuns) {
