@@ -156,6 +156,8 @@ TEST_F(ExperimentRun, TasksRecoverExactlyFromAnExecutorKilledInEitherJob) {
   EXPECT_EQ(clean[1]["tasks"]["rounds"], 2 * 8 + 1);  // one round per job, plus init
   EXPECT_EQ(clean[2]["tasks"]["rounds"], 4);          // two iterations per round
   EXPECT_EQ(clean[1]["tasks"]["executors_lost"], 0);
+  EXPECT_GE(clean[1]["scheduling_overhead"].get<double>(), 0.0);
+  EXPECT_FALSE(clean[0].contains("scheduling_overhead"));
 
   for (int job : {1, 2}) {
     config["faults"] = {{"kill", {{"run", job + 1}, {"rank", 1}, {"iteration", 4}, {"job", job}}}};
