@@ -38,6 +38,13 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
       ++skipped;
       continue;
     }
+    // The task model's driver writes the results, and a lost executor must not end the
+    // job: only `syncbed run`, whose launcher knows this, runs it for now.
+    if (run.strategy.options.tasks()) {
+      if (writer) log_line("skipping " + run.strategy.label + ": execution \"tasks\" runs under `syncbed run` only");
+      ++skipped;
+      continue;
+    }
     const std::string records_path = scratch + "/records.jsonl", info_path = scratch + "/info.json";
     if (writer) fs::remove(records_path);
     run_worker(config, run, mesh, {writer ? records_path : "", writer ? info_path : "", threads});

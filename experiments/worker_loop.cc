@@ -40,16 +40,6 @@ RankingSums gather_ranking(net::Mesh& mesh, int workers, RankingSums mine) {
   return mine;
 }
 
-}  // namespace
-
-std::string weights_hash(std::span<const float> weights) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(std::as_bytes(weights))));
-  return hex;
-}
-
-namespace {
-
 // Every worker's weights must be bitwise identical after the last step.
 void check_identical_weights(net::Mesh& mesh, int workers, std::span<const float> weights) {
   const std::uint64_t mine = fnv1a64(std::as_bytes(weights));
@@ -69,6 +59,12 @@ nlohmann::json phases_json(const sync::PhaseTimes& times) {
 }
 
 }  // namespace
+
+std::string weights_hash(std::span<const float> weights) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(std::as_bytes(weights))));
+  return hex;
+}
 
 void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options) {
   const int rank = mesh.rank();

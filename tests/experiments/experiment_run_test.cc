@@ -169,7 +169,9 @@ TEST_F(ExperimentRun, TasksRecoverExactlyFromAnExecutorKilledInEitherJob) {
     EXPECT_EQ(hit["status"], "ok") << hit.dump();
     EXPECT_EQ(hit["weights_hash"], hash) << "job " << job;
     EXPECT_EQ(hit["tasks"]["executors_lost"], 1);
-    EXPECT_GE(hit["tasks"]["failed_tasks"], 1);
+    // At least the task the executor died in ran again (survivors' tasks fail, and run
+    // again, only if they reached for its blocks).
+    EXPECT_GT(hit["tasks"]["tasks"].get<long>(), clean[job]["tasks"]["tasks"].get<long>());
     ASSERT_EQ(hit["tasks"]["recovery_s"].size(), 1u);
     EXPECT_LT(hit["tasks"]["recovery_s"][0].get<double>(), 10.0);
     EXPECT_NE(read_text(dir_ / "stderr").find("rank 1 was killed by signal 9 (Killed); rank 3 decides whether the job goes on"),
