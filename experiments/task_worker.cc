@@ -13,7 +13,6 @@
 #include "core/log.h"
 #include "experiments/record_writer.h"
 #include "experiments/workload.h"
-#include "models/dnnl_context.h"
 #include "sync/tasks/driver.h"
 #include "sync/tasks/executor.h"
 
@@ -134,24 +133,13 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   });
   const auto& stats = driver.stats();
   if (options.info_path.empty()) return;
-  nlohmann::json endpoints = nlohmann::json::array();
-  for (int r = 0; r < mesh.size(); ++r) endpoints.push_back(mesh.endpoint(r).to_string());
-  const nlohmann::json info{{"parameters", weights.size()},
-                            {"weights_hash", weights_hash(weights)},
-                            {"endpoints", endpoints},
-                            {"items_per_worker", workload->items_per_iteration()},
-                            {"item_unit", workload->item_unit()},
-                            {"threads_per_worker", models::compute_threads()},
-                            {"iterations", total},
-                            {"warmup", warmup},
-                            {"iterations_per_epoch", 0},
-                            {"tasks",
-                             {{"rounds", stats.rounds},
-                              {"tasks", stats.tasks},
-                              {"failed_tasks", stats.failed_tasks},
-                              {"executors_lost", stats.executors_lost},
-                              {"recovery_s", stats.recovery_seconds},
-                              {"peak_block_store_bytes", stats.peak_store_bytes}}}};
+  nlohmann::json info = run_info(mesh, weights, *workload, total, warmup, 0);
+  info["tasks"] = {{"rounds", stats.rounds},
+                   {"tasks", stats.tasks},
+                   {"failed_tasks", stats.failed_tasks},
+                   {"executors_lost", stats.executors_lost},
+                   {"recovery_s", stats.recovery_seconds},
+                   {"peak_block_store_bytes", stats.peak_store_bytes}};
   write_file_atomically(options.info_path, info.dump(2) + "\n");
 }
 

@@ -66,6 +66,21 @@ std::string weights_hash(std::span<const float> weights) {
   return hex;
 }
 
+nlohmann::json run_info(const net::Mesh& mesh, std::span<const float> weights, const Workload& workload,
+                        long iterations, long warmup, long iterations_per_epoch) {
+  nlohmann::json endpoints = nlohmann::json::array();  // where the ranks listened: which hosts ran the job
+  for (int r = 0; r < mesh.size(); ++r) endpoints.push_back(mesh.endpoint(r).to_string());
+  return {{"parameters", weights.size()},
+          {"weights_hash", weights_hash(weights)},
+          {"endpoints", endpoints},
+          {"items_per_worker", workload.items_per_iteration()},
+          {"item_unit", workload.item_unit()},
+          {"threads_per_worker", models::compute_threads()},
+          {"iterations", iterations},
+          {"warmup", warmup},
+          {"iterations_per_epoch", iterations_per_epoch}};
+}
+
 void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options) {
   const int rank = mesh.rank();
   const int workers = run.workers;
@@ -134,20 +149,9 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   }
   strategy->synchronize(workload->weights());
   check_identical_weights(mesh, workers, workload->weights());
-  if (rank == 0 && !options.info_path.empty()) {
-    nlohmann::json endpoints = nlohmann::json::array();  // where the ranks listened: which hosts ran the job
-    for (int r = 0; r < mesh.size(); ++r) endpoints.push_back(mesh.endpoint(r).to_string());
-    const nlohmann::json info{{"parameters", workload->weights().size()},
-                              {"weights_hash", weights_hash(workload->weights())},
-                              {"endpoints", endpoints},
-                              {"items_per_worker", workload->items_per_iteration()},
-                              {"item_unit", workload->item_unit()},
-                              {"threads_per_worker", models::compute_threads()},
-                              {"iterations", total},
-                              {"warmup", warmup},
-                              {"iterations_per_epoch", per_epoch}};
-    write_file_atomically(options.info_path, info.dump(2) + "\n");
-  }
+  if (rank == 0 && !options.info_path.empty())
+    write_file_atomically(options.info_path,
+                          run_info(mesh, workload->weights(), *workload, total, warmup, per_epoch).dump(2) + "\n");
 }
 
 }  // namespace syncbed::experiments

@@ -23,6 +23,11 @@ struct WorkerRunOptions {
 // fnv1a64 of the weights' bytes, 16 hex digits: runs that must agree bitwise compare it.
 std::string weights_hash(std::span<const float> weights);
 
+class Workload;
+// The facts of a finished run that its recording rank writes to info.json.
+nlohmann::json run_info(const net::Mesh& mesh, std::span<const float> weights, const Workload& workload,
+                        long iterations, long warmup, long iterations_per_epoch);
+
 void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options);
 
 }  // namespace syncbed::experiments

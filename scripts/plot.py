@@ -90,6 +90,18 @@ def plot_scaling(summaries, directory):
     save(fig, directory, "scaling")
 
 
+def finish_workers_axes(ax, summaries, xlabel, ylabel, what):
+    """Log-2 worker axis, y from 0, title, grid and legend of a per-N line plot."""
+    ax.set_xscale("log", base=2)
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.set_title(title(summaries, what), fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def plot_efficiency(summaries, directory):
     fig, ax = plt.subplots(figsize=(7, 4.8))
     for strategy, runs in by_strategy(summaries).items():
@@ -98,14 +110,8 @@ def plot_efficiency(summaries, directory):
         ax.plot([r["workers"] for r in runs], [100 * r["throughput"] * n0 / (r["workers"] * t0) for r in runs],
                 marker="o", label=strategy)
     ax.axhline(100, color="k", linestyle="--", linewidth=1, label="ideal")
-    ax.set_xscale("log", base=2)
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.set_xlabel("workers (N)")
-    ax.set_ylabel("scaling efficiency (% of linear from the smallest N)")
-    ax.set_ylim(bottom=0)
-    ax.set_title(title(summaries, "scaling efficiency"), fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    finish_workers_axes(ax, summaries, "workers (N)", "scaling efficiency (% of linear from the smallest N)",
+                        "scaling efficiency")
     save(fig, directory, "efficiency")
 
 
@@ -187,14 +193,8 @@ def plot_scheduling(summaries, directory):
     for strategy, points in runs.items():
         ax.plot([r["workers"] for r in points], [100 * r["scheduling_overhead"] for r in points], marker="o",
                 label=strategy)
-    ax.set_xscale("log", base=2)
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.set_xlabel("executors (N); 2N tasks per iteration")
-    ax.set_ylabel("scheduling overhead (% of compute time)")
-    ax.set_ylim(bottom=0)
-    ax.set_title(title(summaries, "driver scheduling overhead"), fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    finish_workers_axes(ax, summaries, "executors (N); 2N tasks per iteration", "scheduling overhead (% of compute time)",
+                        "driver scheduling overhead")
     save(fig, directory, "scheduling")
 
 

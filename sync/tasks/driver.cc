@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/buffer.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "sync/tasks/block_service.h"
 #include "sync/tasks/tags.h"
@@ -16,10 +17,6 @@
 namespace syncbed::sync::tasks {
 namespace {
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 double seconds(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
 constexpr auto kForever = std::chrono::hours(24 * 365);
 
@@ -53,13 +50,13 @@ struct Driver::Reports {
       while (true) {
         std::array<std::byte, TaskReport::kWireBytes> bytes{};
         mesh.recv(executor, kReportTag, std::span<std::byte>(bytes)).wait_for(kForever);
-        Event event{executor, false, "", TaskReport::decode(bytes), now_ns()};
+        Event event{executor, false, "", TaskReport::decode(bytes), steady_now_ns()};
         const bool goodbye = event.report.status == TaskStatus::kGoodbye;
         push(std::move(event));
         if (goodbye) return;
       }
     } catch (const std::exception& e) {
-      push({executor, true, e.what(), {}, now_ns()});
+      push({executor, true, e.what(), {}, steady_now_ns()});
     }
   }
   void push(Event event) {
@@ -193,12 +190,11 @@ std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>
   Progress progress;
   long emitted = 0;
   std::vector<std::int64_t> losses_pending;  // detection times of losses not yet recovered
-  std::set<int> lost;
   while (!scheduler_.finished()) {
     const Round round = scheduler_.next_round();
-    const std::int64_t sent = now_ns();
+    const std::int64_t sent = steady_now_ns();
     send_round(round);
-    progress.sent(round, sent, seconds(now_ns() - sent));
+    progress.sent(round, sent, seconds(steady_now_ns() - sent));
     ++stats_.rounds;
     stats_.tasks += static_cast<long>(round.size());
     std::map<int, std::size_t> remaining;
@@ -219,7 +215,7 @@ std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>
       }
       const int e = event->executor;
       if (event->lost || event->report.status == TaskStatus::kGoodbye) {
-        if (!lost.insert(e).second) continue;
+        if (!scheduler_.is_alive(e)) continue;  // its loss is known already
         log_line("driver: executor " + std::to_string(e) + " lost (" + event->error + "); moving its tasks to the " +
                  std::to_string(scheduler_.alive().size() - 1) + " survivors");
         scheduler_.executor_lost(e);
@@ -228,7 +224,7 @@ std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>
         losses_pending.push_back(event->arrival_ns);
         continue;
       }
-      if (lost.contains(e)) continue;
+      if (!scheduler_.is_alive(e)) continue;
       --remaining[e];
       const TaskReport& r = event->report;
       switch (r.status) {

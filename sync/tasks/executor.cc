@@ -1,21 +1,13 @@
 #include "sync/tasks/executor.h"
 
 #include <cstring>
-#include <numeric>
-#include <thread>
 
-#include "core/log.h"
+#include "core/clock.h"
 #include "sync/tasks/block_service.h"
 #include "sync/tasks/tags.h"
 
 namespace syncbed::sync::tasks {
 namespace {
-
-using SteadyClock = std::chrono::steady_clock;
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
-}
 
 template <typename T>
 Block to_block(std::span<const T> values) {
@@ -79,7 +71,7 @@ void Executor::run() {
       throw std::runtime_error("executor " + std::to_string(mesh_.rank()) + ": lost the driver (rank " +
                                std::to_string(driver_) + "): " + e.what());
     }
-    const std::int64_t received = now_ns();
+    const std::int64_t received = steady_now_ns();
     const RoundMessage round = RoundMessage::decode(words, options_.executors);
     if (round.end != RoundMessage::End::kNo) {
       aborted = round.end == RoundMessage::End::kAbort;
@@ -97,7 +89,7 @@ void Executor::run() {
         report(r);
         continue;
       }
-      r.start_ns = now_ns();
+      r.start_ns = steady_now_ns();
       try {
         if (options_.before_task) options_.before_task(task.key);
         const Timing t = run_task(task, client);
@@ -112,7 +104,7 @@ void Executor::run() {
         // What this round would still have put will not come: dependents fail fast.
         store_.refuse_waits("executor " + std::to_string(mesh_.rank()) + " gave up its round after " + failure);
       }
-      r.end_ns = now_ns();
+      r.end_ns = steady_now_ns();
       report(r);
     }
   }
@@ -142,13 +134,13 @@ void Executor::put_with_replica(const TaskSpec& task, const BlockId& id, Block d
 
 Executor::Timing Executor::init(const TaskSpec& task, BlockClient& client) {
   Timing timing;
-  const auto start = SteadyClock::now();
+  Stopwatch watch;
   const ShardRange shard = shard_range(options_.parameters, options_.executors, task.key.index);
   const Optimizer fresh(options_.optimizer, shard.size);
   put_with_replica(task, BlockId::weights(0, task.key.index),
                    to_block(source_.initial_weights().subspan(shard.begin, shard.size)), client);
   put_with_replica(task, BlockId::state(0, task.key.index), state_block(0, fresh), client);
-  timing.put_ns = (SteadyClock::now() - start).count();
+  timing.put_ns = watch.lap_ns();
   return timing;
 }
 
@@ -158,12 +150,7 @@ Executor::Timing Executor::forward_backward(const TaskSpec& task, BlockClient& c
   const int p = task.key.index;
   if (static_cast<int>(task.sources.size()) != n) throw std::runtime_error("forward-backward needs one source per shard");
   Timing timing;
-  auto lap = [last = SteadyClock::now()]() mutable {
-    const auto now = SteadyClock::now();
-    const auto ns = (now - last).count();
-    last = now;
-    return ns;
-  };
+  Stopwatch watch;
   std::span<float> weights = source_.weights(p);
   std::vector<Fetch> fetches;
   for (int j = 0; j < n; ++j) {
@@ -171,20 +158,15 @@ Executor::Timing Executor::forward_backward(const TaskSpec& task, BlockClient& c
     fetches.push_back({task.sources[j], BlockId::weights(i, j), std::as_writable_bytes(weights.subspan(shard.begin, shard.size))});
   }
   client.fetch(fetches);
-  timing.fetch_ns = lap();
+  timing.fetch_ns = watch.lap_ns();
   timing.loss = source_.compute(p, i);
-  if (options_.slowdown > 1.0) {
-    const auto computed = std::chrono::nanoseconds(lap());
-    std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::nanoseconds>(computed * (options_.slowdown - 1.0)));
-    timing.compute_ns = computed.count();
-  }
-  timing.compute_ns += lap();
+  timing.compute_ns = watch.lap_ns();
   const std::span<const float> gradients = source_.gradients(p);
   for (int j = 0; j < n; ++j) {
     const ShardRange shard = shard_range(options_.parameters, n, j);
     store_.put(BlockId::gradient(i, p, j), to_block(gradients.subspan(shard.begin, shard.size)));
   }
-  timing.put_ns = lap();
+  timing.put_ns = watch.lap_ns();
   return timing;
 }
 
@@ -194,12 +176,7 @@ Executor::Timing Executor::parameter_sync(const TaskSpec& task, BlockClient& cli
   const int j = task.key.index;
   if (static_cast<int>(task.sources.size()) != n + 1) throw std::runtime_error("parameter-sync needs N + 1 sources");
   Timing timing;
-  auto lap = [last = SteadyClock::now()]() mutable {
-    const auto now = SteadyClock::now();
-    const auto ns = (now - last).count();
-    last = now;
-    return ns;
-  };
+  Stopwatch watch;
   const ShardRange shard = shard_range(options_.parameters, n, j);
   Optimizer optimizer(options_.optimizer, shard.size);
   if (incoming_.size() < shard.size * n) incoming_ = AlignedBuffer<float>(shard.size * n);
@@ -212,7 +189,7 @@ Executor::Timing Executor::parameter_sync(const TaskSpec& task, BlockClient& cli
   fetches.push_back({task.sources[n], BlockId::weights(i, j), std::as_writable_bytes(std::span<float>(weights))});
   fetches.push_back({task.sources[n], BlockId::state(i, j), std::span<std::byte>(state)});
   client.fetch(fetches);
-  timing.fetch_ns = lap();
+  timing.fetch_ns = watch.lap_ns();
 
   // Partition order 0..N-1, as the long-running sharded strategy sums in rank order, so
   // the two execution models give bitwise equal weights.
@@ -225,11 +202,11 @@ Executor::Timing Executor::parameter_sync(const TaskSpec& task, BlockClient& cli
   std::memcpy(&steps, state.data(), sizeof steps);
   optimizer.load_state({reinterpret_cast<const float*>(state.data() + sizeof steps), optimizer.state_size()}, steps);
   optimizer.step(weights, std::span<const float>(sum, shard.size));
-  timing.compute_ns = lap();
+  timing.compute_ns = watch.lap_ns();
 
   put_with_replica(task, BlockId::weights(i + 1, j), to_block(std::span<const float>(weights)), client);
   put_with_replica(task, BlockId::state(i + 1, j), state_block(optimizer.steps(), optimizer), client);
-  timing.put_ns = lap();
+  timing.put_ns = watch.lap_ns();
   return timing;
 }
 

@@ -39,9 +39,7 @@ struct TaskRuntimeOptions {
   OptimizerConfig optimizer;
   std::size_t store_bytes = std::size_t{1} << 30;
   std::chrono::milliseconds wait_for_block{30'000};  // below the mesh's op timeout
-  // Fault injection: this executor's forward-backward takes this many times longer, and
-  // before_task runs before each task (a test may kill the process there).
-  double slowdown = 1.0;
+  // Fault injection: runs before each task (a test may kill the process there).
   std::function<void(const TaskKey&)> before_task;
 };
 

@@ -50,6 +50,7 @@ class Scheduler {
   void executor_lost(int executor);
 
   const std::vector<int>& alive() const { return alive_; }
+  bool is_alive(int executor) const;
   int owner(int partition) const { return owner_[partition]; }
   // Where W(iteration, shard) lives now: its producer's executor or the replica.
   int weights_location(long iteration, int shard) const;
@@ -68,7 +69,6 @@ class Scheduler {
   TaskKey key_of(long job, int index) const;
   Task& task(const TaskKey& key) { return tasks_[key]; }
   const Task* find(const TaskKey& key) const;
-  bool is_alive(int executor) const;
   // The executor that holds (or, planned in this round, will hold) a task's outputs.
   int output_location(const TaskKey& producer) const;
   TaskSpec plan(const TaskKey& key);
