@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "core/atomic_file.h"
+#include "core/clock.h"
 #include "core/units.h"
+#include "experiments/checkpoint.h"
 #include "experiments/host_facts.h"
 #include "experiments/launcher.h"
 #include "experiments/netns_cluster.h"
@@ -61,6 +63,25 @@ std::string python_with_matplotlib() {
   return "";
 }
 
+// One finished run in a line: throughput, where the time went, and what was learned.
+std::string run_line(const nlohmann::json& summary) {
+  const std::string unit = summary["item_unit"];
+  char text[512];
+  std::snprintf(text, sizeof text, "%.1f %s/s, iteration %.1f ms (compute %.1f, sync %.1f), sync/compute %.0f%%",
+                summary["throughput"].get<double>(), unit.c_str(), summary["iteration_ms"].get<double>(),
+                summary["compute_ms"].get<double>(), summary["sync_ms"].get<double>(),
+                100 * summary["sync_overhead"].get<double>());
+  std::string line = text;
+  const double effective = summary.value("effective_throughput", summary["throughput"].get<double>());
+  if (effective < summary["throughput"].get<double>())
+    line += ", " + format_number(effective) + " " + unit + "/s used (the rest dropped or discarded)";
+  if (summary.contains("hit_rate")) line += ", HR@10 " + format_number(summary["hit_rate"]);
+  if (summary.contains("restarts"))
+    line += ", restarted " + std::to_string(summary["restarts"].size()) + "x from checkpoints (" +
+            std::to_string(summary["redone_iterations"].get<long>()) + " iterations redone)";
+  return line;
+}
+
 class Sweep {
  public:
   explicit Sweep(ExperimentConfig config) : config_(std::move(config)), runs_(sweep(config_)), host_(host_facts()) {}
@@ -109,22 +130,12 @@ class Sweep {
   }
 
  private:
-  bool run_one(const RunSpec& run, SweepProgress& progress) {
-    const std::string dir = config_.output + "/.tmp/run-" + std::to_string(run.index);
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    nlohmann::json worker_config = config_.source;
-    worker_config["name"] = config_.name;
-    if (config_.compute.emulated()) worker_config["compute"] = {{"emulated_ms", config_.compute.emulated_ms}};
-    write_file_atomically(dir + "/config.json", worker_config.dump(2) + "\n");
-
-    const int extra = run.strategy.extra_ranks();
+  LaunchOptions launch_options(const RunSpec& run, const std::string& dir) const {
     LaunchOptions launch;
-    launch.workers = run.workers + extra;
-    launch.worker_args = {"worker",       dir + "/config.json",     "--run",
-                          std::to_string(run.index), "--records", dir + "/records.jsonl",
-                          "--info",       dir + "/info.json",       "--timeout-ms",
-                          std::to_string(static_cast<long>(config_.timeout_s * 1000))};
+    launch.workers = run.workers + run.strategy.extra_ranks();
+    launch.worker_args = {
+        "worker", dir + "/config.json", "--run",        std::to_string(run.index),
+        "--info", dir + "/info.json",   "--timeout-ms", std::to_string(static_cast<long>(config_.timeout_s * 1000))};
     launch.rendezvous_timeout = std::chrono::milliseconds(static_cast<long>(config_.timeout_s * 1000));
     launch.grace = std::chrono::seconds(10);
     launch.log_dir = dir;
@@ -138,28 +149,103 @@ class Sweep {
     }
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (config_.threads_for(run.workers) * run.workers > cores) launch.extra_env.push_back("OMP_WAIT_POLICY=PASSIVE");
+    return launch;
+  }
 
+  bool run_one(const RunSpec& run, SweepProgress& progress) {
+    const std::string dir = config_.output + "/.tmp/run-" + std::to_string(run.index);
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    nlohmann::json worker_config = config_.source;
+    worker_config["name"] = config_.name;
+    if (config_.compute.emulated()) worker_config["compute"] = {{"emulated_ms", config_.compute.emulated_ms}};
+    write_file_atomically(dir + "/config.json", worker_config.dump(2) + "\n");
+
+    const LaunchOptions base = launch_options(run, dir);
+    // The task model recovers from a lost executor itself; long-running runs restart.
+    const bool restartable = config_.checkpoint_every > 0 && !run.strategy.options.tasks();
+    const std::string checkpoint_dir = dir + "/checkpoints";
     // With epochs the count depends on the data; rank 0's first record tells.
-    progress.start_run(run.index, run.title(), config_.epochs > 0 ? 0 : config_.warmup + config_.iterations, long(config_.model.batch) * run.workers,
-                       config_.model.name == "ncf" ? "samples" : "images");
-    // The tail that feeds the progress line also collects rank 0's records for the results.
-    RecordTail tail(dir + "/records.jsonl");
-    std::vector<nlohmann::json> records;
-    auto follow = [&] {
-      auto fresh = tail.read_new();
-      progress.update(fresh);
-      records.insert(records.end(), fresh.begin(), fresh.end());
-    };
-    launch.poll = follow;
-    const auto exits = launch_local(launch);
-    follow();
+    progress.start_run(run.index, run.title(), config_.epochs > 0 ? 0 : config_.warmup + config_.iterations,
+                       long(config_.model.batch) * run.workers, config_.model.name == "ncf" ? "samples" : "images");
+    Stopwatch wall;
+    std::vector<nlohmann::json> records;  // rank 0's, of every attempt, redone ones dropped
+    nlohmann::json restarts = nlohmann::json::array();
+    std::string error;
+    double stopped_s = 0;  // of a failed attempt: from the first failed exit to the last exit
+    for (int attempt = 1;; ++attempt) {
+      const long resume = attempt == 1 ? 0 : CheckpointDir::newest_complete(checkpoint_dir, base.workers);
+      if (attempt > 1) {
+        CheckpointDir::discard_after(checkpoint_dir, resume);
+        // Iterations past the checkpoint are lost and done again; so are their evaluations.
+        long redone = 0;
+        std::erase_if(records, [&](const nlohmann::json& r) {
+          // An evaluation or checkpoint at `resume` came before the checkpoint; iteration
+          // `resume` is the first to do again.
+          const long iteration = r.value("iteration", 0L);
+          const bool lost = r.value("kind", "") == "iteration" ? iteration >= resume : iteration > resume;
+          redone += lost && r.value("kind", "") == "iteration";
+          return lost;
+        });
+        restarts.push_back({{"attempt", attempt - 1},
+                            {"error", error},
+                            {"stopped_s", stopped_s},
+                            {"resumed_from", resume},
+                            {"redone_iterations", redone}});
+        progress.clear_line();
+        const std::string from = resume > 0 ? "the checkpoint after iteration " + std::to_string(resume)
+                                            : std::string("the start (no checkpoint every rank wrote yet)");
+        std::printf(
+            "run %d/%zu %s: attempt %d failed: %s\n  restarting from %s (%ld iterations to redo; restart %d "
+            "of at most %d)\n",
+            run.index, runs_.size(), run.title().c_str(), attempt - 1, error.c_str(), from.c_str(), redone, attempt - 1,
+            config_.max_restarts);
+        std::fflush(stdout);
+        progress.restart(attempt, resume);
+      }
+      LaunchOptions launch = base;
+      // Each attempt its own record file: a rank killed mid-line must not garble the next.
+      const std::string records_path = dir + "/records-" + std::to_string(attempt) + ".jsonl";
+      launch.worker_args.insert(launch.worker_args.end(),
+                                {"--records", records_path, "--attempt", std::to_string(attempt)});
+      if (restartable)
+        launch.worker_args.insert(launch.worker_args.end(),
+                                  {"--checkpoints", checkpoint_dir, "--resume-step", std::to_string(resume)});
+      // The tail that feeds the progress line also collects rank 0's records for the results.
+      RecordTail tail(records_path);
+      Stopwatch since_launch;
+      auto follow = [&] {
+        auto fresh = tail.read_new();
+        progress.update(fresh);
+        if (attempt > 1 && !restarts.back().contains("restart_s"))
+          for (const auto& r : fresh)
+            if (r.value("kind", "") == "iteration") {  // the restarted workers are training again
+              restarts.back()["restart_s"] = since_launch.elapsed();
+              break;
+            }
+        records.insert(records.end(), fresh.begin(), fresh.end());
+      };
+      launch.poll = follow;
+      const auto exits = launch_local(launch);
+      follow();
+      if (InterruptScope::interrupted()) {
+        progress.finish_run();
+        return false;
+      }
+      error = failure_reason(exits, dir, launch.supervisor);
+      if (error.empty() || !restartable || attempt > config_.max_restarts) break;
+      double first_failure = 1e300, last_exit = 0;
+      for (const auto& e : exits) {
+        if (e.exit_code != 0) first_failure = std::min(first_failure, e.seconds);
+        last_exit = std::max(last_exit, e.seconds);
+      }
+      stopped_s = last_exit - first_failure;
+    }
     progress.finish_run();
-    if (InterruptScope::interrupted()) return false;
 
     const RunFacts facts = run_facts(config_, run);
     std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
     nlohmann::json summary;
-    std::string error = failure_reason(exits, dir, launch.supervisor);
     if (!error.empty()) records.clear();  // a crashed run's partial records are not results
     if (error.empty()) {
       try {
@@ -169,6 +255,13 @@ class Sweep {
       }
     }
     if (!error.empty()) summary = failed_run(facts, error, host_);
+    summary["wall_s"] = wall.elapsed();  // launch to end, restarts included
+    if (!restarts.empty()) {
+      long redone = 0;
+      for (const auto& r : restarts) redone += r["redone_iterations"].get<long>();
+      summary["restarts"] = restarts;
+      summary["redone_iterations"] = redone;
+    }
     tag_records(facts, records);
     summaries_.push_back(summary);
     records_.insert(records_.end(), records.begin(), records.end());
@@ -179,11 +272,7 @@ class Sweep {
     if (!error.empty())
       std::printf("FAILED: %s\n", error.c_str());
     else
-      std::printf("%.1f %s/s, iteration %.1f ms (compute %.1f, sync %.1f), sync/compute %.0f%%%s\n",
-                  summary["throughput"].get<double>(), summary["item_unit"].get<std::string>().c_str(),
-                  summary["iteration_ms"].get<double>(), summary["compute_ms"].get<double>(),
-                  summary["sync_ms"].get<double>(), 100 * summary["sync_overhead"].get<double>(),
-                  summary.contains("hit_rate") ? (", HR@10 " + format_number(summary["hit_rate"])).c_str() : "");
+      std::printf("%s\n", run_line(summary).c_str());
     std::fflush(stdout);
     return error.empty();
   }

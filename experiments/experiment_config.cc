@@ -1,6 +1,7 @@
 #include "experiments/experiment_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -96,8 +97,9 @@ StrategySpec parse_strategy(const ConfigNode& node) {
   if (node.json().is_string()) {
     spec.name = node.as_string();
   } else {
-    node.expect_keys({"name", "label", "compression", "bf16_sum", "segment", "servers", "separate_servers",
-                      "staleness", "execution", "group", "block_store_mb"});
+    node.expect_keys({"name", "label", "compression", "bf16_sum", "segment", "servers", "separate_servers", "staleness",
+                      "execution", "group", "block_store_mb", "drop_percentage", "max_drop_percentage",
+                      "warmup_iterations", "threshold_window"});
     spec.name = node.required("name").as_string();
     auto& o = spec.options;
     o.compression = node.get_string("compression", "none");
@@ -109,6 +111,17 @@ StrategySpec parse_strategy(const ConfigNode& node) {
     o.execution = node.get_string("execution", "steps");
     o.group = static_cast<int>(node.get_int("group", 0, 10'000, 0));
     o.block_store_bytes = static_cast<std::size_t>(node.get_int("block_store_mb", 1, 1 << 20, 0)) << 20;
+    auto& drop = o.drop;
+    drop.drop_percentage = node.get_number("drop_percentage", 0, 0.99, 0);
+    // BigDL makes both explicit; here the cap defaults to half the tasks, or the drop share if larger.
+    drop.max_drop_percentage = node.get_number("max_drop_percentage", 0, 0.99, std::max(0.5, drop.drop_percentage));
+    drop.warmup_iterations = node.get_int("warmup_iterations", 0, 1'000'000, drop.warmup_iterations);
+    drop.threshold_window = node.get_int("threshold_window", 1, 1'000'000, drop.threshold_window);
+    if (drop.max_drop_percentage < drop.drop_percentage)
+      node.required("max_drop_percentage").fail("must be at least drop_percentage");
+    if (!drop.enabled())
+      for (const char* key : {"max_drop_percentage", "warmup_iterations", "threshold_window"})
+        if (node.has(key)) node.required(key).fail("applies with \"drop_percentage\" > 0 only");
     if (o.sum_in_compressed_format && o.compression != "bf16")
       node.required("bf16_sum").fail("needs \"compression\": \"bf16\"");
   }
@@ -117,9 +130,11 @@ StrategySpec parse_strategy(const ConfigNode& node) {
   } catch (const std::invalid_argument& e) {
     node.fail(e.what());
   }
-  spec.label = spec.name + (spec.options.compression == "bf16" ? "-bf16" : "") +
-               (spec.options.tasks() ? "-tasks" + (spec.options.group ? "-g" + std::to_string(spec.options.group) : "")
-                                     : "");
+  spec.label =
+      spec.name + (spec.options.compression == "bf16" ? "-bf16" : "") +
+      (spec.options.tasks() ? "-tasks" + (spec.options.group ? "-g" + std::to_string(spec.options.group) : "") : "") +
+      (spec.options.drop.enabled() ? "-drop" + std::to_string(std::lround(100 * spec.options.drop.drop_percentage))
+                                   : "");
   if (node.json().is_object()) spec.label = node.get_string("label", spec.label);
   if (spec.label.empty()) node.required("label").fail("must not be empty");
   return spec;
@@ -219,10 +234,45 @@ std::string RunSpec::title() const {
   return strategy.label + ", " + std::to_string(workers) + (workers == 1 ? " worker" : " workers");
 }
 
+KillFault parse_kill(const ConfigNode& kill, const ExperimentConfig& config) {
+  kill.expect_keys({"run", "rank", "iteration", "job"});
+  KillFault fault;
+  const int runs = static_cast<int>(config.strategies.size() * config.workers.size());
+  fault.run = static_cast<int>(kill.get_int("run", 1, runs, 0));
+  fault.rank = static_cast<int>(kill.required("rank").as_int(0, 1023));
+  fault.iteration = kill.get_int("iteration", 0, 1'000'000'000, 0);
+  fault.job = static_cast<int>(kill.get_int("job", 1, 2, 1));
+  for (const RunSpec& target : sweep(config)) {
+    if (fault.run && target.index != fault.run) continue;
+    std::string described = fault.run ? "run " : "every run: run ";
+    described += std::to_string(target.index) + " (" + target.title() + ")";
+    if (kill.optional("job") && !target.strategy.options.tasks())
+      kill.required("job").fail("applies to execution \"tasks\" only; " + described + " has long-running workers");
+    // With execution "tasks", rank N is the driver, and killing it is a test too.
+    if (fault.rank >= target.workers + (target.strategy.options.tasks() ? 1 : 0))
+      kill.required("rank").fail(described + " has no rank " + std::to_string(fault.rank));
+  }
+  return fault;
+}
+
+StragglerFault parse_straggler(const ConfigNode& straggler, const ExperimentConfig& config) {
+  straggler.expect_keys({"rank", "slowdown"});
+  StragglerFault fault;
+  const int fewest = *std::min_element(config.workers.begin(), config.workers.end());
+  fault.rank = static_cast<int>(straggler.required("rank").as_int(0, 1023));
+  if (fault.rank >= fewest)
+    straggler.required("rank").fail("must be a worker of every run; the smallest run has " + std::to_string(fewest) +
+                                    " workers");
+  fault.slowdown = straggler.required("slowdown").as_number(1, 1000);
+  return fault;
+}
+
 ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::string& base_name) {
   const ConfigNode root(json, "");
-  root.expect_keys({"name", "description", "model", "data", "optimizer", "strategies", "workers", "iterations",
-                    "warmup", "epochs", "seed", "threads", "compute", "network", "output", "timeout_s", "faults", "simulate"});
+  root.expect_keys({"name",       "description",      "model",        "data",    "optimizer",
+                    "strategies", "workers",          "iterations",   "warmup",  "epochs",
+                    "seed",       "threads",          "compute",      "network", "output",
+                    "timeout_s",  "checkpoint_every", "max_restarts", "faults",  "simulate"});
   ExperimentConfig config;
   config.source = json;
   config.name = root.get_string("name", base_name);
@@ -272,24 +322,16 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   config.output = root.get_string("output", "results/" + config.name);
   if (config.output.empty()) root.required("output").fail("must not be empty");
   config.timeout_s = root.get_number("timeout_s", 1, 86'400, 120);
+  config.checkpoint_every = root.get_int("checkpoint_every", 1, 1'000'000'000, 0);
+  config.max_restarts = static_cast<int>(root.get_int("max_restarts", 0, 100, config.max_restarts));
+  if (config.checkpoint_every == 0 && root.has("max_restarts"))
+    root.required("max_restarts")
+        .fail("applies with \"checkpoint_every\" only: without checkpoints a run is not restarted");
 
   if (const auto faults = root.optional("faults")) {
-    faults->expect_keys({"kill"});
-    const ConfigNode kill = faults->required("kill");
-    kill.expect_keys({"run", "rank", "iteration", "job"});
-    const int runs = static_cast<int>(config.strategies.size() * config.workers.size());
-    config.kill.run = static_cast<int>(kill.required("run").as_int(1, runs));
-    config.kill.rank = static_cast<int>(kill.required("rank").as_int(0, 1023));
-    config.kill.iteration = kill.get_int("iteration", 0, 1'000'000'000, 0);
-    config.kill.job = static_cast<int>(kill.get_int("job", 1, 2, 1));
-    const RunSpec target = sweep(config)[config.kill.run - 1];
-    if (kill.optional("job") && !target.strategy.options.tasks())
-      kill.required("job").fail("applies to execution \"tasks\" only; run " + std::to_string(config.kill.run) +
-                                " (" + target.title() + ") has long-running workers");
-    // With execution "tasks", rank N is the driver, and killing it is a test too.
-    if (config.kill.rank >= target.workers + (target.strategy.options.tasks() ? 1 : 0))
-      kill.required("rank").fail("run " + std::to_string(config.kill.run) + " (" + target.title() + ") has no rank " +
-                                 std::to_string(config.kill.rank));
+    faults->expect_keys({"kill", "straggler"});
+    if (const auto kill = faults->optional("kill")) config.kill = parse_kill(*kill, config);
+    if (const auto straggler = faults->optional("straggler")) config.straggler = parse_straggler(*straggler, config);
   }
   return config;
 }

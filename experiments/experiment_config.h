@@ -49,10 +49,19 @@ struct ComputeSpec {
 };
 
 struct KillFault {  // test hook: a worker kills itself with SIGKILL
-  int run = 0;      // 1-based index in the sweep; 0 = none
-  int rank = 0;
+  int run = 0;      // 1-based index in the sweep; 0 = every run
+  int rank = -1;    // -1 = none
   long iteration = 0;
   int job = 1;  // execution "tasks": during job 1 (forward-backward) or job 2 (parameter sync)
+  bool kills(int run_index, int worker_rank) const { return worker_rank == rank && (run == 0 || run == run_index); }
+};
+
+// Fault injection: one worker's compute takes `slowdown` times as long in every run (the
+// extra as a wait after computing, which a task model's drop threshold can cut short).
+struct StragglerFault {
+  int rank = -1;  // -1: none
+  double slowdown = 1;
+  bool slows(int worker_rank) const { return worker_rank == rank && slowdown > 1; }
 };
 
 // The "simulate" section, read by `syncbed simulate` only.
@@ -80,7 +89,13 @@ struct ExperimentConfig {
   SimulateSpec simulate;
   std::string output;  // results directory
   double timeout_s = 120;
+  // Long-running strategies: every rank checkpoints its state every this many iterations
+  // (0: never), and `syncbed run` restarts a failed run from the newest complete
+  // checkpoint, up to max_restarts times. The task model recovers without checkpoints.
+  long checkpoint_every = 0;
+  int max_restarts = 3;
   KillFault kill;
+  StragglerFault straggler;
   nlohmann::json source;  // the effective JSON (after overrides), for the record
 
   // The hash of `source`, 16 hex digits: which config produced a result.

@@ -130,6 +130,7 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
   }
 
   using Clock = std::chrono::steady_clock;
+  const auto launched = Clock::now();
   std::optional<Clock::time_point> kill_at;  // set once a worker failed or we were interrupted
   bool forwarded_interrupt = false;
   bool killed = false;
@@ -144,6 +145,7 @@ std::vector<WorkerExit> launch_local(const LaunchOptions& options) {
         --running;
         exits[rank].exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         exits[rank].signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        exits[rank].seconds = std::chrono::duration<double>(Clock::now() - launched).count();
         const bool supervised = options.supervisor >= 0;
         if (supervised && rank != options.supervisor && exits[rank].exit_code != 0)
           log_line("launcher: " + exits[rank].describe() + "; rank " + std::to_string(options.supervisor) +

@@ -53,6 +53,7 @@ struct WorkerExit {
   int rank = 0;
   int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;
+  double seconds = 0;  // since the launch
   std::string describe() const;
 };
 

@@ -26,6 +26,10 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
                 mesh.size(), config.output.c_str());
     std::fflush(stdout);
   }
+  if (writer && config.checkpoint_every > 0)
+    log_line(
+        "checkpoint_every: restarts from checkpoints are `syncbed run`'s; under an external launcher no "
+        "checkpoints are written (restart the job to start over)");
   // Each host has its own cores: all of them compute unless the config says otherwise.
   const int threads = config.threads > 0 ? config.threads : config.threads_for(1);
   std::vector<nlohmann::json> summaries, all_records;
@@ -47,7 +51,11 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
     }
     const std::string records_path = scratch + "/records.jsonl", info_path = scratch + "/info.json";
     if (writer) fs::remove(records_path);
-    run_worker(config, run, mesh, {writer ? records_path : "", writer ? info_path : "", threads});
+    WorkerRunOptions options;
+    options.records_path = writer ? records_path : "";
+    options.info_path = writer ? info_path : "";
+    options.threads = threads;
+    run_worker(config, run, mesh, options);
     if (!writer) continue;
 
     const RunFacts facts = run_facts(config, run);

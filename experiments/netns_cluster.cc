@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,8 +30,11 @@ std::pair<int, std::string> run_script(const std::string& arguments) {
 }  // namespace
 
 NetnsCluster::NetnsCluster(int hosts, const NetworkSpec& network) : name_("sb" + std::to_string(getpid())) {
-  const auto [status, output] = run_script("up " + std::to_string(hosts) + " --name " + name_ + " --rate " +
-                                           network.rate + " --delay " + network.delay + " --loss " + network.loss);
+  // This very binary delays packets where the kernel has no netem (syncbed link-delay).
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const auto [status, output] =
+      run_script("up " + std::to_string(hosts) + " --name " + name_ + " --rate " + network.rate + " --delay " +
+                 network.delay + " --loss " + network.loss + " --syncbed '" + self + "'");
   if (status != 0) {
     std::string said = output;
     while (!said.empty() && said.back() == '\n') said.pop_back();

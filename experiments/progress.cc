@@ -61,6 +61,7 @@ void SweepProgress::update(const std::vector<nlohmann::json>& new_records) {
       last_event_.clear();
       continue;
     }
+    if (r.value("kind", "") == "checkpoint") continue;
     if (r.value("kind", "") == "evaluation") {
       char text[96];
       std::snprintf(text, sizeof text, "epoch %d HR@10 %.4f", r.value("epoch", 0), r.value("hit_rate", 0.0));
@@ -100,8 +101,19 @@ void SweepProgress::draw() {
 void SweepProgress::finish_run() {
   finished_seconds_ += run_clock_.elapsed();
   ++finished_runs_;
+  clear_line();
+}
+
+void SweepProgress::clear_line() {
   if (terminal_) std::fprintf(out_, "\r\033[K");
   std::fflush(out_);
+}
+
+void SweepProgress::restart(int attempt, long done) {
+  done_ = done;
+  recent_items_ = recent_seconds_ = 0;
+  last_event_ = "attempt " + std::to_string(attempt) + ", resumed after iteration " + std::to_string(done);
+  draw();
 }
 
 }  // namespace syncbed::experiments

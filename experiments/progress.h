@@ -33,6 +33,9 @@ class SweepProgress {
                  const std::string& unit);
   void update(const std::vector<nlohmann::json>& new_records);
   void finish_run();  // clears the line before the run's result is printed
+  void clear_line();  // before printing something else mid-run
+  // The run starts again (attempt 2, ...) after `done` iterations, from a checkpoint.
+  void restart(int attempt, long done);
 
  private:
   void draw();

@@ -85,24 +85,31 @@ void tag_records(const RunFacts& facts, std::vector<nlohmann::json>& records) {
 
 nlohmann::json summarize_run(const RunFacts& facts, const std::vector<nlohmann::json>& records,
                              const nlohmann::json& info, const nlohmann::json& host) {
-  std::vector<double> seconds, compute, sync, losses;
+  std::vector<double> seconds, compute, sync, losses, checkpoints;
   std::map<std::string, std::vector<double>> phases;
   nlohmann::json evaluations = nlohmann::json::array();
   long iterations = 0;
+  long used_replicas = 0;  // task model: the replicas whose gradients made an update
+  bool drop_records = false;
   for (const auto& r : records) {
     if (r.at("kind") == "evaluation") {
       evaluations.push_back({{"epoch", r.at("epoch")}, {"hit_rate", r.at("hit_rate")}, {"ndcg", r.at("ndcg")},
                              {"seconds", r.at("seconds")}});
       continue;
     }
+    if (r.at("kind") == "checkpoint") checkpoints.push_back(r.at("seconds"));
     if (r.at("kind") != "iteration") continue;
     ++iterations;
     if (r.at("warmup").get<bool>()) continue;
     seconds.push_back(r.at("seconds"));
     compute.push_back(r.at("compute_s"));
     sync.push_back(r.at("sync_s"));
-    losses.push_back(r.at("loss"));
+    if (!r.at("loss").is_null()) losses.push_back(r.at("loss"));
     for (const auto& [name, s] : r.at("phases").items()) phases[name].push_back(s);
+    if (const auto drop = r.find("drop"); drop != r.end()) {
+      drop_records = true;
+      if (!drop->at("discarded").get<bool>()) used_replicas += drop->at("replicas").get<long>();
+    }
   }
   if (iterations != info.at("iterations").get<long>())
     throw std::runtime_error("rank 0 recorded " + std::to_string(iterations) + " of " +
@@ -154,6 +161,19 @@ nlohmann::json summarize_run(const RunFacts& facts, const std::vector<nlohmann::
     double scheduling = 0;
     for (double s : phases["scheduling"]) scheduling += s;
     summary["scheduling_overhead"] = compute_total > 0 ? scheduling / compute_total : 0.0;
+  }
+  if (!checkpoints.empty()) {  // written between iterations, so not in the throughput
+    double total_s = 0;
+    for (double c : checkpoints) total_s += c;
+    summary["checkpoints"] = {
+        {"count", checkpoints.size()}, {"median_ms", median(checkpoints) * 1e3}, {"total_s", total_s}};
+  }
+  if (drop_records) {
+    // With straggler dropping, items computed are not items learned from: a dropped task's
+    // batch and a discarded iteration's batches never reach the weights.
+    const double used_items = static_cast<double>(used_replicas) * info.at("items_per_worker").get<double>();
+    summary["used_items"] = used_items;
+    summary["effective_throughput"] = total > 0 ? used_items / total : 0.0;
   }
   if (!evaluations.empty()) {
     summary["evaluations"] = evaluations;
@@ -213,8 +233,10 @@ std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
   std::map<std::string, std::pair<int, double>> base;  // strategy -> (N0, throughput)
   std::vector<std::string> order;
   bool ranked = false;
+  int width = 14;  // of the strategy column
   for (const auto& s : summaries) {
     const std::string strategy = s.at("strategy");
+    width = std::max(width, static_cast<int>(strategy.size()));
     if (std::find(order.begin(), order.end(), strategy) == order.end()) order.push_back(strategy);
     const int workers = s.at("workers");
     if (s.at("status") == "ok" && (!base.count(strategy) || workers < base[strategy].first))
@@ -226,7 +248,7 @@ std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
     if (s.contains("item_unit")) unit = s["item_unit"];
   std::ostringstream out;
   char line[1024];
-  std::snprintf(line, sizeof line, "%-14s %4s %12s %7s %9s %9s %9s %8s%s  %s\n", "strategy", "N",
+  std::snprintf(line, sizeof line, "%-*s %4s %12s %7s %9s %9s %9s %8s%s  %s\n", width, "strategy", "N",
                 (unit + "/s").c_str(), "effic.", "iter ms", "compute", "sync", "sync/cmp", ranked ? "   HR@10" : "",
                 "sync phases, median ms");
   out << line;
@@ -235,7 +257,7 @@ std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
       if (s.at("strategy") != strategy) continue;
       const int workers = s.at("workers");
       if (s.at("status") != "ok") {
-        std::snprintf(line, sizeof line, "%-14s %4d  FAILED: %.200s\n", strategy.c_str(), workers,
+        std::snprintf(line, sizeof line, "%-*s %4d  FAILED: %.200s\n", width, strategy.c_str(), workers,
                       s.value("error", std::string("?")).c_str());
         out << line;
         continue;
@@ -253,8 +275,8 @@ std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
       char hit_rate[16] = "";
       if (ranked && s.contains("hit_rate")) std::snprintf(hit_rate, sizeof hit_rate, "  %.4f", s["hit_rate"].get<double>());
       else if (ranked) std::snprintf(hit_rate, sizeof hit_rate, "  %6s", "-");
-      std::snprintf(line, sizeof line, "%-14s %4d %12.1f %7s %9.1f %9.1f %9.1f %7.1f%%%s  %s%s\n", strategy.c_str(),
-                    workers, throughput, efficiency, s.at("iteration_ms").get<double>(),
+      std::snprintf(line, sizeof line, "%-*s %4d %12.1f %7s %9.1f %9.1f %9.1f %7.1f%%%s  %s%s\n", width,
+                    strategy.c_str(), workers, throughput, efficiency, s.at("iteration_ms").get<double>(),
                     s.at("compute_ms").get<double>(), s.at("sync_ms").get<double>(),
                     100 * s.at("sync_overhead").get<double>(), hit_rate, phases.c_str(),
                     s.value("emulated", false) ? " (emulated compute)" : "");

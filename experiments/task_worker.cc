@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/buffer.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "experiments/record_writer.h"
 #include "experiments/workload.h"
@@ -69,13 +70,15 @@ sync::tasks::TaskRuntimeOptions runtime_options(const ExperimentConfig& config, 
                                              : default_store_bytes(parameters, run.workers, strategy.group);
   // A block waited for must come before the requester's own deadline on the mesh.
   o.wait_for_block = mesh.options().op_timeout / 2;
+  o.drop = strategy.drop;
+  if (config.straggler.slows(mesh.rank())) o.slowdown = config.straggler.slowdown;
   return o;
 }
 
 void run_executor(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh) {
   WorkloadGradients source(config, run.workers, mesh.rank());
   auto options = runtime_options(config, run, mesh, source.parameters());
-  if (config.kill.run == run.index && config.kill.rank == mesh.rank()) {
+  if (config.kill.kills(run.index, mesh.rank())) {
     const TaskKind kind = config.kill.job == 2 ? TaskKind::kParameterSync : TaskKind::kForwardBackward;
     options.before_task = [&config, kind](const TaskKey& key) {
       if (key.kind != kind || key.iteration != config.kill.iteration) return;
@@ -103,11 +106,12 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   o.parameters = workload->weights().size();
   o.report_timeout = mesh.options().op_timeout;
   o.wait_for_block = mesh.options().op_timeout / 2;
+  o.drop = run.strategy.options.drop;
 
   RecordWriter records(options.records_path);
   records.write({{"kind", "start"}, {"iterations", total}, {"iterations_per_epoch", 0}});
   sync::tasks::Driver driver(mesh, o);
-  const bool killer = config.kill.run == run.index && config.kill.rank == mesh.rank();
+  const bool killer = config.kill.kills(run.index, mesh.rank());
   const std::vector<float> weights = driver.run([&](const sync::tasks::IterationTiming& t) {
     if (killer && t.iteration == config.kill.iteration) {
       log_line("fault injection: killing the driver after iteration " + std::to_string(t.iteration));
@@ -129,8 +133,25 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
                      {"update", t.job2.compute},
                      {"put_weights", t.job2.put}}},
                    {"jobs", {{"forward_backward", job_json(t.job1)}, {"parameter_sync", job_json(t.job2)}}},
-                   {"loss", t.loss}});
+                   {"loss", t.replicas > 0 ? nlohmann::json(t.loss) : nlohmann::json()},  // none: all dropped
+                   {"drop",
+                    {{"time_limit_s", t.time_limit},
+                     {"dropped", t.dropped},
+                     {"replicas", t.replicas},
+                     {"discarded", t.discarded}}}});
   });
+  if (workload->ranks()) {  // ranked data: how well the trained model ranks, on every user
+    Stopwatch watch;
+    std::copy(weights.begin(), weights.end(), workload->weights().begin());
+    const RankingSums all = workload->evaluate(0, 1);
+    records.write({{"kind", "evaluation"},
+                   {"epoch", epochs_begun(*workload, total)},
+                   {"iteration", total},
+                   {"users", all.users},
+                   {"hit_rate", all.users > 0 ? all.hits / all.users : 0},
+                   {"ndcg", all.users > 0 ? all.ndcg / all.users : 0},
+                   {"seconds", watch.lap()}});
+  }
   const auto& stats = driver.stats();
   if (options.info_path.empty()) return;
   nlohmann::json info = run_info(mesh, weights, *workload, total, warmup, 0);
@@ -138,6 +159,8 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
                    {"tasks", stats.tasks},
                    {"failed_tasks", stats.failed_tasks},
                    {"executors_lost", stats.executors_lost},
+                   {"dropped_tasks", stats.dropped_tasks},
+                   {"discarded_iterations", stats.discarded_iterations},
                    {"recovery_s", stats.recovery_seconds},
                    {"peak_block_store_bytes", stats.peak_store_bytes}};
   write_file_atomically(options.info_path, info.dump(2) + "\n");

@@ -2,11 +2,15 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +18,7 @@
 #include "core/clock.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "experiments/checkpoint.h"
 #include "experiments/gather.h"
 #include "experiments/record_writer.h"
 #include "experiments/task_worker.h"
@@ -58,7 +63,23 @@ nlohmann::json phases_json(const sync::PhaseTimes& times) {
   return sums;
 }
 
+// This rank's checkpoint after `step` back into the weights (a worker's) and the strategy.
+void resume(const CheckpointDir& checkpoints, long step, std::span<float> weights, sync::ParameterSync& strategy) {
+  const Checkpoint checkpoint = checkpoints.load(step);
+  if (checkpoint.weights.size() != weights.size())
+    throw std::runtime_error("checkpoint after step " + std::to_string(step) + " holds " +
+                             std::to_string(checkpoint.weights.size()) + " weights, the model has " +
+                             std::to_string(weights.size()));
+  std::copy(checkpoint.weights.begin(), checkpoint.weights.end(), weights.begin());
+  strategy.restore_state(checkpoint.state);
+}
+
 }  // namespace
+
+int epochs_begun(const Workload& workload, long iterations) {
+  const long per_epoch = std::max(1L, workload.iterations_per_epoch());
+  return static_cast<int>((iterations + per_epoch - 1) / per_epoch);
+}
 
 std::string weights_hash(std::span<const float> weights) {
   char hex[17];
@@ -97,14 +118,28 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   sync_options.parameters = workload->weights().size();
   sync_options.optimizer = config.optimizer;
   auto strategy = sync::make_parameter_sync(run.strategy.name, mesh, sync_options);
+  const long per_epoch = config.epochs > 0 ? workload->iterations_per_epoch() : 0;
+  const long total = per_epoch > 0 ? per_epoch * config.epochs : config.warmup + config.iterations;
+  // Every checkpoint_every iterations, but not after the last: nothing is left to resume.
+  auto checkpoint_due = [&](long steps) { return steps % config.checkpoint_every == 0 && steps < total; };
+
+  std::optional<CheckpointDir> checkpoints;
+  if (config.checkpoint_every > 0 && !options.checkpoint_dir.empty()) checkpoints.emplace(options.checkpoint_dir, rank);
+  if (checkpoints && options.resume_step > 0)
+    resume(*checkpoints, options.resume_step, serves_only ? std::span<float>() : workload->weights(), *strategy);
   if (strategy->serves_only()) {
-    strategy->serve();
+    // A server's rounds are the workers' steps: it checkpoints at the same counts.
+    std::function<void(std::uint64_t)> after_round;
+    if (checkpoints)
+      after_round = [&](std::uint64_t rounds) {
+        if (checkpoint_due(static_cast<long>(rounds)))
+          checkpoints->save(static_cast<long>(rounds), {}, strategy->save_state());
+      };
+    strategy->serve(after_round);
     return;
   }
 
   RecordWriter records(rank == 0 ? options.records_path : "");
-  const long per_epoch = config.epochs > 0 ? workload->iterations_per_epoch() : 0;
-  const long total = per_epoch > 0 ? per_epoch * config.epochs : config.warmup + config.iterations;
   const long warmup = std::min(config.warmup, total - 1);
 
   records.write({{"kind", "start"}, {"iterations", total}, {"iterations_per_epoch", per_epoch}});
@@ -120,10 +155,12 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
                    {"seconds", watch.lap()}});
   };
   const bool ranks = per_epoch > 0 && workload->ranks();
-  if (ranks) evaluate(0, 0);
+  const long start = options.resume_step;
+  if (ranks && start == 0) evaluate(0, 0);
 
-  const bool killer = config.kill.run == run.index && config.kill.rank == rank;
-  for (long iteration = 0; iteration < total; ++iteration) {
+  const bool killer = options.attempt == 1 && config.kill.kills(run.index, rank);
+  const bool straggler = config.straggler.slows(rank);  // fault injection
+  for (long iteration = start; iteration < total; ++iteration) {
     if (killer && iteration == config.kill.iteration) {
       log_line("fault injection: killing myself (rank " + std::to_string(rank) + ") at iteration " +
                std::to_string(iteration));
@@ -131,6 +168,8 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     }
     Stopwatch watch;
     const double loss = workload->compute(iteration);
+    if (straggler)
+      std::this_thread::sleep_for(std::chrono::duration<double>((config.straggler.slowdown - 1) * watch.elapsed()));
     const double compute_s = watch.lap();
     sync::PhaseTimes phases;
     strategy->step(workload->weights(), workload->gradients(), phases);
@@ -146,8 +185,17 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     if (per_epoch > 0) record["epoch"] = iteration / per_epoch + 1;
     records.write(record);
     if (ranks && (iteration + 1) % per_epoch == 0) evaluate(static_cast<int>((iteration + 1) / per_epoch), iteration + 1);
+    // After the iteration's records: whatever a resumed run skips is recorded already.
+    if (checkpoints && checkpoint_due(iteration + 1)) {
+      Stopwatch checkpoint_watch;
+      strategy->synchronize(workload->weights());  // ps with staleness: every step in
+      checkpoints->save(iteration + 1, workload->weights(), strategy->save_state());
+      records.write({{"kind", "checkpoint"}, {"iteration", iteration + 1}, {"seconds", checkpoint_watch.lap()}});
+    }
   }
   strategy->synchronize(workload->weights());
+  // A run bounded by iterations on ranked data still reports how well the model ranks.
+  if (!ranks && workload->ranks()) evaluate(epochs_begun(*workload, total), total);
   check_identical_weights(mesh, workers, workload->weights());
   if (rank == 0 && !options.info_path.empty())
     write_file_atomically(options.info_path,

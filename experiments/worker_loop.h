@@ -15,6 +15,11 @@ struct WorkerRunOptions {
   std::string records_path;  // rank 0 appends here
   std::string info_path;     // rank 0 writes the run's facts here at the end (atomically)
   int threads = 0;           // compute threads; 0 = the config's share of this machine
+  // With the config's checkpoint_every: where every rank writes its checkpoints (empty:
+  // none), and the step to resume from (0: the start).
+  std::string checkpoint_dir;
+  long resume_step = 0;
+  int attempt = 1;  // a restarted run's attempts count on; fault injection fires in the first
 };
 
 // Runs `run` on this rank of `mesh` (ranks past run.workers serve, for ps with separate
@@ -27,6 +32,9 @@ class Workload;
 // The facts of a finished run that its recording rank writes to info.json.
 nlohmann::json run_info(const net::Mesh& mesh, std::span<const float> weights, const Workload& workload,
                         long iterations, long warmup, long iterations_per_epoch);
+
+// The data epochs `iterations` iterations have begun (what an end-of-run evaluation is labelled).
+int epochs_begun(const Workload& workload, long iterations);
 
 void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options);
 

@@ -3,19 +3,24 @@
 # veth link into a bridge that lives in a namespace of its own ("switch"), so nothing is
 # added to the machine's own network. Hosts get addresses in 198.18.0.0/15 (the
 # benchmarking range), which exist only inside these namespaces. Each link is shaped
-# in both directions with tbf (rate); --delay/--loss add netem on the host side. Links
+# in both directions with tbf (rate); --delay/--loss add a one-way delay and a loss rate to
+# what each host receives: with netem on the switch's side of the link where the kernel
+# has it, otherwise with iptables in the host (loss: the statistic match; delay: NFQUEUE
+# and one `syncbed link-delay` process per host, README "Emulated cluster networks"). Links
 # use jumbo frames (MTU 9000, as cluster networks do): with 1500-byte frames the
 # per-packet work of N emulated hosts saturates a small machine's cores long before
 # the links, and the emulation would measure the CPU instead of the network.
 #
 #   scripts/netns_cluster.sh up N [--rate 10gbit] [--delay 50us] [--loss 0.01%] [--mtu 9000] [--name sb]
+#                                 [--syncbed PATH]   # without netem, for --delay (default: build/)
 #   scripts/netns_cluster.sh down [--name sb]
 #   scripts/netns_cluster.sh list [--name sb]     # "rank namespace address" per host
 #
-# Namespaces are NAME-h0 .. NAME-h<N-1> and NAME-sw; `down` removes those and nothing else.
+# Namespaces are NAME-h0 .. NAME-h<N-1> and NAME-sw, delay processes are recorded in
+# /run/syncbed-netns/NAME; `down` removes those and nothing else.
 set -euo pipefail
 
-usage() { sed -n '11,15s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '14,20s/^# \{0,1\}//p' "$0"; }
 die() { echo "netns_cluster.sh: $*" >&2; exit 2; }
 
 action="${1:-}"
@@ -29,8 +34,10 @@ if [ "$action" = up ]; then
   shift
 fi
 name=sb rate=10gbit delay=0 loss=0 mtu=9000
+syncbed="${SYNCBED:-$(cd "$(dirname "$0")/.." && pwd)/build/experiments/syncbed}"
 while [ $# -gt 0 ]; do
   case "$1" in
+    --syncbed) syncbed="${2:-}"; shift 2 || die "--syncbed needs a value" ;;
     --name) name="${2:-}"; shift 2 || die "--name needs a value" ;;
     --rate) rate="${2:-}"; shift 2 || die "--rate needs a value" ;;
     --delay) delay="${2:-}"; shift 2 || die "--delay needs a value" ;;
@@ -49,11 +56,33 @@ done
 command -v ip >/dev/null && command -v tc >/dev/null || die "needs ip and tc (Debian package iproute2)"
 
 switch="$name-sw"
+rundir="/run/syncbed-netns/$name"
 mine() { ip netns list | awk '{print $1}' | grep -E "^$name-(sw|h[0-9]+)\$" || true; }
 address() { local n=$(($1 + 1)); echo "198.18.$((n / 256)).$((n % 256))"; }
 
+# The delay processes first: a namespace outlives `ip netns delete` while one runs in it.
+stop_delays() {
+  [ -d "$rundir" ] || return 0
+  local file pid pids=()
+  for file in "$rundir"/*.pid; do
+    [ -e "$file" ] || continue
+    pid=$(cat "$file")
+    if grep -qa link-delay "/proc/$pid/cmdline" 2>/dev/null && kill "$pid" 2>/dev/null; then pids+=("$pid"); fi
+  done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$rundir"
+  rmdir /run/syncbed-netns 2>/dev/null || true
+}
+
 down() {
   local ns
+  stop_delays
   for ns in $(mine); do ip netns delete "$ns"; done
 }
 
@@ -80,6 +109,46 @@ shape() {
   ip netns exec "$ns" tc qdisc add dev "$dev" $parent tbf rate "$rate" burst "$burst" latency 100ms
 }
 
+# Without netem: loss by iptables' statistic match, delay by NFQUEUE and a syncbed
+# link-delay process holding the host's queue, both on the packets the host receives
+# (held outgoing packets would count against the sender's socket and throttle TCP).
+impair_without_netem() {
+  local host="$1"
+  if ! is_zero "$loss"; then
+    local probability
+    probability=$(awk -v l="${loss%\%}" 'BEGIN { printf "%.6f", l / 100 }')
+    ip netns exec "$host" iptables -A INPUT -i eth0 -m statistic --mode random --probability "$probability" -j DROP
+  fi
+  is_zero "$delay" && return 0
+  mkdir -p "$rundir"
+  ip netns exec "$host" "$syncbed" link-delay --delay "$delay" >"$rundir/$host.out" 2>"$rundir/$host.log" </dev/null &
+  echo $! >"$rundir/$host.pid"
+  for _ in $(seq 100); do
+    grep -q ready "$rundir/$host.out" 2>/dev/null && break
+    kill -0 "$(cat "$rundir/$host.pid")" 2>/dev/null || die "syncbed link-delay failed on $host: $(cat "$rundir/$host.log")"
+    sleep 0.05
+  done
+  grep -q ready "$rundir/$host.out" || die "syncbed link-delay did not start on $host within 5 s"
+  ip netns exec "$host" iptables -A INPUT -i eth0 -j NFQUEUE --queue-num 0
+}
+
+# netem where the kernel has it; otherwise iptables and syncbed, if they are here.
+choose_impairment() {
+  if is_zero "$delay" && is_zero "$loss"; then echo none; return; fi
+  local said
+  if said=$(ip netns exec "$switch" tc qdisc add dev br0 root netem delay 1ms 2>&1); then
+    ip netns exec "$switch" tc qdisc del dev br0 root
+    echo netem
+    return
+  fi
+  [[ "$said" == *unknown* ]] || die "tc refused a netem qdisc: $said"
+  command -v iptables >/dev/null ||
+    die "this kernel has no netem qdisc (sch_netem), and --delay/--loss then need iptables (Debian package iptables)"
+  is_zero "$delay" || [ -x "$syncbed" ] ||
+    die "this kernel has no netem qdisc (sch_netem), and --delay then needs the syncbed binary at $syncbed (--syncbed PATH; build it with scripts/build.sh build)"
+  echo iptables
+}
+
 up() {
   [ -z "$(mine)" ] || die "a cluster named '$name' exists already; run: $0 down --name $name"
   local made=0
@@ -87,6 +156,8 @@ up() {
   ip netns add "$switch"
   ip -n "$switch" link add br0 type bridge
   ip -n "$switch" link set br0 up
+  local impairment
+  impairment=$(choose_impairment)
   for ((i = 0; i < hosts; i++)); do
     local host="$name-h$i"
     ip netns add "$host"
@@ -97,18 +168,18 @@ up() {
     ip -n "$host" addr add "$(address "$i")/15" dev eth0
     ip -n "$host" link set eth0 up
     ip -n "$host" link set lo up
-    if is_zero "$delay" && is_zero "$loss"; then
-      shape "$host" eth0 root
-    else
+    shape "$host" eth0 root
+    # Delay and loss on what the host receives: on the switch's side of its link (netem),
+    # or in the host (iptables).
+    if [ "$impairment" = netem ]; then
       local said
-      if ! said=$(ip netns exec "$host" tc qdisc add dev eth0 root handle 1: netem delay "$delay" loss "$loss" 2>&1); then
-        [[ "$said" == *unknown* ]] &&
-          die "this kernel has no netem qdisc (sch_netem), so --delay and --loss cannot be emulated here; rate shaping works without them"
+      said=$(ip netns exec "$switch" tc qdisc add dev "p$i" root handle 1: netem delay "$delay" loss "$loss" 2>&1) ||
         die "tc refused netem delay '$delay' loss '$loss': $said"
-      fi
-      shape "$host" eth0 "parent 1:1"
+      shape "$switch" "p$i" "parent 1:1"
+    else
+      shape "$switch" "p$i" root
+      if [ "$impairment" = iptables ]; then impair_without_netem "$host"; fi
     fi
-    shape "$switch" "p$i" root
   done
   made=1
   trap - EXIT

@@ -8,12 +8,15 @@ Writes, as PNG and SVG next to the results:
   efficiency throughput / (N/N0 x the same strategy's throughput at its smallest N0, normally 1)
   overhead   median time of each sync phase as a fraction of compute time, stacked
   hit_rate   NCF HR@10 per epoch (only when the runs evaluated)
+  convergence training loss (moving mean of 10 iterations) vs wall-clock time, one line per
+             run (only for real compute: emulated runs have no loss)
   scheduling the task model's scheduling overhead (time not spent in tasks) as a fraction of
              compute vs workers, one line per group size (only for execution "tasks" runs)
   simulated  `syncbed simulate`'s throughput vs workers (lines) with the measured runs and
              the config's reference values (markers), when simulated.jsonl exists
 Needs matplotlib (Debian: python3-matplotlib).
 """
+import gzip
 import json
 import os
 import sys
@@ -82,24 +85,25 @@ def plot_scaling(summaries, directory):
     ax.set_xticks(sorted({r["workers"] for runs in lines.values() for r in runs}))
     ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.get_yaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    ax.set_xlabel("workers (N)")
-    ax.set_ylabel("throughput (%s/s, log scale)" % unit)
-    ax.set_title(title(summaries, "throughput vs workers"), fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    finish_axes(ax, summaries, "workers (N)", "throughput (%s/s, log scale)" % unit, "throughput vs workers")
     save(fig, directory, "scaling")
 
 
-def finish_workers_axes(ax, summaries, xlabel, ylabel, what):
-    """Log-2 worker axis, y from 0, title, grid and legend of a per-N line plot."""
-    ax.set_xscale("log", base=2)
-    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+def finish_axes(ax, summaries, xlabel, ylabel, what):
+    """Axis labels, the title, grid and legend every plot has."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_ylim(bottom=0)
     ax.set_title(title(summaries, what), fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
+
+
+def finish_workers_axes(ax, summaries, xlabel, ylabel, what):
+    """Log-2 worker axis and y from 0, then finish_axes, for a per-N line plot."""
+    ax.set_xscale("log", base=2)
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_ylim(bottom=0)
+    finish_axes(ax, summaries, xlabel, ylabel, what)
 
 
 def plot_efficiency(summaries, directory):
@@ -144,12 +148,42 @@ def plot_hit_rate(summaries, directory):
         points = s["evaluations"]
         ax.plot([p["epoch"] for p in points], [p["hit_rate"] for p in points], marker="o",
                 label="%s, N=%d" % (s["strategy"], s["workers"]))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("HR@10 (leave-one-out)")
-    ax.set_title(title(summaries, "NCF HR@10 per epoch"), fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    finish_axes(ax, summaries, "epoch", "HR@10 (leave-one-out)", "NCF HR@10 per epoch")
     save(fig, directory, "hit_rate")
+
+
+def read_records(directory):
+    for name, opener in (("records.jsonl", open), ("records.jsonl.gz", gzip.open)):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            with opener(path, "rt") as f:
+                return [json.loads(line) for line in f if line.strip()]
+    return []
+
+
+def plot_convergence(summaries, directory):
+    runs = {}
+    for r in read_records(directory):
+        if r.get("kind") == "iteration" and not r.get("emulated"):
+            runs.setdefault((r["strategy"], r["workers"]), []).append(r)
+    if not runs:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for (strategy, workers), records in runs.items():
+        records.sort(key=lambda r: r["iteration"])
+        elapsed, times, losses = 0.0, [], []
+        for r in records:
+            elapsed += r["seconds"]
+            if r.get("loss") is not None:  # None: every task of the iteration was dropped
+                times.append(elapsed)
+                losses.append(r["loss"])
+        window = 10
+        smooth = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
+                  for i in range(len(losses))]
+        ax.plot(times, smooth, label="%s, N=%d" % (strategy, workers))
+    finish_axes(ax, summaries, "wall-clock time (s, warm-up included)",
+                "training loss (moving mean of %d iterations)" % window, "training loss vs time")
+    save(fig, directory, "convergence")
 
 
 def plot_simulated(directory):
@@ -214,6 +248,7 @@ def main():
     plot_overhead(summaries, directory)
     plot_hit_rate(summaries, directory)
     plot_scheduling(summaries, directory)
+    plot_convergence(summaries, directory)
 
 
 if __name__ == "__main__":

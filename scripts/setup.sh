@@ -4,8 +4,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost-dev libdnnl-dev libeigen3-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
-  python3-matplotlib iproute2 iperf3
+  libboost-dev libdnnl-dev ocl-icd-opencl-dev libeigen3-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+  python3-matplotlib iproute2 iperf3 iptables iputils-ping   # iptables: delay and loss without netem
   dataset-fashion-mnist zlib1g-dev   # real data for the convergence check
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for scripts/fuzz.sh
 )

@@ -157,9 +157,41 @@ void ParameterServer::synchronize(std::span<float> weights) {
   guarded([&] { receive(weights, pushed_, false); });
 }
 
-void ParameterServer::serve() {
+void ParameterServer::serve(const std::function<void(std::uint64_t rounds)>& after_round) {
   if (!serves_only()) throw std::logic_error("ps: serve() is for separate server ranks");
-  server_->run();
+  server_->run(after_round);
+}
+
+// A worker: its round counts, and the state of the server it hosts, if any (that server
+// thread is between rounds: it has published this worker's last result and waits for
+// its next push). A separate server: its round count and state.
+std::vector<std::byte> ParameterServer::save_state() {
+  StateWriter out;
+  if (serves_only()) {
+    out.count(server_->rounds());
+    server_->save(out);
+    return out.take();
+  }
+  if (weights_version() != pushed_)
+    throw std::logic_error("ps: save_state with step results outstanding; call synchronize() first");
+  out.count(pushed_);
+  out.count(seeded_);
+  if (server_) server_->save(out);
+  return out.take();
+}
+
+void ParameterServer::restore_state(std::span<const std::byte> state) {
+  StateReader in(state, "ps state (rank " + std::to_string(mesh_.rank()) + ")");
+  if (serves_only()) {
+    const std::uint64_t rounds = in.count("rounds");
+    server_->restore(in, rounds);
+  } else {
+    pushed_ = in.count("rounds");
+    std::fill(received_.begin(), received_.end(), pushed_);
+    seeded_ = in.count("seeded flag") != 0;
+    if (server_) server_->restore(in, pushed_);
+  }
+  in.finish();
 }
 
 std::uint64_t ParameterServer::weights_version() const {

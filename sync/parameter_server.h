@@ -37,8 +37,10 @@ class ParameterServer : public ParameterSync {
   void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
   void synchronize(std::span<float> weights) override;
   bool serves_only() const override { return layout_.separate && mesh_.rank() >= layout_.workers; }
-  void serve() override;
+  void serve(const std::function<void(std::uint64_t rounds)>& after_round = {}) override;
   int workers() const override { return layout_.workers; }
+  std::vector<std::byte> save_state() override;
+  void restore_state(std::span<const std::byte> state) override;
 
   // Rounds whose results this worker's weights include, from the most stale server.
   std::uint64_t weights_version() const;

@@ -3,6 +3,9 @@
 // optimizer runs (replicated, sharded, on servers) is the strategy's business.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -11,6 +14,7 @@
 
 #include "core/optimizer.h"
 #include "core/transport/mesh.h"
+#include "sync/tasks/drop_policy.h"
 
 namespace syncbed::sync {
 
@@ -40,9 +44,19 @@ class ParameterSync {
 
   // Ranks that only serve (ps with separate servers) never call step() or
   // allreduce_sum(); they call serve(), which returns once every worker has finished
-  // with this strategy object (destroyed it).
+  // with this strategy object (destroyed it). after_round(rounds), if set, runs on the
+  // serving thread after each round, when save_state() may be called.
   virtual bool serves_only() const { return false; }
-  virtual void serve() {}
+  virtual void serve(const std::function<void(std::uint64_t rounds)>& /*after_round*/ = {}) {}
+
+  // Checkpoints. save_state() is what this rank must keep to resume the run: the
+  // optimizer state it owns (ring: all of it; sharded: its shard, with bf16 its fp32
+  // master; ps: its server's weights and state, and the round counts). Call it between
+  // steps, after synchronize(), on every rank (a serving rank: from after_round).
+  // restore_state() loads it into a strategy just built with the same options on the
+  // same ranks, before the first step or serve(); a state of another shape throws.
+  virtual std::vector<std::byte> save_state() = 0;
+  virtual void restore_state(std::span<const std::byte> state) = 0;
   // How many ranks call step(): ranks 0..workers()-1.
   virtual int workers() const = 0;
 };
@@ -61,6 +75,7 @@ struct SyncOptions {
   std::string execution = "steps";
   int group = 0;                      // tasks: 0 = one driver round per job; k = k iterations per round
   std::size_t block_store_bytes = 0;  // tasks: per executor; 0 = sized from the model and group
+  tasks::DropOptions drop;            // tasks: BigDL's straggler drop (off unless drop_percentage > 0)
   bool tasks() const { return execution == "tasks"; }
 };
 

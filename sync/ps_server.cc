@@ -102,7 +102,20 @@ void PsServer::check_round(const std::vector<PsIntent>& intents) const {
   }
 }
 
-void PsServer::run() {
+void PsServer::save(StateWriter& out) const {
+  out.count(initialized_);
+  out.floats(weights_.span());
+  out.optimizer(optimizer_);
+}
+
+void PsServer::restore(StateReader& in, std::uint64_t rounds) {
+  initialized_ = in.count("seeded flag") != 0;
+  in.floats(weights_.span(), "server weights");
+  in.optimizer(optimizer_, "server optimizer");
+  round_ = rounds;
+}
+
+void PsServer::run(const std::function<void(std::uint64_t rounds)>& after_round) {
   const int workers = layout_.workers;
   const std::size_t size = keys_.size;
   Inbox inbox(*this);
@@ -157,6 +170,7 @@ void PsServer::run() {
     }
     for (auto& send : sends) send.wait();
     ++round_;
+    if (after_round) after_round(round_);
   }
 }
 

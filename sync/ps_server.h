@@ -4,7 +4,10 @@
 // server process runs it on the main thread.
 #pragma once
 
+#include <functional>
+
 #include "core/optimizer.h"
+#include "core/state_bytes.h"
 #include "sync/ps_local_channel.h"
 #include "sync/ps_protocol.h"
 
@@ -16,8 +19,16 @@ class PsServer {
   PsServer(net::Mesh& mesh, const PsLayout& layout, int index, const OptimizerConfig& optimizer, PsLocalChannel* local);
 
   // Returns once every worker has sent kStop (or the co-located worker kAbort); throws
-  // on a transport failure or a protocol violation, naming the worker.
-  void run();
+  // on a transport failure or a protocol violation, naming the worker. after_round, if
+  // set, runs after each round with the count of rounds served.
+  void run(const std::function<void(std::uint64_t rounds)>& after_round = {});
+
+  // Checkpoints, between rounds: the weights, the optimizer state and whether worker 0
+  // has seeded them. The round count is kept by the caller (for a co-located server it
+  // is its worker's count of pushes), and given back to restore() before run().
+  void save(StateWriter& out) const;
+  void restore(StateReader& in, std::uint64_t rounds);
+  std::uint64_t rounds() const { return round_; }
 
  private:
   struct Inbox;  // the pending receives from remote workers

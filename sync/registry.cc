@@ -54,8 +54,16 @@ void check_parameter_sync(const std::string& name, const SyncOptions& options) {
     throw std::invalid_argument("execution must be \"steps\" or \"tasks\", got '" + options.execution + "'");
   if (options.tasks() && (name != "sharded" || options.compression != "none"))
     throw std::invalid_argument("execution \"tasks\" runs sync strategy 'sharded' without compression only");
-  if (!options.tasks() && (options.group != 0 || options.block_store_bytes != 0))
-    throw std::invalid_argument("group and block_store_mb need execution \"tasks\"");
+  if (!options.tasks() && (options.group != 0 || options.block_store_bytes != 0 || options.drop.enabled()))
+    throw std::invalid_argument("group, block_store_mb and drop_percentage need execution \"tasks\"");
+  const auto& drop = options.drop;
+  if (drop.drop_percentage < 0 || drop.drop_percentage >= 1 || drop.max_drop_percentage < drop.drop_percentage ||
+      drop.max_drop_percentage >= 1)
+    throw std::invalid_argument(
+        "drop_percentage and max_drop_percentage must satisfy 0 <= drop_percentage <= "
+        "max_drop_percentage < 1");
+  if (drop.warmup_iterations < 0 || drop.threshold_window < 1)
+    throw std::invalid_argument("warmup_iterations must be >= 0 and threshold_window >= 1");
   if (options.group < 0) throw std::invalid_argument("group must be >= 0, got " + std::to_string(options.group));
   if (options.ps_separate_servers && options.ps_servers == 0)
     throw std::invalid_argument("ps_servers: separate servers need a count >= 1");

@@ -1,6 +1,7 @@
 #include "sync/ring_strategy.h"
 
 #include "core/clock.h"
+#include "core/state_bytes.h"
 
 namespace syncbed::sync {
 
@@ -21,6 +22,19 @@ void RingStrategy::allreduce_sum(std::span<float> data, PhaseTimes& times) {
   Stopwatch watch;
   ring_.sum(data);
   times.add("allreduce", watch.lap());
+}
+
+// Every worker holds the whole (replicated) optimizer state.
+std::vector<std::byte> RingStrategy::save_state() {
+  StateWriter out;
+  out.optimizer(optimizer_);
+  return out.take();
+}
+
+void RingStrategy::restore_state(std::span<const std::byte> state) {
+  StateReader in(state, "ring state");
+  in.optimizer(optimizer_, "optimizer");
+  in.finish();
 }
 
 }  // namespace syncbed::sync

@@ -14,6 +14,8 @@ class RingStrategy : public ParameterSync {
   void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) override;
   void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
   int workers() const override { return workers_; }
+  std::vector<std::byte> save_state() override;
+  void restore_state(std::span<const std::byte> state) override;
 
  private:
   int workers_;

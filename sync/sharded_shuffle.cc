@@ -8,6 +8,7 @@
 
 #include "core/bf16.h"
 #include "core/clock.h"
+#include "core/state_bytes.h"
 
 namespace syncbed::sync {
 namespace {
@@ -76,6 +77,29 @@ std::span<float> ShardedShuffle::master_shard(std::span<float> weights) {
     if (own.size) std::memcpy(master_->data(), shard_of_weights.data(), own.size * sizeof(float));
   }
   return master_->span();
+}
+
+// The owner's shard of the optimizer state and, with bf16 once it exists, its fp32
+// master (before the first step the master is still to be seeded from the weights).
+std::vector<std::byte> ShardedShuffle::save_state() {
+  StateWriter out;
+  out.optimizer(optimizer_);
+  out.count(master_.has_value());
+  if (master_) out.floats(master_->span());
+  return out.take();
+}
+
+void ShardedShuffle::restore_state(std::span<const std::byte> state) {
+  StateReader in(state, "sharded state (rank " + std::to_string(mesh_.rank()) + ")");
+  in.optimizer(optimizer_, "optimizer");
+  if (in.count("master flag")) {
+    if (!bf16_)
+      throw std::runtime_error("sharded state (rank " + std::to_string(mesh_.rank()) +
+                               "): holds a bf16 master, but compression is off");
+    master_.emplace(shard(mesh_.rank()).size);
+    in.floats(master_->span(), "master weights");
+  }
+  in.finish();
 }
 
 void ShardedShuffle::exchange(std::span<float> grads, std::span<float> out, bool update, PhaseTimes& times) {

@@ -35,6 +35,8 @@ class ShardedShuffle : public ParameterSync {
   void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) override;
   void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
   int workers() const override { return mesh_.size(); }
+  std::vector<std::byte> save_state() override;
+  void restore_state(std::span<const std::byte> state) override;
 
  private:
   // Shuffles and sums grads; each summed segment of this rank's shard is then updated

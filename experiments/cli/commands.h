@@ -16,5 +16,6 @@ int run_worker(const std::vector<std::string>& args);
 int run_compare(const std::vector<std::string>& args);
 int run_calibrate(const std::vector<std::string>& args);
 int run_simulate(const std::vector<std::string>& args);
+int run_link_delay(const std::vector<std::string>& args);
 
 }  // namespace syncbed::cli

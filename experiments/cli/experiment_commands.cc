@@ -1,6 +1,7 @@
 // `syncbed run CONFIG`, `syncbed worker CONFIG --run K` and `syncbed compare DIR`: the
 // experiment harness (experiments/experiment.h) on the command line.
 #include <cstdio>
+#include <stdexcept>
 
 #include "core/log.h"
 #include "experiments/cli/commands.h"
@@ -45,6 +46,11 @@ int run_worker(const std::vector<std::string>& args) {
                    ""});
   specs.push_back({"records", "FILE", "with --run: rank 0 appends its per-iteration records here (JSON lines)", ""});
   specs.push_back({"info", "FILE", "with --run: rank 0 writes the run's facts here at the end", ""});
+  specs.push_back({"checkpoints", "DIR",
+                   "with --run and the config's checkpoint_every: every rank writes its checkpoints here", ""});
+  specs.push_back({"resume-step", "S", "with --checkpoints: resume from every rank's checkpoint after step S", "0"});
+  specs.push_back(
+      {"attempt", "A", "with --run: which attempt of the run this is (fault injection fires in the first)", "1"});
   Options options("worker",
                   "Be one rank of an experiment. Under Slurm (`srun syncbed worker CONFIG`) or in a Kubernetes "
                   "Indexed Job, start one per host: the rank and coordinator come from SLURM_PROCID/SLURM_NTASKS/"
@@ -65,7 +71,15 @@ int run_worker(const std::vector<std::string>& args) {
   const auto& run = runs[index - 1];
   if (auto code = launch_if_requested(options, run.strategy.extra_ranks())) return *code;
   auto mesh = connect_worker(options);
-  experiments::run_worker(config, run, *mesh, {options.get("records"), options.get("info")});
+  experiments::WorkerRunOptions run_options;
+  run_options.records_path = options.get("records");
+  run_options.info_path = options.get("info");
+  run_options.checkpoint_dir = options.get("checkpoints");
+  run_options.resume_step = options.get_int("resume-step", 0, 1'000'000'000);
+  run_options.attempt = static_cast<int>(options.get_int("attempt", 1, 1000));
+  if (run_options.resume_step > 0 && run_options.checkpoint_dir.empty())
+    throw std::invalid_argument("worker: --resume-step needs --checkpoints");
+  experiments::run_worker(config, run, *mesh, run_options);
   return 0;
 }
 

@@ -27,9 +27,13 @@ const std::map<std::string, Command>& commands() {
       {"worker", {syncbed::cli::run_worker, "be one rank of one run of an experiment (started by run, srun, ...)"}},
       {"compare", {syncbed::cli::run_compare, "print the strategy x N comparison table of a results directory"}},
       {"calibrate",
-       {syncbed::cli::run_calibrate, "measure a config's compute time and this machine's sync costs (for emulation "
-                                     "and simulate)"}},
-      {"simulate", {syncbed::cli::run_simulate, "predict a config's sweep at up to 1024 workers with a calibrated model"}},
+       {syncbed::cli::run_calibrate,
+        "measure a config's compute time and this machine's sync costs (for emulation "
+        "and simulate)"}},
+      {"simulate",
+       {syncbed::cli::run_simulate, "predict a config's sweep at up to 1024 workers with a calibrated model"}},
+      {"link-delay",
+       {syncbed::cli::run_link_delay, "delay a network namespace's queued packets (netns_cluster.sh, without netem)"}},
   };
   return table;
 }

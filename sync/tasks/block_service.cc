@@ -20,20 +20,31 @@ RequestWords request(Op op, const BlockId& id, std::size_t bytes) {
   return {static_cast<std::uint64_t>(op), words[0], words[1], words[2], words[3], bytes};
 }
 
-// The status of a get or put: empty message = success.
+// The status of a get or put: empty message = success. An empty block (a dropped
+// task's output) is answered with `empty` set and an empty data frame.
 struct Reply {
   static constexpr std::size_t kBytes = 256;
-  std::array<char, kBytes> text{};
+  std::uint8_t empty = 0;
+  std::array<char, kBytes - 1> text{};
 
   static Reply ok() { return {}; }
   static Reply failure(const std::string& message) {
     Reply reply;
     const std::string m = message.empty() ? "failed" : message;
-    std::memcpy(reply.text.data(), m.data(), std::min(m.size(), kBytes - 1));
+    std::memcpy(reply.text.data(), m.data(), std::min(m.size(), kBytes - 2));
     return reply;
   }
-  std::string error() const { return std::string(text.data(), strnlen(text.data(), kBytes)); }
+  std::string error() const { return std::string(text.data(), strnlen(text.data(), text.size())); }
+  std::span<std::byte> bytes() { return std::as_writable_bytes(std::span(this, 1)); }
 };
+static_assert(sizeof(Reply) == Reply::kBytes);
+
+// A block may be empty (a dropped task's output) or exactly the size asked for.
+void check_size(const BlockId& id, const Block& block, std::size_t bytes) {
+  if (!block.empty() && block.size() != bytes)
+    throw std::runtime_error(id.describe() + " holds " + std::to_string(block.size()) + " bytes, not " +
+                             std::to_string(bytes));
+}
 
 constexpr auto kForever = std::chrono::hours(24 * 365);
 
@@ -75,20 +86,19 @@ void BlockService::serve(int peer) {
         } catch (const std::exception& e) {
           reply = Reply::failure(e.what());
         }
-        mesh_.send(peer, kBlockPutAckTag, std::as_bytes(std::span(reply.text))).wait();
+        mesh_.send(peer, kBlockPutAckTag, reply.bytes()).wait();
         continue;
       }
       std::shared_ptr<const Block> block;
       try {
         block = store_.get(*id, std::chrono::steady_clock::now() + wait_for_block_);
-        if (block->size() != bytes)
-          throw std::runtime_error(id->describe() + " holds " + std::to_string(block->size()) + " bytes, not " +
-                                   std::to_string(bytes));
+        check_size(*id, *block, bytes);
+        reply.empty = block->empty() && bytes > 0;
       } catch (const std::exception& e) {
         reply = Reply::failure(e.what());
         block.reset();
       }
-      auto status = mesh_.send(peer, kBlockReplyTag, std::as_bytes(std::span(reply.text)));
+      auto status = mesh_.send(peer, kBlockReplyTag, reply.bytes());
       auto data = mesh_.send(peer, kBlockDataTag, block ? std::span<const std::byte>(*block) : std::span<const std::byte>());
       status.wait();
       data.wait();
@@ -97,6 +107,11 @@ void BlockService::serve(int peer) {
     // The peer is gone (or broke the protocol); whoever depends on it learns from
     // their own operations. Nothing more to serve it.
   }
+}
+
+void BlockClient::accept_empty(const Fetch& fetch, bool empty) {
+  if (empty && !fetch.empty) throw std::runtime_error(fetch.id.describe() + " is empty (its task was dropped)");
+  if (fetch.empty) *fetch.empty = empty;
 }
 
 void BlockClient::fetch(const std::vector<Fetch>& fetches) {
@@ -112,7 +127,7 @@ void BlockClient::fetch(const std::vector<Fetch>& fetches) {
     if (f.from == mesh_.rank()) continue;
     auto& p = pending.emplace_back(Pending{&f, request(Op::kGet, f.id, f.into.size()), {}, {}, {}, {}});
     p.sent = mesh_.send(f.from, kBlockRequestTag, std::span<const std::uint64_t>(p.words));
-    p.status = mesh_.recv(f.from, kBlockReplyTag, std::as_writable_bytes(std::span(p.reply.text)));
+    p.status = mesh_.recv(f.from, kBlockReplyTag, p.reply.bytes());
     p.data = mesh_.recv(f.from, kBlockDataTag, f.into);
   }
   std::string first_error;
@@ -122,9 +137,8 @@ void BlockClient::fetch(const std::vector<Fetch>& fetches) {
     try {
       if (!local_) throw std::logic_error("no local block store");
       auto block = local_->get(f.id, std::chrono::steady_clock::now() + wait_for_block_);
-      if (block->size() != f.into.size())
-        throw std::runtime_error(f.id.describe() + " holds " + std::to_string(block->size()) + " bytes, not " +
-                                 std::to_string(f.into.size()));
+      check_size(f.id, *block, f.into.size());
+      accept_empty(f, block->empty() && !f.into.empty());
       if (!block->empty()) std::memcpy(f.into.data(), block->data(), block->size());
     } catch (const std::exception& e) {
       if (first_error.empty()) first_error = std::string("local ") + e.what();
@@ -136,11 +150,12 @@ void BlockClient::fetch(const std::vector<Fetch>& fetches) {
       p.status.wait();
       const std::string error = p.reply.error();
       try {
-        p.data.wait();  // an empty frame after a failure: a size mismatch, expected
+        p.data.wait();  // an empty frame after a failure or for an empty block: a size mismatch, expected
       } catch (const net::TransportError&) {
-        if (error.empty()) throw;
+        if (error.empty() && !p.reply.empty) throw;
       }
       if (!error.empty()) throw BlockTransferError(error);
+      accept_empty(*p.fetch, p.reply.empty != 0);
     } catch (const std::exception& e) {
       if (first_error.empty())
         first_error = "fetching " + p.fetch->id.describe() + " from rank " + std::to_string(p.fetch->from) + ": " + e.what();
@@ -154,7 +169,7 @@ void BlockClient::put_remote(int to, const BlockId& id, std::span<const std::byt
   Reply reply;
   auto sent = mesh_.send(to, kBlockRequestTag, std::span<const std::uint64_t>(words));
   auto payload = mesh_.send(to, kBlockPutDataTag, data);
-  auto ack = mesh_.recv(to, kBlockPutAckTag, std::as_writable_bytes(std::span(reply.text)));
+  auto ack = mesh_.recv(to, kBlockPutAckTag, reply.bytes());
   try {
     sent.wait();
     payload.wait();

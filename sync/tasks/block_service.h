@@ -44,11 +44,14 @@ class BlockService {
   std::vector<std::thread> threads_;
 };
 
-// One block to fetch into `into` (exactly the block's size) from rank `from`.
+// One block to fetch into `into` (exactly the block's size) from rank `from`. With
+// `empty` set, an empty block (a dropped task's output) is accepted and flagged there;
+// without, it is an error.
 struct Fetch {
   int from = 0;
   BlockId id;
   std::span<std::byte> into;
+  bool* empty = nullptr;
 };
 
 // The requesting side. Gets from one rank to another travel in order, so several may be
@@ -68,6 +71,8 @@ class BlockClient {
   void stop(const std::vector<int>& ranks);
 
  private:
+  static void accept_empty(const Fetch& fetch, bool empty);
+
   net::Mesh& mesh_;
   BlockStore* local_;
   std::chrono::milliseconds wait_for_block_;

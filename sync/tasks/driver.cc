@@ -1,6 +1,7 @@
 #include "sync/tasks/driver.h"
 
 #include <algorithm>
+#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -84,6 +85,9 @@ struct Driver::Progress {
     std::int64_t run_ns = 0, fetch_ns = 0, compute_ns = 0, put_ns = 0;
     double loss = 0;
     int losses = 0;
+    std::int64_t time_limit_ns = 0;
+    std::set<int> dropped;   // forward-backward: partitions dropped
+    int replicas = INT_MAX;  // parameter-sync: fewest gradients a task summed
   };
   std::map<long, Job> jobs;
   std::map<long, double> launch;  // per iteration
@@ -94,6 +98,7 @@ struct Driver::Progress {
     for (const auto& [executor, list] : round.tasks)
       for (const auto& task : list) {
         jobs[task.key.job()].round_sent_ns = sent_ns;
+        jobs[task.key.job()].time_limit_ns = std::max(jobs[task.key.job()].time_limit_ns, task.time_limit_ns);
         iterations.insert(task.key.iteration);
       }
     for (long i : iterations) launch[i] += launch_seconds / static_cast<double>(iterations.size());
@@ -107,10 +112,15 @@ struct Driver::Progress {
     job.fetch_ns = std::max(job.fetch_ns, r.fetch_ns);
     job.compute_ns = std::max(job.compute_ns, r.compute_ns);
     job.put_ns = std::max(job.put_ns, r.put_ns);
-    if (r.key.kind == TaskKind::kForwardBackward) {
-      job.loss += r.loss;
-      ++job.losses;
+    if (r.key.kind == TaskKind::kParameterSync) job.replicas = std::min(job.replicas, static_cast<int>(r.replicas));
+    if (r.key.kind != TaskKind::kForwardBackward) return;
+    if (r.status == TaskStatus::kDropped) {
+      job.dropped.insert(r.key.index);
+      return;
     }
+    job.dropped.erase(r.key.index);  // ran again after a loss, and finished this time
+    job.loss += r.loss;
+    ++job.losses;
   }
   // A job can start once its round is out and the job before it has ended.
   JobTiming timing(long job_index) {
@@ -139,6 +149,9 @@ struct Driver::Progress {
     t.job2 = timing(job2);
     t.scheduling = std::max(0.0, t.seconds - t.job1.run - t.job2.run);
     t.loss = jobs[job1].losses ? jobs[job1].loss / jobs[job1].losses : 0;
+    t.time_limit = seconds(jobs[job1].time_limit_ns);
+    t.dropped.assign(jobs[job1].dropped.begin(), jobs[job1].dropped.end());
+    t.replicas = jobs[job2].replicas;
     jobs.erase(jobs.begin(), jobs.upper_bound(job1 - 1));  // keep job2: job 1 of i+1 starts after it
     launch.erase(i);
     return t;
@@ -190,8 +203,13 @@ std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>
   Progress progress;
   long emitted = 0;
   std::vector<std::int64_t> losses_pending;  // detection times of losses not yet recovered
+  DropThreshold threshold(options_.drop, options_.executors);
+  const int min_replicas = options_.drop.min_replicas(options_.executors);
   while (!scheduler_.finished()) {
-    const Round round = scheduler_.next_round();
+    Round round = scheduler_.next_round();
+    for (auto& [executor, list] : round.tasks)
+      for (auto& task : list)
+        if (task.key.kind == TaskKind::kForwardBackward) task.time_limit_ns = threshold.limit_ns();
     const std::int64_t sent = steady_now_ns();
     send_round(round);
     progress.sent(round, sent, seconds(steady_now_ns() - sent));
@@ -229,8 +247,16 @@ std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>
       const TaskReport& r = event->report;
       switch (r.status) {
         case TaskStatus::kDone:
+        case TaskStatus::kDropped:
           scheduler_.completed(r.key);
           progress.done(r, event->arrival_ns);
+          if (r.key.kind != TaskKind::kForwardBackward) break;
+          if (r.status == TaskStatus::kDropped) {
+            ++stats_.dropped_tasks;
+            threshold.dropped(r.key.iteration);
+          } else {
+            threshold.finished(r.key.iteration, r.compute_ns);
+          }
           break;
         case TaskStatus::kFailed:
           ++stats_.failed_tasks;
@@ -242,7 +268,15 @@ std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>
           scheduler_.skipped(r.key);
       }
       while (emitted < scheduler_.iterations_done()) {
-        const IterationTiming timing = progress.iteration(emitted++);
+        IterationTiming timing = progress.iteration(emitted++);
+        timing.discarded = timing.replicas < min_replicas;
+        if (timing.discarded) {
+          ++stats_.discarded_iterations;
+          log_line("driver: iteration " + std::to_string(timing.iteration) + " discarded: only " +
+                   std::to_string(timing.replicas) + " of " + std::to_string(options_.executors) +
+                   " forward-backward tasks finished within the straggler threshold");
+        }
+        threshold.iteration_done(timing.iteration);
         for (std::int64_t detected : losses_pending)
           stats_.recovery_seconds.push_back(seconds(event->arrival_ns - detected));
         losses_pending.clear();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/transport/mesh.h"
+#include "sync/tasks/drop_policy.h"
 #include "sync/tasks/scheduler.h"
 
 namespace syncbed::sync::tasks {
@@ -29,6 +30,7 @@ struct DriverOptions {
   // the mesh's silence deadline).
   std::chrono::milliseconds report_timeout{60'000};
   std::chrono::milliseconds wait_for_block{30'000};
+  DropOptions drop;  // straggler drop (BigDL); off by default
 };
 
 // Seconds, as the driver saw one job: from when it could start (its round was sent and
@@ -47,7 +49,11 @@ struct IterationTiming {
   double launch = 0;   // the driver's share of sending the rounds that carried this iteration
   JobTiming job1, job2;
   double scheduling = 0;  // seconds - job1.run - job2.run: time not spent in tasks
-  double loss = 0;        // mean over partitions
+  double loss = 0;        // mean over the partitions that finished
+  double time_limit = 0;  // seconds, forward-backward's drop threshold (0: none)
+  std::vector<int> dropped;  // partitions whose forward-backward task was dropped
+  int replicas = 0;          // gradients in the update
+  bool discarded = false;    // too few replicas finished: no update
 };
 
 struct DriverStats {
@@ -55,6 +61,8 @@ struct DriverStats {
   long tasks = 0;
   long failed_tasks = 0;
   long executors_lost = 0;
+  long dropped_tasks = 0;
+  long discarded_iterations = 0;
   std::vector<double> recovery_seconds;  // per loss: detection to the next completed iteration
   std::size_t peak_store_bytes = 0;      // largest block store high-water mark
 };

@@ -1,6 +1,8 @@
 #include "sync/tasks/executor.h"
 
 #include <cstring>
+#include <memory>
+#include <thread>
 
 #include "core/clock.h"
 #include "sync/tasks/block_service.h"
@@ -97,6 +99,8 @@ void Executor::run() {
         r.compute_ns = t.compute_ns;
         r.put_ns = t.put_ns;
         r.loss = t.loss;
+        r.replicas = t.replicas;
+        if (t.dropped) r.status = TaskStatus::kDropped;
       } catch (const std::exception& e) {
         failure = task.key.describe() + " on executor " + std::to_string(mesh_.rank()) + ": " + e.what();
         r.status = TaskStatus::kFailed;
@@ -161,13 +165,28 @@ Executor::Timing Executor::forward_backward(const TaskSpec& task, BlockClient& c
   timing.fetch_ns = watch.lap_ns();
   timing.loss = source_.compute(p, i);
   timing.compute_ns = watch.lap_ns();
+  timing.dropped = straggle(timing.compute_ns, task.time_limit_ns);
+  timing.compute_ns += watch.lap_ns();
   const std::span<const float> gradients = source_.gradients(p);
   for (int j = 0; j < n; ++j) {
     const ShardRange shard = shard_range(options_.parameters, n, j);
-    store_.put(BlockId::gradient(i, p, j), to_block(gradients.subspan(shard.begin, shard.size)));
+    // A dropped task's gradient blocks are empty: parameter-sync leaves them out.
+    store_.put(BlockId::gradient(i, p, j),
+               timing.dropped ? Block() : to_block(gradients.subspan(shard.begin, shard.size)));
   }
   timing.put_ns = watch.lap_ns();
   return timing;
+}
+
+// A straggler (fault injection) takes `slowdown` times its compute time, the extra as a
+// wait that a time limit cuts short, as BigDL cancels a slow task at its threshold. True
+// when the task ran past its limit and is dropped.
+bool Executor::straggle(std::int64_t compute_ns, std::int64_t limit_ns) {
+  const auto total = static_cast<std::int64_t>(static_cast<double>(compute_ns) * std::max(1.0, options_.slowdown));
+  const bool over = limit_ns > 0 && total > limit_ns;
+  const std::int64_t wait = (over ? std::max(limit_ns, compute_ns) : total) - compute_ns;
+  if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+  return over;
 }
 
 Executor::Timing Executor::parameter_sync(const TaskSpec& task, BlockClient& client) {
@@ -182,30 +201,45 @@ Executor::Timing Executor::parameter_sync(const TaskSpec& task, BlockClient& cli
   if (incoming_.size() < shard.size * n) incoming_ = AlignedBuffer<float>(shard.size * n);
   std::vector<float> weights(shard.size);
   Block state(sizeof(std::int64_t) + optimizer.state_size() * sizeof(float));
+  const auto dropped = std::make_unique<bool[]>(n);
   std::vector<Fetch> fetches;
   for (int p = 0; p < n; ++p)
     fetches.push_back({task.sources[p], BlockId::gradient(i, p, j),
-                       std::as_writable_bytes(std::span<float>(incoming_.data() + p * shard.size, shard.size))});
+                       std::as_writable_bytes(std::span<float>(incoming_.data() + p * shard.size, shard.size)),
+                       &dropped[p]});
   fetches.push_back({task.sources[n], BlockId::weights(i, j), std::as_writable_bytes(std::span<float>(weights))});
   fetches.push_back({task.sources[n], BlockId::state(i, j), std::span<std::byte>(state)});
   client.fetch(fetches);
   timing.fetch_ns = watch.lap_ns();
 
   // Partition order 0..N-1, as the long-running sharded strategy sums in rank order, so
-  // the two execution models give bitwise equal weights.
-  float* sum = incoming_.data();
-  for (int p = 1; p < n; ++p) {
-    const float* piece = incoming_.data() + p * shard.size;
+  // the two execution models give bitwise equal weights. Dropped replicas are left out.
+  float* sum = nullptr;
+  for (int p = 0; p < n; ++p) {
+    if (dropped[p]) continue;
+    float* piece = incoming_.data() + p * shard.size;
+    ++timing.replicas;
+    if (!sum) {
+      sum = piece;
+      continue;
+    }
     for (std::size_t k = 0; k < shard.size; ++k) sum[k] += piece[k];
   }
-  std::int64_t steps = 0;
-  std::memcpy(&steps, state.data(), sizeof steps);
-  optimizer.load_state({reinterpret_cast<const float*>(state.data() + sizeof steps), optimizer.state_size()}, steps);
-  optimizer.step(weights, std::span<const float>(sum, shard.size));
+  if (timing.replicas >= options_.drop.min_replicas(n)) {
+    if (timing.replicas < n) {  // rescaled to N replicas' worth, as if all had finished
+      const float scale = static_cast<float>(n) / static_cast<float>(timing.replicas);
+      for (std::size_t k = 0; k < shard.size; ++k) sum[k] *= scale;
+    }
+    std::int64_t steps = 0;
+    std::memcpy(&steps, state.data(), sizeof steps);
+    optimizer.load_state({reinterpret_cast<const float*>(state.data() + sizeof steps), optimizer.state_size()}, steps);
+    optimizer.step(weights, std::span<const float>(sum, shard.size));
+    state = state_block(optimizer.steps(), optimizer);
+  }  // else too few replicas finished: the iteration is discarded, W and S carry over
   timing.compute_ns = watch.lap_ns();
 
   put_with_replica(task, BlockId::weights(i + 1, j), to_block(std::span<const float>(weights)), client);
-  put_with_replica(task, BlockId::state(i + 1, j), state_block(optimizer.steps(), optimizer), client);
+  put_with_replica(task, BlockId::state(i + 1, j), std::move(state), client);
   timing.put_ns = watch.lap_ns();
   return timing;
 }

@@ -15,6 +15,7 @@
 #include "core/optimizer.h"
 #include "core/transport/mesh.h"
 #include "sync/tasks/block_store.h"
+#include "sync/tasks/drop_policy.h"
 #include "sync/tasks/task.h"
 
 namespace syncbed::sync::tasks {
@@ -39,8 +40,11 @@ struct TaskRuntimeOptions {
   OptimizerConfig optimizer;
   std::size_t store_bytes = std::size_t{1} << 30;
   std::chrono::milliseconds wait_for_block{30'000};  // below the mesh's op timeout
+  DropOptions drop;                                  // parameter-sync discards an iteration with too few replicas
   // Fault injection: runs before each task (a test may kill the process there).
   std::function<void(const TaskKey&)> before_task;
+  // Fault injection: a straggler's forward-backward takes this many times as long.
+  double slowdown = 1.0;
 };
 
 class Executor {
@@ -54,11 +58,14 @@ class Executor {
   struct Timing {
     std::int64_t fetch_ns = 0, compute_ns = 0, put_ns = 0;
     double loss = 0;
+    bool dropped = false;       // forward-backward: cancelled at its time limit
+    std::int64_t replicas = 0;  // parameter-sync: gradients summed
   };
   Timing run_task(const TaskSpec& task, class BlockClient& client);
   Timing init(const TaskSpec& task, BlockClient& client);
   Timing forward_backward(const TaskSpec& task, BlockClient& client);
   Timing parameter_sync(const TaskSpec& task, BlockClient& client);
+  bool straggle(std::int64_t compute_ns, std::int64_t limit_ns);
   void put_with_replica(const TaskSpec& task, const BlockId& id, Block data, BlockClient& client);
   void report(const TaskReport& report);
 

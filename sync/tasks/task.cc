@@ -29,14 +29,15 @@ std::string TaskKey::describe() const {
 }
 
 // Layout: round, evict_below, stop, task count, then per task: kind, iteration, index,
-// replica + 1, source count, sources.
+// replica + 1, time limit, source count, sources.
 std::vector<std::uint64_t> RoundMessage::encode() const {
   std::vector<std::uint64_t> words{static_cast<std::uint64_t>(round), static_cast<std::uint64_t>(evict_below),
                                    static_cast<std::uint64_t>(end), tasks.size()};
   for (const auto& task : tasks) {
-    words.insert(words.end(), {static_cast<std::uint64_t>(task.key.kind), static_cast<std::uint64_t>(task.key.iteration),
-                               static_cast<std::uint64_t>(task.key.index), static_cast<std::uint64_t>(task.replica + 1),
-                               task.sources.size()});
+    words.insert(words.end(),
+                 {static_cast<std::uint64_t>(task.key.kind), static_cast<std::uint64_t>(task.key.iteration),
+                  static_cast<std::uint64_t>(task.key.index), static_cast<std::uint64_t>(task.replica + 1),
+                  static_cast<std::uint64_t>(task.time_limit_ns), task.sources.size()});
     for (int source : task.sources) words.push_back(static_cast<std::uint64_t>(source));
   }
   return words;
@@ -63,6 +64,7 @@ RoundMessage RoundMessage::decode(std::span<const std::uint64_t> words, int exec
     task.key.iteration = static_cast<long>(next(kMaxIteration, "iteration"));
     task.key.index = static_cast<int>(next(kMaxSources, "task index"));
     task.replica = static_cast<int>(next(executor_limit + 1, "replica")) - 1;
+    task.time_limit_ns = static_cast<std::int64_t>(next(std::uint64_t{1} << 62, "time limit"));
     const auto sources = next(kMaxSources, "source count");
     for (std::uint64_t s = 0; s < sources; ++s) task.sources.push_back(static_cast<int>(next(executor_limit, "source")));
     message.tasks.push_back(std::move(task));
@@ -72,12 +74,12 @@ RoundMessage RoundMessage::decode(std::span<const std::uint64_t> words, int exec
 }
 
 std::array<std::byte, TaskReport::kWireBytes> TaskReport::encode() const {
-  const std::uint64_t words[11] = {static_cast<std::uint64_t>(key.kind),   static_cast<std::uint64_t>(key.iteration),
-                                   static_cast<std::uint64_t>(key.index),  static_cast<std::uint64_t>(status),
+  const std::uint64_t words[12] = {static_cast<std::uint64_t>(key.kind),    static_cast<std::uint64_t>(key.iteration),
+                                   static_cast<std::uint64_t>(key.index),   static_cast<std::uint64_t>(status),
                                    static_cast<std::uint64_t>(received_ns), static_cast<std::uint64_t>(start_ns),
-                                   static_cast<std::uint64_t>(end_ns),     static_cast<std::uint64_t>(fetch_ns),
-                                   static_cast<std::uint64_t>(compute_ns), static_cast<std::uint64_t>(put_ns),
-                                   std::bit_cast<std::uint64_t>(loss)};
+                                   static_cast<std::uint64_t>(end_ns),      static_cast<std::uint64_t>(fetch_ns),
+                                   static_cast<std::uint64_t>(compute_ns),  static_cast<std::uint64_t>(put_ns),
+                                   std::bit_cast<std::uint64_t>(loss),      static_cast<std::uint64_t>(replicas)};
   std::array<std::byte, kWireBytes> bytes{};
   std::memcpy(bytes.data(), words, sizeof words);
   std::memcpy(bytes.data() + sizeof words, message.data(), std::min(message.size(), kMessageBytes));
@@ -85,11 +87,11 @@ std::array<std::byte, TaskReport::kWireBytes> TaskReport::encode() const {
 }
 
 TaskReport TaskReport::decode(std::span<const std::byte, kWireBytes> bytes) {
-  std::uint64_t words[11];
+  std::uint64_t words[12];
   std::memcpy(words, bytes.data(), sizeof words);
   TaskReport report;
   report.key = {decode_kind(words[0]), static_cast<long>(words[1]), static_cast<int>(words[2])};
-  if (words[3] < 1 || words[3] > 4) throw std::runtime_error("unknown task status " + std::to_string(words[3]));
+  if (words[3] < 1 || words[3] > 5) throw std::runtime_error("unknown task status " + std::to_string(words[3]));
   report.status = static_cast<TaskStatus>(words[3]);
   report.received_ns = static_cast<std::int64_t>(words[4]);
   report.start_ns = static_cast<std::int64_t>(words[5]);
@@ -98,6 +100,7 @@ TaskReport TaskReport::decode(std::span<const std::byte, kWireBytes> bytes) {
   report.compute_ns = static_cast<std::int64_t>(words[8]);
   report.put_ns = static_cast<std::int64_t>(words[9]);
   report.loss = std::bit_cast<double>(words[10]);
+  report.replicas = static_cast<std::int64_t>(words[11]);
   const char* text = reinterpret_cast<const char*>(bytes.data() + sizeof words);
   report.message.assign(text, strnlen(text, kMessageBytes));
   return report;

@@ -42,6 +42,9 @@ struct TaskSpec {
   // G(i, p, j), and sources[N] holds W(i, j) and S(i, j). init: none.
   std::vector<int> sources;
   int replica = -1;  // init, parameter-sync: where the copy of the outputs goes (-1: none)
+  // forward-backward: a task still computing after this long is dropped (0: no limit;
+  // drop_policy.h). Its gradient blocks are put empty, so parameter-sync leaves them out.
+  std::int64_t time_limit_ns = 0;
 };
 
 // A round: the tasks one executor runs, in order, plus housekeeping.
@@ -57,7 +60,8 @@ struct RoundMessage {
   static RoundMessage decode(std::span<const std::uint64_t> words, int executors);
 };
 
-enum class TaskStatus : std::uint64_t { kDone = 1, kFailed = 2, kSkipped = 3, kGoodbye = 4 };
+// kDropped: a forward-backward task cancelled at its time limit (its outputs are empty).
+enum class TaskStatus : std::uint64_t { kDone = 1, kFailed = 2, kSkipped = 3, kGoodbye = 4, kDropped = 5 };
 
 // An executor's report on one task. Times are this machine's steady clock, in ns.
 struct TaskReport {
@@ -66,11 +70,12 @@ struct TaskReport {
   std::int64_t received_ns = 0;  // the round arrived
   std::int64_t start_ns = 0, end_ns = 0;
   std::int64_t fetch_ns = 0, compute_ns = 0, put_ns = 0;
-  double loss = 0;      // forward-backward
+  double loss = 0;            // forward-backward
+  std::int64_t replicas = 0;  // parameter-sync: the replicas whose gradients it summed
   std::string message;  // kFailed: why (truncated to fit the wire)
 
   static constexpr std::size_t kMessageBytes = 320;
-  static constexpr std::size_t kWireBytes = 11 * 8 + kMessageBytes;
+  static constexpr std::size_t kWireBytes = 12 * 8 + kMessageBytes;
   std::array<std::byte, kWireBytes> encode() const;
   static TaskReport decode(std::span<const std::byte, kWireBytes> bytes);
 };

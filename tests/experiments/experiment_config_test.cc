@@ -71,7 +71,8 @@ const Refusal kRefusals[] = {
     {"not an object", [] { return json::array(); }, "config: (top level): must be an object, got an array"},
     {"unknown key", [] { return edit(base(), [](json& j) { j["iteratons"] = 3; }); },
      "config: iteratons: unknown key (known: name, description, model, data, optimizer, strategies, workers, "
-     "iterations, warmup, epochs, seed, threads, compute, network, output, timeout_s, faults, simulate)"},
+     "iterations, warmup, epochs, seed, threads, compute, network, output, timeout_s, checkpoint_every, "
+     "max_restarts, faults, simulate)"},
     {"name with a slash", [] { return edit(base(), [](json& j) { j["name"] = "a/b"; }); },
      "config: name: must be a non-empty name without '/'"},
     {"name not a string", [] { return edit(base(), [](json& j) { j["name"] = 3; }); },
@@ -107,37 +108,58 @@ const Refusal kRefusals[] = {
      "config: data: must be one of synthetic, fashion-mnist, got \"movielens\""},
     {"data kind missing", [] { return edit(base(), [](json& j) { j["data"] = json::object(); }); },
      "config: data.kind: is required"},
-    {"unknown data key", [] { return edit(base(), [](json& j) { j["data"] = {{"kind", "synthetic"}, {"size", 3}}; }); },
+    {"unknown data key", [] { return edit(base(), [](json& j) {
+                                j["data"] = {{"kind", "synthetic"}, {"size", 3}};
+                              }); },
      "config: data.size: unknown key (known: kind, path, users, items, negatives, eval_negatives)"},
     {"movielens without a path", [] { return edit(ncf_base(), [](json& j) { j["data"] = "movielens"; }); },
      "config: data.path: is required for movielens (the ratings.csv file)"},
     {"users on movielens",
-     [] { return edit(ncf_base(), [](json& j) { j["data"] = {{"kind", "movielens"}, {"path", "r.csv"}, {"users", 5}}; }); },
+     [] {
+       return edit(ncf_base(), [](json& j) { j["data"] = {{"kind", "movielens"}, {"path", "r.csv"}, {"users", 5}}; });
+     },
      "config: data.users: applies to generated ncf data only"},
     {"negatives on inception",
-     [] { return edit(base(), [](json& j) { j["data"] = {{"kind", "synthetic"}, {"negatives", 4}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["data"] = {{"kind", "synthetic"}, {"negatives", 4}};
+          }); },
      "config: data.negatives: applies to model ncf only"},
     {"path on synthetic data",
-     [] { return edit(base(), [](json& j) { j["data"] = {{"kind", "synthetic"}, {"path", "/x"}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["data"] = {{"kind", "synthetic"}, {"path", "/x"}};
+          }); },
      "config: data.path: applies to movielens and fashion-mnist data only"},
-    {"too many evaluation negatives", [] { return edit(ncf_base(), [](json& j) { j["data"]["eval_negatives"] = 200; }); },
+    {"too many evaluation negatives",
+     [] { return edit(ncf_base(), [](json& j) { j["data"]["eval_negatives"] = 200; }); },
      "config: data.eval_negatives: must be fewer than the items (200)"},
     {"one user", [] { return edit(ncf_base(), [](json& j) { j["data"]["users"] = 1; }); },
      "config: data.users: must be between 2 and 100000000, got 1"},
     {"optimizer not an object", [] { return edit(base(), [](json& j) { j["optimizer"] = "adam"; }); },
      "config: optimizer: must be an object, got \"adam\""},
-    {"unknown optimizer", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"kind", "lamb"}}; }); },
+    {"unknown optimizer", [] { return edit(base(), [](json& j) {
+                                 j["optimizer"] = {{"kind", "lamb"}};
+                               }); },
      "config: optimizer.kind: must be one of sgd, adam, got \"lamb\""},
-    {"unknown optimizer key", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"rate", 1}}; }); },
+    {"unknown optimizer key", [] { return edit(base(), [](json& j) {
+                                     j["optimizer"] = {{"rate", 1}};
+                                   }); },
      "config: optimizer.rate: unknown key (known: kind, lr, momentum, weight_decay, beta1, beta2, epsilon)"},
-    {"beta on sgd", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"kind", "sgd"}, {"beta1", 0.9}}; }); },
+    {"beta on sgd", [] { return edit(base(), [](json& j) {
+                           j["optimizer"] = {{"kind", "sgd"}, {"beta1", 0.9}};
+                         }); },
      "config: optimizer.beta1: applies to optimizer kind adam only"},
     {"momentum on adam",
-     [] { return edit(base(), [](json& j) { j["optimizer"] = {{"kind", "adam"}, {"momentum", 0.9}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["optimizer"] = {{"kind", "adam"}, {"momentum", 0.9}};
+          }); },
      "config: optimizer.momentum: applies to optimizer kind sgd only"},
-    {"negative learning rate", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"lr", -0.1}}; }); },
+    {"negative learning rate", [] { return edit(base(), [](json& j) {
+                                      j["optimizer"] = {{"lr", -0.1}};
+                                    }); },
      "config: optimizer.lr: must be between 1e-12 and 100, got -0.1"},
-    {"learning rate as text", [] { return edit(base(), [](json& j) { j["optimizer"] = {{"lr", "fast"}}; }); },
+    {"learning rate as text", [] { return edit(base(), [](json& j) {
+                                     j["optimizer"] = {{"lr", "fast"}};
+                                   }); },
      "config: optimizer.lr: must be a number, got \"fast\""},
     {"strategies missing", [] { return edit(base(), [](json& j) { j.erase("strategies"); }); },
      "config: strategies: is required"},
@@ -150,44 +172,69 @@ const Refusal kRefusals[] = {
     {"unknown strategy", [] { return edit(base(), [](json& j) { j["strategies"][1] = "tree"; }); },
      "config: strategies[1]: unknown sync strategy 'tree' (known: ps, ring, sharded)"},
     {"unknown strategy key",
-     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "ring"}, {"chunks", 2}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][0] = {{"name", "ring"}, {"chunks", 2}};
+          }); },
      "config: strategies[0].chunks: unknown key (known: name, label, compression, bf16_sum, segment, servers, "
-     "separate_servers, staleness, execution, group, block_store_mb)"},
+     "separate_servers, staleness, execution, group, block_store_mb, drop_percentage, max_drop_percentage, "
+     "warmup_iterations, threshold_window)"},
     {"unknown compression",
-     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "sharded"}, {"compression", "fp8"}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][0] = {{"name", "sharded"}, {"compression", "fp8"}};
+          }); },
      "config: strategies[0]: compression must be \"none\" or \"bf16\", got 'fp8'"},
     {"bf16 on ring",
-     [] { return edit(base(), [](json& j) { j["strategies"][1] = {{"name", "ring"}, {"compression", "bf16"}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][1] = {{"name", "ring"}, {"compression", "bf16"}};
+          }); },
      "config: strategies[1]: sync strategy 'ring' does not support compression 'bf16'"},
     {"servers on ring",
-     [] { return edit(base(), [](json& j) { j["strategies"][1] = {{"name", "ring"}, {"servers", 2}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][1] = {{"name", "ring"}, {"servers", 2}};
+          }); },
      "config: strategies[1]: staleness and ps_servers apply to sync strategy 'ps' only, not 'ring'"},
     {"separate servers without a count",
-     [] { return edit(base(), [](json& j) { j["strategies"][2] = {{"name", "ps"}, {"separate_servers", true}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][2] = {{"name", "ps"}, {"separate_servers", true}};
+          }); },
      "config: strategies[2]: ps_servers: separate servers need a count >= 1"},
     {"bf16 sum without bf16",
-     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "sharded"}, {"bf16_sum", true}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][0] = {{"name", "sharded"}, {"bf16_sum", true}};
+          }); },
      "config: strategies[0].bf16_sum: needs \"compression\": \"bf16\""},
     {"segment not a size",
-     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "ring"}, {"segment", "1X"}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][0] = {{"name", "ring"}, {"segment", "1X"}};
+          }); },
      "config: strategies[0].segment: '1X' has an unknown unit (use K, M or G)"},
     {"segment too small",
-     [] { return edit(base(), [](json& j) { j["strategies"][0] = {{"name", "ring"}, {"segment", 2}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][0] = {{"name", "ring"}, {"segment", 2}};
+          }); },
      "config: strategies[0].segment: must be between 4 and 1G, got 2"},
     {"a label twice",
-     [] { return edit(base(), [](json& j) { j["strategies"][2] = {{"name", "ps"}, {"label", "ring"}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][2] = {{"name", "ps"}, {"label", "ring"}};
+          }); },
      "config: strategies[2]: label 'ring' is used twice; give one a distinct \"label\""},
-    {"empty label",
-     [] { return edit(base(), [](json& j) { j["strategies"][2] = {{"name", "ps"}, {"label", ""}}; }); },
+    {"empty label", [] { return edit(base(), [](json& j) {
+                           j["strategies"][2] = {{"name", "ps"}, {"label", ""}};
+                         }); },
      "config: strategies[2].label: must not be empty"},
-    {"workers missing", [] { return edit(base(), [](json& j) { j.erase("workers"); }); }, "config: workers: is required"},
+    {"workers missing", [] { return edit(base(), [](json& j) { j.erase("workers"); }); },
+     "config: workers: is required"},
     {"workers empty", [] { return edit(base(), [](json& j) { j["workers"] = json::array(); }); },
      "config: workers: needs at least 1 element(s)"},
-    {"zero workers", [] { return edit(base(), [](json& j) { j["workers"] = {1, 0}; }); },
+    {"zero workers", [] { return edit(base(), [](json& j) {
+                            j["workers"] = {1, 0};
+                          }); },
      "config: workers[1]: must be between 1 and 1024, got 0"},
     {"workers as text", [] { return edit(base(), [](json& j) { j["workers"] = {"4"}; }); },
      "config: workers[0]: must be an integer, got \"4\""},
-    {"a worker count twice", [] { return edit(base(), [](json& j) { j["workers"] = {2, 4, 2}; }); },
+    {"a worker count twice", [] { return edit(base(), [](json& j) {
+                                    j["workers"] = {2, 4, 2};
+                                  }); },
      "config: workers[2]: worker count listed twice"},
     {"iterations missing", [] { return edit(base(), [](json& j) { j.erase("iterations"); }); },
      "config: iterations: is required"},
@@ -206,49 +253,81 @@ const Refusal kRefusals[] = {
     {"unknown compute mode", [] { return edit(base(), [](json& j) { j["compute"] = "fake"; }); },
      "config: compute: must be one of real, got \"fake\""},
     {"both compute modes",
-     [] { return edit(base(), [](json& j) { j["compute"] = {{"emulated_ms", 5}, {"from_calibration", true}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["compute"] = {{"emulated_ms", 5}, {"from_calibration", true}};
+          }); },
      "config: compute: give either \"emulated_ms\" or \"from_calibration\" (or the string \"real\")"},
     {"no compute mode", [] { return edit(base(), [](json& j) { j["compute"] = json::object(); }); },
      "config: compute: give either \"emulated_ms\" or \"from_calibration\" (or the string \"real\")"},
-    {"zero emulated time", [] { return edit(base(), [](json& j) { j["compute"] = {{"emulated_ms", 0}}; }); },
+    {"zero emulated time", [] { return edit(base(), [](json& j) {
+                                  j["compute"] = {{"emulated_ms", 0}};
+                                }); },
      "config: compute.emulated_ms: must be between 0.001 and 3.6e+06, got 0"},
-    {"from_calibration false", [] { return edit(base(), [](json& j) { j["compute"] = {{"from_calibration", false}}; }); },
+    {"from_calibration false",
+     [] { return edit(base(), [](json& j) {
+            j["compute"] = {{"from_calibration", false}};
+          }); },
      "config: compute.from_calibration: must be true when given (use \"real\" for real compute)"},
-    {"unknown compute key", [] { return edit(base(), [](json& j) { j["compute"] = {{"sleep_ms", 3}}; }); },
+    {"unknown compute key", [] { return edit(base(), [](json& j) {
+                                   j["compute"] = {{"sleep_ms", 3}};
+                                 }); },
      "config: compute.sleep_ms: unknown key (known: emulated_ms, from_calibration)"},
-    {"emulated epochs", [] { return edit(ncf_base(), [](json& j) { j["compute"] = {{"emulated_ms", 3}}; }); },
+    {"emulated epochs", [] { return edit(ncf_base(), [](json& j) {
+                               j["compute"] = {{"emulated_ms", 3}};
+                             }); },
      "config: compute: emulated compute cannot train epochs with evaluation; use \"iterations\""},
     {"unknown network", [] { return edit(base(), [](json& j) { j["network"] = "wifi"; }); },
      "config: network: must be one of loopback, got \"wifi\""},
-    {"unknown network kind", [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "vlan"}}; }); },
+    {"unknown network kind", [] { return edit(base(), [](json& j) {
+                                    j["network"] = {{"kind", "vlan"}};
+                                  }); },
      "config: network.kind: must be one of loopback, netns, hosts, got \"vlan\""},
-    {"netns without a rate", [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}}; }); },
+    {"netns without a rate", [] { return edit(base(), [](json& j) {
+                                    j["network"] = {{"kind", "netns"}};
+                                  }); },
      "config: network.rate: is required"},
     {"rate without a unit",
-     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "10"}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["network"] = {{"kind", "netns"}, {"rate", "10"}};
+          }); },
      "config: network.rate: must look like 10gbit, 500mbit or 100kbit, got '10'"},
     {"rate too high",
-     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "20tbit"}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["network"] = {{"kind", "netns"}, {"rate", "20tbit"}};
+          }); },
      "config: network.rate: must be between 8kbit and 10tbit, got '20tbit'"},
     {"delay without a unit",
-     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "1gbit"}, {"delay", "5"}}; }); },
+     [] {
+       return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "1gbit"}, {"delay", "5"}}; });
+     },
      "config: network.delay: must look like 50us, 1ms or 0, got '5'"},
     {"loss over 100%",
-     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "1gbit"}, {"loss", "120%"}}; }); },
+     [] {
+       return edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "1gbit"}, {"loss", "120%"}}; });
+     },
      "config: network.loss: must be at most 100%, got '120%'"},
     {"loss on real hosts",
-     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "hosts"}, {"rate", "1gbit"}, {"loss", "1%"}}; }); },
+     [] {
+       return edit(base(), [](json& j) { j["network"] = {{"kind", "hosts"}, {"rate", "1gbit"}, {"loss", "1%"}}; });
+     },
      "config: network.loss: applies to kind netns only"},
     {"rate on loopback",
-     [] { return edit(base(), [](json& j) { j["network"] = {{"kind", "loopback"}, {"rate", "1gbit"}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["network"] = {{"kind", "loopback"}, {"rate", "1gbit"}};
+          }); },
      "config: network.rate: applies to kinds netns and hosts only"},
     {"simulate anchor without a reference",
-     [] { return edit(base(), [](json& j) { j["simulate"] = {{"anchor", 1}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["simulate"] = {{"anchor", 1}};
+          }); },
      "config: simulate.anchor: the reference has no value at this N"},
     {"simulate reference keyed by a word",
-     [] { return edit(base(), [](json& j) { j["simulate"] = {{"reference", {{"throughput", {{"many", 5}}}}}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["simulate"] = {{"reference", {{"throughput", {{"many", 5}}}}}};
+          }); },
      "config: simulate.reference.throughput.many: the key must be a worker count like \"16\""},
-    {"simulate anchor outside the sweep", [] {
+    {"simulate anchor outside the sweep",
+     [] {
        return edit(base(), [](json& j) { j["simulate"] = {{"reference", {{"throughput", {{"3", 5}}}}}, {"anchor", 3}}; });
      },
      "config: simulate.anchor: must be one of the config's worker counts"},
@@ -256,37 +335,100 @@ const Refusal kRefusals[] = {
      "config: output: must not be empty"},
     {"zero timeout", [] { return edit(base(), [](json& j) { j["timeout_s"] = 0; }); },
      "config: timeout_s: must be between 1 and 86400, got 0"},
-    {"unknown fault", [] { return edit(base(), [](json& j) { j["faults"] = {{"hang", {}}}; }); },
-     "config: faults.hang: unknown key (known: kill)"},
-    {"kill without a run", [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"rank", 0}}}}; }); },
-     "config: faults.kill.run: is required"},
+    {"checkpoints every zero iterations", [] { return edit(base(), [](json& j) { j["checkpoint_every"] = 0; }); },
+     "config: checkpoint_every: must be between 1 and 1000000000, got 0"},
+    {"restarts without checkpoints", [] { return edit(base(), [](json& j) { j["max_restarts"] = 2; }); },
+     "config: max_restarts: applies with \"checkpoint_every\" only: without checkpoints a run is not restarted"},
+    {"negative restarts",
+     [] {
+       return edit(base(), [](json& j) {
+         j["checkpoint_every"] = 5;
+         j["max_restarts"] = -1;
+       });
+     },
+     "config: max_restarts: must be between 0 and 100, got -1"},
+    {"unknown fault", [] { return edit(base(), [](json& j) {
+                             j["faults"] = {{"hang", {}}};
+                           }); },
+     "config: faults.hang: unknown key (known: kill, straggler)"},
+    {"kill in every run of a rank one lacks",
+     [] { return edit(base(), [](json& j) {
+            j["faults"] = {{"kill", {{"rank", 1}}}};
+          }); },
+     "config: faults.kill.rank: every run: run 1 (sharded, 1 worker) has no rank 1"},
     {"kill of a run past the sweep",
-     [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 7}, {"rank", 0}}}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["faults"] = {{"kill", {{"run", 7}, {"rank", 0}}}};
+          }); },
      "config: faults.kill.run: must be between 1 and 6, got 7"},
     {"kill of a rank the run does not have",
-     [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 3}, {"rank", 1}}}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["faults"] = {{"kill", {{"run", 3}, {"rank", 1}}}};
+          }); },
      "config: faults.kill.rank: run 3 (ring, 1 worker) has no rank 1"},
     {"unknown execution",
-     [] { return edit(base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"execution", "spark"}}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"] = {{{"name", "sharded"}, {"execution", "spark"}}};
+          }); },
      "config: strategies[0]: execution must be \"steps\" or \"tasks\", got 'spark'"},
     {"tasks with ring",
-     [] { return edit(base(), [](json& j) { j["strategies"] = {{{"name", "ring"}, {"execution", "tasks"}}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["strategies"] = {{{"name", "ring"}, {"execution", "tasks"}}};
+          }); },
      "config: strategies[0]: execution \"tasks\" runs sync strategy 'sharded' without compression only"},
     {"group without tasks",
-     [] { return edit(base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"group", 2}}}; }); },
-     "config: strategies[0]: group and block_store_mb need execution \"tasks\""},
-    {"negative group", [] {
+     [] { return edit(base(), [](json& j) {
+            j["strategies"] = {{{"name", "sharded"}, {"group", 2}}};
+          }); },
+     "config: strategies[0]: group, block_store_mb and drop_percentage need execution \"tasks\""},
+    {"drop without tasks",
+     [] { return edit(base(), [](json& j) {
+            j["strategies"] = {{{"name", "sharded"}, {"drop_percentage", 0.1}}};
+          }); },
+     "config: strategies[0]: group, block_store_mb and drop_percentage need execution \"tasks\""},
+    {"maximum drop below the drop",
+     [] {
+       return edit(base(), [](json& j) {
+         j["strategies"] = {
+             {{"name", "sharded"}, {"execution", "tasks"}, {"drop_percentage", 0.3}, {"max_drop_percentage", 0.2}}};
+       });
+     },
+     "config: strategies[0].max_drop_percentage: must be at least drop_percentage"},
+    {"threshold window without a drop",
+     [] {
+       return edit(base(), [](json& j) {
+         j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}, {"threshold_window", 5}}};
+       });
+     },
+     "config: strategies[0].threshold_window: applies with \"drop_percentage\" > 0 only"},
+    {"straggler missing from the smallest run",
+     [] { return edit(base(), [](json& j) {
+            j["faults"] = {{"straggler", {{"rank", 1}, {"slowdown", 3}}}};
+          }); },
+     "config: faults.straggler.rank: must be a worker of every run; the smallest run has 1 workers"},
+    {"straggler faster than the rest",
+     [] { return edit(base(), [](json& j) {
+            j["faults"] = {{"straggler", {{"rank", 0}, {"slowdown", 0.5}}}};
+          }); },
+     "config: faults.straggler.slowdown: must be between 1 and 1000, got 0.5"},
+    {"negative group",
+     [] {
        return edit(base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}, {"group", -1}}}; });
      },
      "config: strategies[0].group: must be between 0 and 10000, got -1"},
     {"kill job on long-running workers",
-     [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 2}, {"rank", 1}, {"job", 2}}}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["faults"] = {{"kill", {{"run", 2}, {"rank", 1}, {"job", 2}}}};
+          }); },
      "config: faults.kill.job: applies to execution \"tasks\" only; run 2 (sharded, 2 workers) has long-running "
      "workers"},
     {"kill of the driver of a long-running run",
-     [] { return edit(base(), [](json& j) { j["faults"] = {{"kill", {{"run", 2}, {"rank", 2}}}}; }); },
+     [] { return edit(base(), [](json& j) {
+            j["faults"] = {{"kill", {{"run", 2}, {"rank", 2}}}};
+          }); },
      "config: faults.kill.rank: run 2 (sharded, 2 workers) has no rank 2"},
-    {"tasks with epochs", [] {
+    {"tasks with epochs",
+     [] {
        return edit(ncf_base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}}}; });
      },
      "config: epochs: strategy 'sharded-tasks' runs execution \"tasks\", which trains a fixed number of iterations"},
@@ -338,6 +480,58 @@ TEST(ExperimentConfig, TasksAddTheDriverRankAndLabelTheirGroup) {
   EXPECT_EQ(config.strategies[1].options.group, 4);
   EXPECT_EQ(config.strategies[1].options.block_store_bytes, std::size_t{64} << 20);
   EXPECT_EQ(config.kill.job, 2);
+}
+
+TEST(ExperimentConfig, AKillWithoutARunFiresInEveryRun) {
+  EXPECT_FALSE(parse_experiment_config(base(), "file").kill.kills(1, 0));
+  json j = base();
+  j["faults"] = {{"kill", {{"rank", 0}, {"iteration", 4}}}};
+  const auto every = parse_experiment_config(j, "file").kill;
+  EXPECT_TRUE(every.kills(1, 0));
+  EXPECT_TRUE(every.kills(6, 0));
+  EXPECT_FALSE(every.kills(6, 1));
+  j["faults"]["kill"]["run"] = 2;
+  const auto one = parse_experiment_config(j, "file").kill;
+  EXPECT_TRUE(one.kills(2, 0));
+  EXPECT_FALSE(one.kills(1, 0));
+}
+
+TEST(ExperimentConfig, CheckpointsAreOffUnlessAsked) {
+  EXPECT_EQ(parse_experiment_config(base(), "file").checkpoint_every, 0);
+  json j = base();
+  j["checkpoint_every"] = 50;
+  const auto config = parse_experiment_config(j, "file");
+  EXPECT_EQ(config.checkpoint_every, 50);
+  EXPECT_EQ(config.max_restarts, 3);
+  j["max_restarts"] = 0;
+  EXPECT_EQ(parse_experiment_config(j, "file").max_restarts, 0);
+}
+
+TEST(ExperimentConfig, DropPolicyAndStragglerParseWithDefaults) {
+  json j = base();
+  j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}, {"drop_percentage", 0.3}},
+                     {{"name", "sharded"},
+                      {"execution", "tasks"},
+                      {"drop_percentage", 0.05},
+                      {"max_drop_percentage", 0.2},
+                      {"warmup_iterations", 0},
+                      {"threshold_window", 100}}};
+  j["faults"] = {{"straggler", {{"rank", 0}, {"slowdown", 3}}}};
+  const auto config = parse_experiment_config(j, "file");
+  EXPECT_EQ(config.strategies[0].label, "sharded-tasks-drop30");
+  const auto& first = config.strategies[0].options.drop;
+  EXPECT_DOUBLE_EQ(first.max_drop_percentage, 0.5);
+  EXPECT_EQ(first.warmup_iterations, 10);
+  EXPECT_EQ(first.threshold_window, 10);
+  const auto& second = config.strategies[1].options.drop;
+  EXPECT_EQ(config.strategies[1].label, "sharded-tasks-drop5");
+  EXPECT_DOUBLE_EQ(second.max_drop_percentage, 0.2);
+  EXPECT_EQ(second.warmup_iterations, 0);
+  EXPECT_EQ(second.threshold_window, 100);
+  EXPECT_TRUE(config.straggler.slows(0));
+  EXPECT_FALSE(config.straggler.slows(1));
+  EXPECT_DOUBLE_EQ(config.straggler.slowdown, 3.0);
+  EXPECT_FALSE(parse_experiment_config(base(), "file").straggler.slows(0));
 }
 
 TEST(ExperimentConfig, NcfDefaultsToAdamAndLabelsBf16Variants) {

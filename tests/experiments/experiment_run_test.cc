@@ -11,6 +11,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <numeric>
 #include <sstream>
 #include <thread>
 
@@ -137,6 +139,57 @@ TEST_F(ExperimentRun, AKilledWorkerFailsItsRunAndTheSweepGoesOn) {
             std::string::npos);
 }
 
+// With checkpoint_every, a run whose worker is killed restarts from the newest checkpoint
+// every rank wrote, and ends with the weights of a run without the failure, bitwise: every
+// rank's optimizer state (replicated, sharded, on co-located or separate servers) is
+// restored, and the batches are a function of (rank, iteration).
+TEST_F(ExperimentRun, CheckpointedRunsRestartAfterAKillAndEndAsIfNothingHappened) {
+  const json strategies = json::parse(R"(["ring", "ps", "sharded",
+    {"name": "ps", "label": "ps-separate", "servers": 2, "separate_servers": true}])");
+  json config = tiny(strategies, {3});
+  config["iterations"] = 10;  // 12 with warm-up; checkpoints after 3, 6 and 9
+  config["checkpoint_every"] = 3;
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  std::map<std::string, std::string> reference;
+  for (const auto& s : read_jsonl(dir_ / "out" / "summary.jsonl")) {
+    EXPECT_FALSE(s.contains("restarts")) << s.dump();
+    reference[s["strategy"]] = s["weights_hash"];
+  }
+  for (int run : {1, 2, 4}) {  // ring, ps, ps with separate servers
+    config["faults"] = {{"kill", {{"run", run}, {"rank", 1}, {"iteration", 8}}}};
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+    const json s = read_jsonl(dir_ / "out" / "summary.jsonl")[run - 1];
+    SCOPED_TRACE(s.dump());
+    EXPECT_EQ(s["status"], "ok");
+    EXPECT_EQ(s["weights_hash"], reference[s["strategy"]]);
+    ASSERT_EQ(s["restarts"].size(), 1u);
+    const json& restart = s["restarts"][0];
+    EXPECT_EQ(restart["error"].get<std::string>().rfind("rank 1 was killed by signal 9", 0), 0u);
+    EXPECT_EQ(restart["resumed_from"], 6);  // rank 1 never finished iteration 8: no step 9 anywhere
+    // Rank 0 had recorded iteration 6 and perhaps 7 before it lost rank 1.
+    EXPECT_GE(restart["redone_iterations"].get<long>(), 1);
+    EXPECT_LE(restart["redone_iterations"].get<long>(), 2);
+    EXPECT_EQ(s["redone_iterations"], restart["redone_iterations"]);
+    EXPECT_LT(restart["stopped_s"].get<double>(), 10);  // the survivors' clear errors came promptly
+    EXPECT_GT(restart["restart_s"].get<double>(), 0);
+    std::vector<long> iterations;
+    for (const auto& r : read_jsonl(dir_ / "out" / "records.jsonl"))
+      if (r["run"] == run && r["kind"] == "iteration") iterations.push_back(r["iteration"]);
+    std::vector<long> expected(12);
+    std::iota(expected.begin(), expected.end(), 0);
+    EXPECT_EQ(iterations, expected);  // each once, in order: the redone ones replace the lost
+    EXPECT_NE(read_text(dir_ / "stdout").find("restarting from the checkpoint after iteration 6"), std::string::npos);
+  }
+  // Without restarts allowed, the kill fails the run as before.
+  config["max_restarts"] = 0;
+  EXPECT_EQ(syncbed("run --no-plot " + write_config(config)), 1);
+  const json failed = read_jsonl(dir_ / "out" / "summary.jsonl")[3];
+  EXPECT_EQ(failed["status"], "failed");
+  EXPECT_EQ(failed["error"].get<std::string>().rfind("rank 1 was killed by signal 9", 0), 0u) << failed.dump();
+}
+
 // BigDL's execution model: a driver and stateless tasks give the long-running sharded
 // strategy's weights bitwise, also when an executor dies during job 1 or job 2 (its
 // tasks move to the survivors, from replicated weight and optimizer-state blocks).
@@ -188,6 +241,40 @@ TEST_F(ExperimentRun, TasksRecoverExactlyFromAnExecutorKilledInEitherJob) {
     EXPECT_TRUE((*task_record)["phases"].contains(phase)) << phase;
   EXPECT_GT((*task_record)["jobs"]["forward_backward"]["wall_s"].get<double>(), 0);
   EXPECT_GT((*task_record)["jobs"]["parameter_sync"]["run_s"].get<double>(), 0);
+}
+
+// One straggler (rank 1, 6x its 20 ms emulated compute): long-running sharded computes
+// slower on that rank; the task model with drop_percentage cancels its tasks once the
+// threshold exists and reports which partitions it left out.
+TEST_F(ExperimentRun, AStragglersTasksAreDroppedOnceTheThresholdExists) {
+  const json drop = {{"name", "sharded"},
+                     {"execution", "tasks"},
+                     {"drop_percentage", 0.5},
+                     {"warmup_iterations", 2},
+                     {"threshold_window", 2}};
+  json config = tiny({"sharded", drop}, {3});
+  config["compute"] = {{"emulated_ms", 20}};
+  config["iterations"] = 10;
+  config["faults"] = {{"straggler", {{"rank", 1}, {"slowdown", 6}}}};
+  EXPECT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(summaries.size(), 2u);
+  EXPECT_EQ(summaries[1]["strategy"], "sharded-tasks-drop50");
+  EXPECT_EQ(summaries[1]["status"], "ok") << summaries[1].dump();
+  const long dropped_tasks = summaries[1]["tasks"]["dropped_tasks"];
+  long straggler_dropped = 0, dropped_listed = 0;
+  for (const auto& r : read_jsonl(dir_ / "out" / "records.jsonl")) {
+    if (r["kind"] != "iteration" || r["strategy"] != "sharded-tasks-drop50") continue;
+    const json& d = r["drop"];
+    dropped_listed += static_cast<long>(d["dropped"].size());
+    for (const auto& p : d["dropped"]) straggler_dropped += p == 1;
+    EXPECT_EQ(d["replicas"].get<int>(), 3 - static_cast<int>(d["dropped"].size())) << r.dump();
+    if (r["iteration"].get<long>() < 4) {
+      EXPECT_TRUE(d["dropped"].empty()) << r.dump();
+    }
+  }
+  EXPECT_EQ(dropped_listed, dropped_tasks);
+  EXPECT_GE(straggler_dropped, 6);  // of iterations 4..11
 }
 
 TEST_F(ExperimentRun, TheDriversDeathFailsTheRunClearlyAndLeavesNoProcess) {

@@ -60,6 +60,7 @@ struct StrategySetup {
   int ps_servers = 0;
   bool ps_separate_servers = false;
   int staleness = 0;
+  std::string compression = "none";
   int extra_ranks() const { return ps_separate_servers ? ps_servers : 0; }
   SyncOptions options(std::size_t parameters, const OptimizerConfig& config) const {
     SyncOptions options;
@@ -69,6 +70,7 @@ struct StrategySetup {
     options.ps_servers = ps_servers;
     options.ps_separate_servers = ps_separate_servers;
     options.staleness = staleness;
+    options.compression = compression;
     return options;
   }
 };
@@ -162,6 +164,88 @@ std::string ps_case_name(const ::testing::TestParamInfo<PsLayouts::ParamType>& i
 INSTANTIATE_TEST_SUITE_P(LayoutsWorldsCounts, PsLayouts,
                          ::testing::Combine(::testing::Range(0, 5), ::testing::Range(1, 10), ::testing::Range(0, 2)),
                          ps_case_name);
+
+// A checkpoint after step 3 (every rank's save_state(), separate servers' from their
+// after_round hook), restored into strategies built afresh on a new mesh, then steps 3..5:
+// the weights must equal, bitwise, those of 6 uninterrupted steps.
+class StrategyCheckpoint : public ::testing::TestWithParam<int> {};
+
+const StrategySetup kCheckpointSetups[] = {
+    {"ring"},           {"sharded"},         {"sharded", 0, false, 0, "bf16"}, {"ps"}, {"ps", 2, false, 0},
+    {"ps", 2, true, 0}, {"ps", 0, false, 2},
+};
+const char* const kCheckpointSetupNames[] = {"ring",           "sharded",         "sharded_bf16", "ps",
+                                             "ps_two_servers", "ps_two_separate", "ps_staleness2"};
+
+TEST_P(StrategyCheckpoint, RestoredStateContinuesBitwiseLikeAnUninterruptedRun) {
+  const StrategySetup& setup = kCheckpointSetups[GetParam()];
+  constexpr int kWorld = 3, kSaveAfter = 3, kTotal = 6;
+  constexpr std::size_t kParameters = 1001;
+  const auto config = optimizer_of(OptimizerConfig::Kind::kAdam);
+  const int ranks = kWorld + setup.extra_ranks();
+  // Steps [from, to) on every worker; with `save`, every rank's state after step `to`;
+  // with `restore`, the run starts from those states.
+  auto train = [&](int from, int to, std::vector<std::vector<float>>& weights,
+                   std::vector<std::vector<std::byte>>* save, const std::vector<std::vector<std::byte>>* restore) {
+    testing::run_ranks(ranks, [&](net::Mesh& mesh) {
+      const int r = mesh.rank();
+      auto sync = make_parameter_sync(setup.strategy, mesh, setup.options(kParameters, config));
+      if (restore) sync->restore_state((*restore)[r]);
+      if (sync->serves_only()) {
+        return sync->serve([&](std::uint64_t rounds) {
+          if (save && rounds == static_cast<std::uint64_t>(to)) (*save)[r] = sync->save_state();
+        });
+      }
+      std::vector<float> grads(kParameters);
+      for (int step = from; step < to; ++step) {
+        for (std::size_t i = 0; i < kParameters; ++i) grads[i] = gradient(r, i, step);
+        PhaseTimes times;
+        sync->step(weights[r], grads, times);
+      }
+      sync->synchronize(weights[r]);
+      if (save) (*save)[r] = sync->save_state();
+    });
+  };
+  std::vector<float> initial(kParameters);
+  for (std::size_t i = 0; i < kParameters; ++i) initial[i] = initial_weight(i);
+  std::vector<std::vector<float>> straight(ranks, initial), resumed(ranks, initial);
+  train(0, kTotal, straight, nullptr, nullptr);
+  std::vector<std::vector<std::byte>> states(ranks);
+  train(0, kSaveAfter, resumed, &states, nullptr);
+  for (int r = 0; r < ranks; ++r) EXPECT_FALSE(states[r].empty()) << "rank " << r << " saved nothing";
+  train(kSaveAfter, kTotal, resumed, nullptr, &states);
+  for (int r = 0; r < kWorld; ++r)
+    EXPECT_EQ(std::memcmp(resumed[r].data(), straight[r].data(), kParameters * sizeof(float)), 0) << "rank " << r;
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, StrategyCheckpoint, ::testing::Range(0, 7),
+                         [](const auto& info) { return std::string(kCheckpointSetupNames[info.param]); });
+
+// A state of another size or strategy is refused with a message, not loaded.
+TEST(StrategyCheckpoint, AStateOfAnotherShapeIsRefused) {
+  testing::run_ranks(2, [](net::Mesh& mesh) {
+    SyncOptions options;
+    options.parameters = 100;
+    options.optimizer = optimizer_of(OptimizerConfig::Kind::kAdam);
+    const auto ring_state = make_parameter_sync("ring", mesh, options)->save_state();
+    auto refusal = [&](const char* strategy, std::size_t parameters) {
+      options.parameters = parameters;
+      try {
+        make_parameter_sync(strategy, mesh, options)->restore_state(ring_state);
+      } catch (const std::runtime_error& e) {
+        return std::string(e.what());
+      }
+      return std::string("restored");
+    };
+    EXPECT_EQ(refusal("ring", 101),
+              "ring state: optimizer has 200 values, expected 202 (a checkpoint of another "
+              "model or layout?)");
+    EXPECT_EQ(refusal("sharded", 100), "sharded state (rank " + std::to_string(mesh.rank()) +
+                                           "): optimizer has 200 values, expected 100 (a checkpoint of another "
+                                           "model or layout?)");
+    EXPECT_EQ(refusal("ring", 100), "restored");
+  });
+}
 
 TEST(Bf16, TruncationErrorIsBelowTwoToTheMinusSeven) {
   float worst = 0;

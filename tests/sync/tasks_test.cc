@@ -1,21 +1,17 @@
-// BigDL's task execution model (sync/tasks/): the block store, the wire forms of rounds
-// and reports, the scheduler's plan (dependencies, group rounds, retries, lost
-// executors), and a driver with executors over real loopback sockets, checked bitwise
-// against one process applying the same optimizer to the summed gradients.
+// BigDL's task execution model (sync/tasks/), its parts alone: the block store, the wire
+// forms of rounds and reports, the straggler threshold, and the scheduler's plan
+// (dependencies, group rounds, retries, lost executors). The driver and executors
+// together are in tasks_driver_test.cc.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <future>
 #include <thread>
 
-#include "core/buffer.h"
-#include "core/optimizer.h"
 #include "sync/tasks/block_store.h"
-#include "sync/tasks/driver.h"
-#include "sync/tasks/executor.h"
+#include "sync/tasks/drop_policy.h"
 #include "sync/tasks/scheduler.h"
 #include "sync/tasks/task.h"
-#include "tests/mesh_harness.h"
 
 namespace syncbed::sync::tasks {
 namespace {
@@ -88,7 +84,7 @@ TEST(TaskWire, BlockIdsRoundsAndReportsSurviveEncoding) {
   EXPECT_THROW(BlockId::decode({1, 9, 0, 0}), std::runtime_error);
 
   RoundMessage round{7, 3, RoundMessage::End::kNo, {}};
-  round.tasks.push_back({{TaskKind::kForwardBackward, 3, 1}, {0, 2, 1}, -1});
+  round.tasks.push_back({{TaskKind::kForwardBackward, 3, 1}, {0, 2, 1}, -1, 250'000'000});
   round.tasks.push_back({{TaskKind::kParameterSync, 3, 2}, {0, 1, 2, 2}, 0});
   const auto words = round.encode();
   const RoundMessage back = RoundMessage::decode(words, 3);
@@ -99,6 +95,8 @@ TEST(TaskWire, BlockIdsRoundsAndReportsSurviveEncoding) {
   EXPECT_EQ(back.tasks[1].sources, round.tasks[1].sources);
   EXPECT_EQ(back.tasks[1].replica, 0);
   EXPECT_EQ(back.tasks[0].replica, -1);
+  EXPECT_EQ(back.tasks[0].time_limit_ns, 250'000'000);
+  EXPECT_EQ(back.tasks[1].time_limit_ns, 0);
   // Truncated, trailing, or naming an executor that does not exist: refused.
   EXPECT_THROW(RoundMessage::decode(std::span(words).first(words.size() - 1), 3), std::runtime_error);
   auto longer = words;
@@ -118,6 +116,51 @@ TEST(TaskWire, BlockIdsRoundsAndReportsSurviveEncoding) {
   EXPECT_EQ(decoded.start_ns, 123);
   EXPECT_EQ(decoded.loss, 0.25);
   EXPECT_EQ(decoded.message, std::string(TaskReport::kMessageBytes, 'x'));
+  report.status = TaskStatus::kDropped;
+  report.replicas = 5;
+  EXPECT_EQ(TaskReport::decode(report.encode()).status, TaskStatus::kDropped);
+  EXPECT_EQ(TaskReport::decode(report.encode()).replicas, 5);
+}
+
+TEST(DropThreshold, ReestimatesPerWindowFromTheSlowestTasksAfterWarmUp) {
+  DropOptions options;
+  options.drop_percentage = 0.25;  // k = 0.25 x 2 iterations x 4 tasks = 2 per window
+  options.warmup_iterations = 1;
+  options.threshold_window = 2;
+  DropThreshold threshold(options, 4);
+  auto iteration = [&](long i, std::vector<std::int64_t> times, int dropped) {
+    for (auto t : times) threshold.finished(i, t);
+    for (int d = 0; d < dropped; ++d) threshold.dropped(i);
+    threshold.iteration_done(i);
+  };
+  iteration(0, {900, 900, 900, 900}, 0);  // warm-up: not counted
+  EXPECT_EQ(threshold.limit_ns(), 0);
+  iteration(1, {10, 20, 30, 40}, 0);
+  EXPECT_EQ(threshold.limit_ns(), 0);  // the window is not complete
+  iteration(2, {15, 25, 35, 45}, 0);
+  EXPECT_EQ(threshold.limit_ns(), 40);  // the 2nd largest of the window
+  iteration(3, {10, 20, 30}, 1);
+  iteration(4, {11, 21, 31, 41}, 0);
+  EXPECT_EQ(threshold.limit_ns(), 41);  // one dropped already: the largest
+  iteration(5, {10, 20}, 2);
+  iteration(6, {10, 20, 30, 39}, 0);
+  EXPECT_EQ(threshold.limit_ns(), 41);  // k dropped already: grows by 1% (41 x 1.01, truncated)
+  DropOptions off;
+  DropThreshold never(off, 4);
+  for (long i = 0; i < 50; ++i) iteration(i, {1, 2, 3, 4}, 0);
+  EXPECT_EQ(never.limit_ns(), 0);
+}
+
+TEST(DropThreshold, TooFewReplicasIsBelowNTimesOneMinusTheMaximumDrop) {
+  DropOptions options;
+  options.max_drop_percentage = 0.25;
+  EXPECT_EQ(options.min_replicas(4), 3);
+  EXPECT_EQ(options.min_replicas(3), 3);
+  options.max_drop_percentage = 0.5;
+  EXPECT_EQ(options.min_replicas(3), 2);
+  EXPECT_EQ(options.min_replicas(1), 1);
+  options.max_drop_percentage = 0.9;
+  EXPECT_EQ(options.min_replicas(2), 1);
 }
 
 void complete_all(Scheduler& scheduler, const Round& round) {
@@ -240,128 +283,6 @@ TEST(Scheduler, LosingABlockAndItsReplicaIsAClearError) {
         << e.what();
   }
   EXPECT_THROW(scheduler.executor_lost(0), std::runtime_error);  // none left
-}
-
-// Gradient of partition p: depends on the weights, the partition and the iteration, so a
-// misrouted or stale block changes the result.
-class FormulaGradients : public GradientSource {
- public:
-  explicit FormulaGradients(std::size_t parameters) : initial_(parameters) {
-    for (std::size_t k = 0; k < parameters; ++k) initial_[k] = 0.01f * static_cast<float>(k % 97);
-  }
-  std::span<float> weights(int p) override { return replica(p).weights; }
-  std::span<const float> gradients(int p) override { return replica(p).gradients; }
-  double compute(int p, long iteration) override {
-    auto& r = replica(p);
-    formula(r.weights, p, iteration, r.gradients);
-    return p;
-  }
-  std::span<const float> initial_weights() override { return initial_; }
-
-  static void formula(std::span<const float> w, int p, long iteration, std::span<float> out) {
-    for (std::size_t k = 0; k < w.size(); ++k)
-      out[k] = 0.5f * w[k] + 0.001f * static_cast<float>((k * 7 + p * 13 + iteration * 3) % 11);
-  }
-
- private:
-  struct Replica {
-    std::vector<float> weights, gradients;
-  };
-  Replica& replica(int p) {
-    auto& r = replicas_[p];
-    if (r.weights.empty()) r = {std::vector<float>(initial_.size()), std::vector<float>(initial_.size())};
-    return r;
-  }
-  std::vector<float> initial_;
-  std::map<int, Replica> replicas_;
-};
-
-// One process: sum the partitions' gradients in order, apply the optimizer.
-std::vector<float> reference(std::size_t parameters, int partitions, long iterations, const OptimizerConfig& config) {
-  FormulaGradients source(parameters);
-  std::vector<float> w(source.initial_weights().begin(), source.initial_weights().end());
-  std::vector<float> sum(parameters), g(parameters);
-  std::vector<Optimizer> shards;
-  for (int j = 0; j < partitions; ++j) shards.emplace_back(config, shard_range(parameters, partitions, j).size);
-  for (long i = 0; i < iterations; ++i) {
-    for (int p = 0; p < partitions; ++p) {
-      FormulaGradients::formula(w, p, i, g);
-      for (std::size_t k = 0; k < parameters; ++k) sum[k] = p == 0 ? g[k] : sum[k] + g[k];
-    }
-    for (int j = 0; j < partitions; ++j) {
-      const ShardRange s = shard_range(parameters, partitions, j);
-      shards[j].step(std::span(w).subspan(s.begin, s.size), std::span<const float>(sum).subspan(s.begin, s.size));
-    }
-  }
-  return w;
-}
-
-struct TasksCase {
-  int executors;
-  std::size_t parameters;
-  int group;
-};
-
-class DriverAndExecutors : public ::testing::TestWithParam<TasksCase> {};
-
-TEST_P(DriverAndExecutors, EndWithTheWeightsOfOneProcessBitwise) {
-  const auto [executors, parameters, group] = GetParam();
-  OptimizerConfig adam;
-  adam.kind = OptimizerConfig::Kind::kAdam;
-  adam.learning_rate = 0.01f;
-  constexpr long kIterations = 5;
-  std::vector<float> result;
-  std::vector<long> iterations_seen;
-  testing::run_ranks(executors + 1, [&](net::Mesh& mesh) {
-    if (mesh.rank() == executors) {
-      DriverOptions options;
-      options.executors = executors;
-      options.iterations = kIterations;
-      options.group = group;
-      options.parameters = parameters;
-      Driver driver(mesh, options);
-      result = driver.run([&](const IterationTiming& t) { iterations_seen.push_back(t.iteration); });
-      EXPECT_GT(driver.stats().peak_store_bytes, 0u);
-      EXPECT_EQ(driver.stats().tasks, executors * (2 * kIterations + 1));
-      return;
-    }
-    FormulaGradients source(parameters);
-    TaskRuntimeOptions options;
-    options.executors = executors;
-    options.parameters = parameters;
-    options.optimizer = adam;
-    Executor executor(mesh, options, source);
-    executor.run();
-    // Only the last iterations stay: W/S of the final one, and whatever was in flight.
-    EXPECT_LE(executor.store().blocks(), static_cast<std::size_t>(4 * executors + 8));
-  });
-  EXPECT_EQ(iterations_seen, (std::vector<long>{0, 1, 2, 3, 4}));
-  const auto expected = reference(parameters, executors, kIterations, adam);
-  ASSERT_EQ(result.size(), expected.size());
-  EXPECT_EQ(std::memcmp(result.data(), expected.data(), expected.size() * sizeof(float)), 0);
-}
-
-INSTANTIATE_TEST_SUITE_P(Sizes, DriverAndExecutors,
-                         ::testing::Values(TasksCase{1, 10, 0}, TasksCase{2, 1, 0}, TasksCase{3, 1001, 0},
-                                           TasksCase{3, 1001, 2}, TasksCase{4, 3, 3}, TasksCase{5, 20011, 1}));
-
-TEST(DriverAndExecutors, ALostDriverEndsEveryExecutorWithAClearError) {
-  std::vector<std::string> errors(3);
-  testing::run_ranks(3, [&](net::Mesh& mesh) {
-    if (mesh.rank() == 2) return;  // the driver leaves without a word
-    FormulaGradients source(8);
-    TaskRuntimeOptions options;
-    options.executors = 2;
-    options.parameters = 8;
-    try {
-      Executor(mesh, options, source).run();
-    } catch (const std::exception& e) {
-      errors[mesh.rank()] = e.what();
-    }
-  });
-  for (int e = 0; e < 2; ++e)
-    EXPECT_NE(errors[e].find("executor " + std::to_string(e) + ": lost the driver (rank 2)"), std::string::npos)
-        << errors[e];
 }
 
 }  // namespace
