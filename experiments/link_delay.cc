@@ -91,14 +91,17 @@ LinkDelay::LinkDelay(int queue, std::chrono::nanoseconds delay) : queue_(queue),
 
 LinkDelay::~LinkDelay() {
   // Whatever is still held goes out now: unbinding would drop it.
-  if (!held_.empty()) {
-    QueueMessage verdict(NFQNL_MSG_VERDICT_BATCH, 0, ++sequence_, queue_);
-    const nfqnl_msg_verdict_hdr header{htonl(NF_ACCEPT), htonl(held_.back().id)};
-    verdict.attribute(NFQA_VERDICT_HDR, &header, sizeof header);
-    const auto bytes = verdict.bytes();
-    ::send(socket_, bytes.data(), bytes.size(), 0);
-  }
+  if (!held_.empty()) accept_up_to(held_.back().id);
   ::close(socket_);
+}
+
+// One batch verdict: every queued packet with an id up to `last` goes on.
+bool LinkDelay::accept_up_to(std::uint32_t last) {
+  QueueMessage verdict(NFQNL_MSG_VERDICT_BATCH, 0, ++sequence_, queue_);
+  const nfqnl_msg_verdict_hdr header{htonl(NF_ACCEPT), htonl(last)};
+  verdict.attribute(NFQA_VERDICT_HDR, &header, sizeof header);
+  const auto bytes = verdict.bytes();
+  return ::send(socket_, bytes.data(), bytes.size(), 0) >= 0;
 }
 
 // Sends a config message and waits for the kernel's acknowledgement.
@@ -196,12 +199,7 @@ void LinkDelay::release_due() {
     last = held_.front().id;
     held_.pop_front();
   }
-  QueueMessage verdict(NFQNL_MSG_VERDICT_BATCH, 0, ++sequence_, queue_);
-  const nfqnl_msg_verdict_hdr header{htonl(NF_ACCEPT), htonl(last)};
-  verdict.attribute(NFQA_VERDICT_HDR, &header, sizeof header);
-  const auto bytes = verdict.bytes();
-  if (::send(socket_, bytes.data(), bytes.size(), 0) < 0)
-    throw std::runtime_error("netfilter queue: cannot send a verdict: " + errno_text(errno));
+  if (!accept_up_to(last)) throw std::runtime_error("netfilter queue: cannot send a verdict: " + errno_text(errno));
   ++stats_.verdicts;
 }
 

@@ -44,6 +44,7 @@ class LinkDelay {
   void request(QueueMessage& message, const char* what);
   void receive_packets();
   void release_due();
+  bool accept_up_to(std::uint32_t last);
 
   int socket_ = -1;
   int queue_;

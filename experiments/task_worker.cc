@@ -143,14 +143,7 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   if (workload->ranks()) {  // ranked data: how well the trained model ranks, on every user
     Stopwatch watch;
     std::copy(weights.begin(), weights.end(), workload->weights().begin());
-    const RankingSums all = workload->evaluate(0, 1);
-    records.write({{"kind", "evaluation"},
-                   {"epoch", epochs_begun(*workload, total)},
-                   {"iteration", total},
-                   {"users", all.users},
-                   {"hit_rate", all.users > 0 ? all.hits / all.users : 0},
-                   {"ndcg", all.users > 0 ? all.ndcg / all.users : 0},
-                   {"seconds", watch.lap()}});
+    records.write(evaluation_record(epochs_begun(*workload, total), total, workload->evaluate(0, 1), watch.lap()));
   }
   const auto& stats = driver.stats();
   if (options.info_path.empty()) return;

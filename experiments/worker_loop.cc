@@ -81,6 +81,16 @@ int epochs_begun(const Workload& workload, long iterations) {
   return static_cast<int>((iterations + per_epoch - 1) / per_epoch);
 }
 
+nlohmann::json evaluation_record(int epoch, long iteration, const RankingSums& all, double seconds) {
+  return {{"kind", "evaluation"},
+          {"epoch", epoch},
+          {"iteration", iteration},
+          {"users", all.users},
+          {"hit_rate", all.users > 0 ? all.hits / all.users : 0},
+          {"ndcg", all.users > 0 ? all.ndcg / all.users : 0},
+          {"seconds", seconds}};
+}
+
 std::string weights_hash(std::span<const float> weights) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(std::as_bytes(weights))));
@@ -146,13 +156,7 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   auto evaluate = [&](int epoch, long iteration) {
     Stopwatch watch;
     const RankingSums all = gather_ranking(mesh, workers, workload->evaluate(rank, workers));
-    records.write({{"kind", "evaluation"},
-                   {"epoch", epoch},
-                   {"iteration", iteration},
-                   {"users", all.users},
-                   {"hit_rate", all.users > 0 ? all.hits / all.users : 0},
-                   {"ndcg", all.users > 0 ? all.ndcg / all.users : 0},
-                   {"seconds", watch.lap()}});
+    records.write(evaluation_record(epoch, iteration, all, watch.lap()));
   };
   const bool ranks = per_epoch > 0 && workload->ranks();
   const long start = options.resume_step;

@@ -22,13 +22,11 @@ struct WorkerRunOptions {
   int attempt = 1;  // a restarted run's attempts count on; fault injection fires in the first
 };
 
-// Runs `run` on this rank of `mesh` (ranks past run.workers serve, for ps with separate
-// servers). Throws on any failure; at the end, checks that every worker holds the same
-// weights.
 // fnv1a64 of the weights' bytes, 16 hex digits: runs that must agree bitwise compare it.
 std::string weights_hash(std::span<const float> weights);
 
 class Workload;
+struct RankingSums;
 // The facts of a finished run that its recording rank writes to info.json.
 nlohmann::json run_info(const net::Mesh& mesh, std::span<const float> weights, const Workload& workload,
                         long iterations, long warmup, long iterations_per_epoch);
@@ -36,6 +34,12 @@ nlohmann::json run_info(const net::Mesh& mesh, std::span<const float> weights, c
 // The data epochs `iterations` iterations have begun (what an end-of-run evaluation is labelled).
 int epochs_begun(const Workload& workload, long iterations);
 
+// The record of one HR@10 / NDCG@10 evaluation of every user, after `iteration` iterations.
+nlohmann::json evaluation_record(int epoch, long iteration, const RankingSums& all, double seconds);
+
+// Runs `run` on this rank of `mesh` (ranks past run.workers serve, for ps with separate
+// servers). Throws on any failure; at the end, checks that every worker holds the same
+// weights.
 void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options);
 
 }  // namespace syncbed::experiments

@@ -90,12 +90,11 @@ std::vector<std::byte> ShardedShuffle::save_state() {
 }
 
 void ShardedShuffle::restore_state(std::span<const std::byte> state) {
-  StateReader in(state, "sharded state (rank " + std::to_string(mesh_.rank()) + ")");
+  const std::string what = "sharded state (rank " + std::to_string(mesh_.rank()) + ")";
+  StateReader in(state, what);
   in.optimizer(optimizer_, "optimizer");
   if (in.count("master flag")) {
-    if (!bf16_)
-      throw std::runtime_error("sharded state (rank " + std::to_string(mesh_.rank()) +
-                               "): holds a bf16 master, but compression is off");
+    if (!bf16_) throw std::runtime_error(what + ": holds a bf16 master, but compression is off");
     master_.emplace(shard(mesh_.rank()).size);
     in.floats(master_->span(), "master weights");
   }
