@@ -58,3 +58,20 @@ class ConfigNode {
 };
 
 }  // namespace syncbed
+
+namespace syncbed {
+
+// Refuses (std::invalid_argument naming the path) anything that is not a regular file,
+// so that a device such as /dev/zero is never read without end.
+void require_regular_file(const std::string& path, const std::string& what);
+
+// Reads a JSON document that a person wrote, refusing, with the file, the field and the
+// reason: a file that is not regular or larger than max_bytes, nesting deeper than
+// kMaxConfigDepth, a key given twice in one object, and numbers out of range.
+inline constexpr int kMaxConfigDepth = 64;
+nlohmann::json read_json_file(const std::string& path, std::size_t max_bytes = std::size_t{16} << 20);
+
+// The same for JSON text from elsewhere; `source` names it in errors.
+nlohmann::json parse_json_text(const std::string& text, const std::string& source);
+
+}  // namespace syncbed

@@ -55,8 +55,8 @@ void Optimizer::load_state(std::span<const float> in, long steps) {
 void Optimizer::begin_step() {
   ++steps_;
   // Once per step, not per update() call: a lazy optimizer calls update() per touched row.
-  correction1_ = 1.0f - static_cast<float>(std::pow(config_.beta1, steps_));
-  correction2_ = 1.0f - static_cast<float>(std::pow(config_.beta2, steps_));
+  correction1_ = 1.0 - std::pow(double(config_.beta1), double(steps_));
+  correction2_ = 1.0 - std::pow(double(config_.beta2), double(steps_));
 }
 
 void Optimizer::prefetch(std::size_t offset, std::size_t count) const {
@@ -93,12 +93,13 @@ void Optimizer::update(std::size_t offset, std::span<float> weights, std::span<c
   float* m = first_.data() + offset;
   float* v = second_.data() + offset;
   const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon;
-  const float correction1 = correction1_, correction2 = correction2_;
+  // Rounded to float once here: each is within 2^-24 of the exact 1/correction.
+  const float inverse1 = float(1.0 / correction1_), inverse2 = float(1.0 / correction2_);
   for (std::size_t i = 0; i < n; ++i) {
     const float grad = g[i] + wd * w[i];
     m[i] = b1 * m[i] + (1.0f - b1) * grad;
     v[i] = b2 * v[i] + (1.0f - b2) * grad * grad;
-    w[i] -= lr * (m[i] / correction1) / (std::sqrt(v[i] / correction2) + eps);
+    w[i] -= lr * (m[i] * inverse1) / (std::sqrt(v[i] * inverse2) + eps);
   }
 }
 

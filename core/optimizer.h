@@ -57,9 +57,11 @@ class Optimizer {
   OptimizerConfig config_;
   std::size_t size_;
   long steps_ = 0;
-  float correction1_ = 1, correction2_ = 1;  // Adam's bias corrections for this step
-  AlignedBuffer<float> first_;               // SGD velocity, Adam m
-  AlignedBuffer<float> second_;              // Adam v
+  // Adam's bias corrections 1 - beta^t for this step, computed in double as PyTorch does:
+  // 1 - float(beta^t) would lose up to ~1e-5 of the step to rounding when beta^t is near 1.
+  double correction1_ = 1, correction2_ = 1;
+  AlignedBuffer<float> first_;   // SGD velocity, Adam m
+  AlignedBuffer<float> second_;  // Adam v
 };
 
 }  // namespace syncbed

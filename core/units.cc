@@ -25,6 +25,7 @@ std::uint64_t parse_size(const std::string& text) {
     scale = 1ull << 30;
   else if (!suffix.empty())
     throw std::invalid_argument("'" + text + "' has an unknown unit (use K, M or G)");
+  if (value > UINT64_MAX / scale) throw std::invalid_argument("'" + text + "' is too large (at most 16 EiB)");
   return value * scale;
 }
 

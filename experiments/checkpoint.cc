@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/hash.h"
+#include "core/log.h"
 
 namespace syncbed::experiments {
 namespace fs = std::filesystem;
@@ -29,9 +30,10 @@ std::uint64_t word_at(const std::string& bytes, std::size_t offset) {
   return value;
 }
 
-// Rank and step of a checkpoint file name, if it is one.
+// Rank and step of a checkpoint file name, if it is one of ours; a foreign name (or
+// numbers out of range, like rank99999999999) is not.
 bool parse_name(const std::string& name, int& rank, long& step) {
-  static const std::regex pattern(R"(rank(\d+)-step(\d+)\.ckpt)");
+  static const std::regex pattern(R"(rank(\d{1,9})-step(\d{1,18})\.ckpt)");
   std::smatch m;
   if (!std::regex_match(name, m, pattern)) return false;
   rank = std::stoi(m[1]);
@@ -110,8 +112,20 @@ long CheckpointDir::newest_complete(const std::string& dir, int ranks) {
     long step;
     if (parse_name(entry.path().filename().string(), rank, step) && rank < ranks) holders[step].insert(rank);
   }
-  for (auto it = holders.rbegin(); it != holders.rend(); ++it)
-    if (static_cast<int>(it->second.size()) == ranks) return it->first;
+  for (auto it = holders.rbegin(); it != holders.rend(); ++it) {
+    if (static_cast<int>(it->second.size()) != ranks) continue;
+    // Every rank's file must also be whole: a damaged one means the step before it.
+    bool valid = true;
+    for (int rank = 0; rank < ranks && valid; ++rank) {
+      try {
+        CheckpointDir(dir, rank).load(it->first);
+      } catch (const std::runtime_error& e) {
+        log_line(std::string(e.what()) + "; falling back to an earlier checkpoint");
+        valid = false;
+      }
+    }
+    if (valid) return it->first;
+  }
   return 0;
 }
 

@@ -10,11 +10,13 @@
 
 #include "core/atomic_file.h"
 #include "core/clock.h"
+#include "core/cpus.h"
 #include "core/units.h"
 #include "experiments/checkpoint.h"
 #include "experiments/host_facts.h"
 #include "experiments/launcher.h"
 #include "experiments/netns_cluster.h"
+#include "experiments/output_dir.h"
 #include "experiments/progress.h"
 #include "experiments/results.h"
 
@@ -22,28 +24,26 @@ namespace syncbed::experiments {
 namespace fs = std::filesystem;
 namespace {
 
-std::string last_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string last;
-  for (std::string line; std::getline(in, line);)
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-  return last;
-}
-
-// Every failed process, with the last line it wrote to stderr (its error). Processes
-// killed by a signal come first: the others usually only report losing them.
-// With a supervisor (the task driver), the run failed only if the supervisor did, and its
-// own error comes first; executors it lost along the way are in its results.
-std::string failure_reason(std::vector<WorkerExit> exits, const std::string& log_dir, int supervisor) {
-  if (supervisor >= 0 && exits[supervisor].exit_code == 0) return "";
-  std::stable_partition(exits.begin(), exits.end(), [](const WorkerExit& e) { return e.signal != 0; });
+// The root cause first: the rendezvous's failure, then processes that failed on their own
+// in the order they failed, then those whose error came from the transport (they usually
+// only report losing another), and last the ranks the launcher itself stopped. With a supervisor (the task driver), the
+// run failed only if the supervisor did, and its own error comes first; executors it lost along the way are in its
+// results.
+std::string failure_reason(const LaunchOutcome& outcome, int supervisor) {
+  std::vector<WorkerExit> exits = outcome.exits;
+  if (outcome.rendezvous_error.empty() && supervisor >= 0 && exits[supervisor].exit_code == 0) return "";
+  std::stable_sort(exits.begin(), exits.end(),
+                   [](const WorkerExit& a, const WorkerExit& b) { return a.seconds < b.seconds; });
+  std::stable_partition(exits.begin(), exits.end(),
+                        [](const WorkerExit& e) { return e.exit_code != kTransportFailureExitCode; });
+  std::stable_partition(exits.begin(), exits.end(), [](const WorkerExit& e) { return !e.killed_by_launcher; });
   std::stable_partition(exits.begin(), exits.end(), [&](const WorkerExit& e) { return e.rank == supervisor; });
-  std::string reason;
+  std::string reason = outcome.rendezvous_error.empty() ? "" : "rendezvous failed: " + outcome.rendezvous_error;
   for (const auto& exit : exits) {
     if (exit.exit_code == 0) continue;
     std::string part = exit.describe();
-    const std::string said = last_line(log_dir + "/rank" + std::to_string(exit.rank) + ".log");
-    if (!said.empty()) part += ": " + said;
+    if (exit.killed_by_launcher) part += " by the launcher, after the failure";
+    if (!exit.last_error.empty()) part += ": " + exit.last_error;
     reason += (reason.empty() ? "" : "; ") + part;
   }
   return reason;
@@ -56,11 +56,24 @@ nlohmann::json read_json(const std::string& path) {
 }
 
 std::string python_with_matplotlib() {
-  for (const char* python : {"/usr/bin/python3", "python3"}) {
-    const std::string probe = std::string(python) + " -c 'import matplotlib' >/dev/null 2>&1";
-    if (std::system(probe.c_str()) == 0) return python;
-  }
+  for (const char* python : {"/usr/bin/python3", "python3"})
+    if (run_program({python, "-c", "import matplotlib"}, true) == 0) return python;
   return "";
+}
+
+// Keeps the non-empty rank logs of a run (its errors, refused connections) in
+// output/logs/run-K/, replacing an earlier sweep's.
+void keep_logs(const std::string& run_dir, const std::string& output, int run_index) {
+  const fs::path kept = fs::path(output) / "logs" / ("run-" + std::to_string(run_index));
+  std::error_code ignored;
+  fs::remove_all(kept, ignored);
+  for (const auto& entry : fs::directory_iterator(run_dir, ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("rank", 0) != 0 || entry.path().extension() != ".log" || fs::file_size(entry.path(), ignored) == 0)
+      continue;
+    fs::create_directories(kept, ignored);
+    fs::copy_file(entry.path(), kept / name, fs::copy_options::overwrite_existing, ignored);
+  }
 }
 
 // One finished run in a line: throughput, where the time went, and what was learned.
@@ -87,8 +100,10 @@ class Sweep {
   explicit Sweep(ExperimentConfig config) : config_(std::move(config)), runs_(sweep(config_)), host_(host_facts()) {}
 
   int run(const SweepOptions& options) {
-    fs::create_directories(config_.output);
-    write_file_atomically(config_.output + "/config.json", config_.source.dump(2) + "\n");
+    OutputDir output(config_.output);
+    output_ = &output;
+    std::error_code ignored;
+    fs::remove_all(config_.output + "/logs", ignored);  // an earlier sweep's: syncbed's own folder
     std::printf("%s: %zu runs (%zu strategies x workers", config_.name.c_str(), runs_.size(),
                 config_.strategies.size());
     for (std::size_t i = 0; i < config_.workers.size(); ++i) std::printf("%s%d", i ? "," : " ", config_.workers[i]);
@@ -116,16 +131,15 @@ class Sweep {
       const bool ok = run_one(run, progress);
       failed += !ok;
     }
-    std::error_code ignored;
-    fs::remove_all(config_.output + "/.tmp", ignored);
     if (InterruptScope::interrupted()) {
       std::printf("interrupted: kept %zu finished run(s) in %s/\n", summaries_.size(), config_.output.c_str());
       return 130;
     }
     std::printf("\n%s", comparison_table(summaries_).c_str());
     if (options.plot && failed < static_cast<int>(runs_.size())) plot_results(config_.output);
-    if (failed) std::printf("%d of %zu runs failed (see the error column of %s/summary.csv)\n", failed, runs_.size(),
-                            config_.output.c_str());
+    if (failed)
+      std::printf("%d of %zu runs failed (see the error column of %s/summary.csv)\n", failed, runs_.size(),
+                  config_.output.c_str());
     return failed ? 1 : 0;
   }
 
@@ -147,14 +161,13 @@ class Sweep {
       launch.master_addr = cluster_->address_of(0);
       launch.worker_args.insert(launch.worker_args.end(), {"--bind", "0.0.0.0"});
     }
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    if (config_.threads_for(run.workers) * run.workers > cores) launch.extra_env.push_back("OMP_WAIT_POLICY=PASSIVE");
+    if (config_.threads_for(run.workers) * run.workers > usable_cpus())
+      launch.extra_env.push_back("OMP_WAIT_POLICY=PASSIVE");
     return launch;
   }
 
   bool run_one(const RunSpec& run, SweepProgress& progress) {
-    const std::string dir = config_.output + "/.tmp/run-" + std::to_string(run.index);
-    fs::remove_all(dir);
+    const std::string dir = output_->scratch() + "/run-" + std::to_string(run.index);
     fs::create_directories(dir);
     nlohmann::json worker_config = config_.source;
     worker_config["name"] = config_.name;
@@ -226,14 +239,19 @@ class Sweep {
         records.insert(records.end(), fresh.begin(), fresh.end());
       };
       launch.poll = follow;
-      const auto exits = launch_local(launch);
+      const LaunchOutcome outcome = launch_local(launch);
+      const auto& exits = outcome.exits;
       follow();
       if (InterruptScope::interrupted()) {
         progress.finish_run();
         return false;
       }
-      error = failure_reason(exits, dir, launch.supervisor);
-      if (error.empty() || !restartable || attempt > config_.max_restarts) break;
+      error = failure_reason(outcome, launch.supervisor);
+      const bool permanent = std::any_of(exits.begin(), exits.end(), [](const WorkerExit& e) {
+        return e.exit_code == kPermanentFailureExitCode && !e.killed_by_launcher;
+      });
+      if (permanent && restartable) error += " (not restarted: a restart cannot cure this)";
+      if (error.empty() || !restartable || permanent || attempt > config_.max_restarts) break;
       double first_failure = 1e300, last_exit = 0;
       for (const auto& e : exits) {
         if (e.exit_code != 0) first_failure = std::min(first_failure, e.seconds);
@@ -265,7 +283,8 @@ class Sweep {
     tag_records(facts, records);
     summaries_.push_back(summary);
     records_.insert(records_.end(), records.begin(), records.end());
-    write_results(config_.output, summaries_, records_);
+    write_results(config_.output, config_.source, summaries_, records_);
+    keep_logs(dir, config_.output, run.index);
     fs::remove_all(dir);
 
     std::printf("run %d/%zu %s: ", run.index, runs_.size(), run.title().c_str());
@@ -282,14 +301,24 @@ class Sweep {
   nlohmann::json host_;
   std::vector<nlohmann::json> summaries_, records_;
   std::optional<NetnsCluster> cluster_;  // removed when the sweep ends, however it ends
+  OutputDir* output_ = nullptr;          // while run() runs
 };
 
 }  // namespace
 
 RunFacts run_facts(const ExperimentConfig& config, const RunSpec& run) {
-  return {config.name,         config.hash(),         run.strategy.label,        run.strategy.name,
-          run.index,           run.workers,           run.strategy.extra_ranks(), config.compute.emulated(),
-          config.compute.emulated_ms, config.model.name, config.model.batch,    config.network.to_json()};
+  return {config.name,
+          config.hash(),
+          run.strategy.label,
+          run.strategy.name,
+          run.index,
+          run.workers,
+          run.strategy.extra_ranks(),
+          config.compute.emulated(),
+          config.compute.emulated_ms,
+          config.model.name,
+          config.model.batch,
+          config.network.to_json()};
 }
 
 nlohmann::json read_calibration(const ExperimentConfig& config, const std::string& field) {
@@ -331,8 +360,7 @@ bool plot_results(const std::string& dir) {
                                 : (script + " is missing").c_str());
     return false;
   }
-  const std::string command = python + " '" + script + "' '" + dir + "'";
-  return std::system(command.c_str()) == 0;
+  return run_program({python, script, dir}) == 0;
 }
 
 }  // namespace syncbed::experiments

@@ -10,8 +10,11 @@
 #include <thread>
 
 #include "core/config.h"
+#include "core/cpus.h"
 #include "core/hash.h"
+#include "experiments/output_dir.h"
 #include "models/data/fashion_mnist.h"
+#include "models/data/synthetic_feedback.h"
 
 namespace syncbed::experiments {
 namespace {
@@ -62,6 +65,17 @@ void parse_data(const ConfigNode& node, const std::string& model, DataSpec& data
   data.items = static_cast<int>(node.get_int("items", 2, 100'000'000, data.items));
   data.negatives = static_cast<int>(node.get_int("negatives", 0, 1000, data.negatives));
   data.eval_negatives = static_cast<int>(node.get_int("eval_negatives", 1, 1'000'000, data.eval_negatives));
+  const int fewest_items = models::min_synthetic_items({});
+  if (data.kind == "synthetic-ml20m" && data.items < fewest_items)
+    node.required("items").fail("synthetic-ml20m needs at least " + std::to_string(fewest_items) +
+                                " items (every user has at least half that many interactions)");
+  if (data.kind == "movielens") {
+    try {
+      if (std::filesystem::exists(data.path)) require_regular_file(data.path, "ratings file");
+    } catch (const std::invalid_argument& e) {
+      node.required("path").fail(e.what());
+    }
+  }
   if (data.kind == "synthetic-ml20m" && data.eval_negatives >= data.items)
     node.required("eval_negatives").fail("must be fewer than the items (" + std::to_string(data.items) + ")");
 }
@@ -203,7 +217,8 @@ void apply_override(nlohmann::json& json, const std::string& edit) {
       } catch (const std::exception&) {
         throw std::invalid_argument("--set '" + edit + "': '" + part + "' is not an array index");
       }
-      if (index >= target->size()) throw std::invalid_argument("--set '" + edit + "': index " + part + " is past the end");
+      if (index >= target->size())
+        throw std::invalid_argument("--set '" + edit + "': index " + part + " is past the end");
       target = &(*target)[index];
     } else {
       if (!target->is_object() && !target->is_null())
@@ -226,8 +241,7 @@ std::string ExperimentConfig::hash() const {
 
 int ExperimentConfig::threads_for(int worker_count) const {
   if (threads > 0) return threads;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / worker_count);
+  return std::max(1, usable_cpus() / worker_count);
 }
 
 std::string RunSpec::title() const {
@@ -235,19 +249,22 @@ std::string RunSpec::title() const {
 }
 
 KillFault parse_kill(const ConfigNode& kill, const ExperimentConfig& config) {
-  kill.expect_keys({"run", "rank", "iteration", "job"});
+  kill.expect_keys({"run", "rank", "iteration", "job", "how"});
   KillFault fault;
   const int runs = static_cast<int>(config.strategies.size() * config.workers.size());
   fault.run = static_cast<int>(kill.get_int("run", 1, runs, 0));
   fault.rank = static_cast<int>(kill.required("rank").as_int(0, 1023));
   fault.iteration = kill.get_int("iteration", 0, 1'000'000'000, 0);
   fault.job = static_cast<int>(kill.get_int("job", 1, 2, 1));
+  if (const auto how = kill.optional("how")) fault.as_error = how->as_choice({"signal", "error"}) == "error";
   for (const RunSpec& target : sweep(config)) {
     if (fault.run && target.index != fault.run) continue;
     std::string described = fault.run ? "run " : "every run: run ";
     described += std::to_string(target.index) + " (" + target.title() + ")";
     if (kill.optional("job") && !target.strategy.options.tasks())
       kill.required("job").fail("applies to execution \"tasks\" only; " + described + " has long-running workers");
+    if (fault.as_error && target.strategy.options.tasks())
+      kill.required("how").fail("\"error\" applies to long-running workers only; " + described + " runs tasks");
     // With execution "tasks", rank N is the driver, and killing it is a test too.
     if (fault.rank >= target.workers + (target.strategy.options.tasks() ? 1 : 0))
       kill.required("rank").fail(described + " has no rank " + std::to_string(fault.rank));
@@ -276,8 +293,12 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   ExperimentConfig config;
   config.source = json;
   config.name = root.get_string("name", base_name);
-  if (config.name.empty() || config.name.find('/') != std::string::npos)
-    root.required("name").fail("must be a non-empty name without '/'");
+  if (const std::string why = why_not_a_plain_name(config.name); !why.empty()) {
+    if (!root.has("name"))
+      root.fail("the file name '" + base_name + "' is the experiment's name by default, and it " + why +
+                "; give a \"name\"");
+    root.required("name").fail(why);
+  }
   if (const auto description = root.optional("description")) description->as_string();
 
   const ConfigNode model = root.required("model");
@@ -337,18 +358,13 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
 }
 
 ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("cannot read config file '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(path + ": not valid JSON: " + e.what());
-  }
+  nlohmann::json json = read_json_file(path);
   for (const auto& edit : overrides) apply_override(json, edit);
-  return parse_experiment_config(json, std::filesystem::path(path).stem().string());
+  try {
+    return parse_experiment_config(json, std::filesystem::path(path).stem().string());
+  } catch (const ConfigError& e) {
+    throw std::invalid_argument(path + ": " + e.what());  // "FILE: config: FIELD: reason"
+  }
 }
 
 std::vector<RunSpec> sweep(const ExperimentConfig& config) {

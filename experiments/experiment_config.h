@@ -25,8 +25,8 @@ struct ModelSpec {
 };
 
 struct DataSpec {
-  std::string kind;  // "synthetic", "fashion-mnist", "movielens", "synthetic-ml20m"
-  std::string path;  // fashion-mnist: directory; movielens: ratings.csv
+  std::string kind;                     // "synthetic", "fashion-mnist", "movielens", "synthetic-ml20m"
+  std::string path;                     // fashion-mnist: directory; movielens: ratings.csv
   int users = 138'493, items = 26'744;  // ncf on synthetic or synthetic-ml20m data
   int negatives = 4;                    // ncf: sampled negatives per training positive
   int eval_negatives = 999;             // ncf: per user in evaluation
@@ -53,6 +53,9 @@ struct KillFault {  // test hook: a worker kills itself with SIGKILL
   int rank = -1;    // -1 = none
   long iteration = 0;
   int job = 1;  // execution "tasks": during job 1 (forward-backward) or job 2 (parameter sync)
+  // true: the worker throws an ordinary error instead of dying by SIGKILL (long-running
+  // workers), to test that every other rank then names it as the root cause.
+  bool as_error = false;
   bool kills(int run_index, int worker_rank) const { return worker_rank == rank && (run == 0 || run == run_index); }
 };
 
@@ -66,10 +69,10 @@ struct StragglerFault {
 
 // The "simulate" section, read by `syncbed simulate` only.
 struct SimulateSpec {
-  std::string reference_label;            // e.g. "BigDL paper, Fig. 7"
-  std::map<int, double> reference;        // N -> throughput (items/s) to compare against
-  int anchor = 0;  // > 0: compute time chosen so the first strategy matches the reference at this N
-  double driver_task_ms = 0;  // per task, two jobs of N tasks per iteration (BigDL's driver)
+  std::string reference_label;      // e.g. "BigDL paper, Fig. 7"
+  std::map<int, double> reference;  // N -> throughput (items/s) to compare against
+  int anchor = 0;                   // > 0: compute time chosen so the first strategy matches the reference at this N
+  double driver_task_ms = 0;        // per task, two jobs of N tasks per iteration (BigDL's driver)
 };
 
 struct ExperimentConfig {

@@ -3,11 +3,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "core/atomic_file.h"
+#include "core/cpus.h"
 #include "core/log.h"
 #include "experiments/experiment.h"
 #include "experiments/host_facts.h"
+#include "experiments/output_dir.h"
 #include "experiments/progress.h"
 #include "experiments/results.h"
 #include "experiments/worker_loop.h"
@@ -18,10 +21,10 @@ namespace fs = std::filesystem;
 int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
   const bool writer = mesh.rank() == 0;
   const nlohmann::json host = writer ? host_facts() : nlohmann::json();
-  const std::string scratch = config.output + "/.tmp/rank0";
+  std::optional<OutputDir> output;
+  if (writer) output.emplace(config.output);
+  const std::string scratch = writer ? output->scratch() : "";
   if (writer) {
-    fs::create_directories(scratch);
-    write_file_atomically(config.output + "/config.json", config.source.dump(2) + "\n");
     std::printf("%s: %zu strategies on %d hosts; results in %s/\n", config.name.c_str(), config.strategies.size(),
                 mesh.size(), config.output.c_str());
     std::fflush(stdout);
@@ -30,15 +33,16 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
     log_line(
         "checkpoint_every: restarts from checkpoints are `syncbed run`'s; under an external launcher no "
         "checkpoints are written (restart the job to start over)");
-  // Each host has its own cores: all of them compute unless the config says otherwise.
-  const int threads = config.threads > 0 ? config.threads : config.threads_for(1);
+  // The CPUs of this host are shared by the job's ranks on it (srun -n 4 on one node):
+  // each computes with its share, unless the config says otherwise.
+  const int threads = config.threads > 0 ? config.threads : threads_per_local_rank();
   std::vector<nlohmann::json> summaries, all_records;
   int skipped = 0;
   for (std::size_t i = 0; i < config.strategies.size(); ++i) {
     const RunSpec run{static_cast<int>(i) + 1, config.strategies[i], mesh.size() - config.strategies[i].extra_ranks()};
     if (run.workers < 1) {
-      if (writer) log_line("skipping " + run.strategy.label + ": its servers take all " +
-                           std::to_string(mesh.size()) + " ranks");
+      if (writer)
+        log_line("skipping " + run.strategy.label + ": its servers take all " + std::to_string(mesh.size()) + " ranks");
       ++skipped;
       continue;
     }
@@ -65,7 +69,7 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
     summaries.push_back(summarize_run(facts, records, nlohmann::json::parse(info_file), host));
     tag_records(facts, records);
     all_records.insert(all_records.end(), records.begin(), records.end());
-    write_results(config.output, summaries, all_records);
+    write_results(config.output, config.source, summaries, all_records);
     std::printf("run %d/%zu %s: %.1f %s/s, iteration %.1f ms, sync %.1f ms\n", run.index, config.strategies.size(),
                 run.title().c_str(), summaries.back()["throughput"].get<double>(),
                 summaries.back()["item_unit"].get<std::string>().c_str(),
@@ -73,7 +77,6 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
     std::fflush(stdout);
   }
   if (writer) {
-    fs::remove_all(config.output + "/.tmp");
     std::printf("\n%s", comparison_table(summaries).c_str());
   }
   return skipped ? 1 : 0;

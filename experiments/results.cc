@@ -93,7 +93,9 @@ nlohmann::json summarize_run(const RunFacts& facts, const std::vector<nlohmann::
   bool drop_records = false;
   for (const auto& r : records) {
     if (r.at("kind") == "evaluation") {
-      evaluations.push_back({{"epoch", r.at("epoch")}, {"hit_rate", r.at("hit_rate")}, {"ndcg", r.at("ndcg")},
+      evaluations.push_back({{"epoch", r.at("epoch")},
+                             {"hit_rate", r.at("hit_rate")},
+                             {"ndcg", r.at("ndcg")},
                              {"seconds", r.at("seconds")}});
       continue;
     }
@@ -195,7 +197,7 @@ nlohmann::json failed_run(const RunFacts& facts, const std::string& error, const
   return summary;
 }
 
-void write_results(const std::string& dir, const std::vector<nlohmann::json>& summaries,
+void write_results(const std::string& dir, const nlohmann::json& config, const std::vector<nlohmann::json>& summaries,
                    const std::vector<nlohmann::json>& records) {
   std::vector<nlohmann::json> flat_summaries;
   for (auto s : summaries) {
@@ -203,10 +205,11 @@ void write_results(const std::string& dir, const std::vector<nlohmann::json>& su
     s.erase("evaluations");
     flat_summaries.push_back(std::move(s));
   }
-  write_file_atomically(dir + "/summary.jsonl", to_jsonl(summaries));
-  write_file_atomically(dir + "/summary.csv", to_csv(flat_summaries, {"run", "strategy", "workers", "status"}));
-  write_file_atomically(dir + "/records.jsonl", to_jsonl(records));
-  write_file_atomically(dir + "/records.csv", to_csv(records, {"run", "strategy", "workers", "kind", "iteration"}));
+  write_file_set(dir, {{"config.json", config.dump(2) + "\n"},
+                       {"summary.jsonl", to_jsonl(summaries)},
+                       {"summary.csv", to_csv(flat_summaries, {"run", "strategy", "workers", "status"})},
+                       {"records.jsonl", to_jsonl(records)},
+                       {"records.csv", to_csv(records, {"run", "strategy", "workers", "kind", "iteration"})}});
 }
 
 std::vector<nlohmann::json> read_summaries(const std::string& dir) {
@@ -273,8 +276,10 @@ std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
         phases += part;
       }
       char hit_rate[16] = "";
-      if (ranked && s.contains("hit_rate")) std::snprintf(hit_rate, sizeof hit_rate, "  %.4f", s["hit_rate"].get<double>());
-      else if (ranked) std::snprintf(hit_rate, sizeof hit_rate, "  %6s", "-");
+      if (ranked && s.contains("hit_rate"))
+        std::snprintf(hit_rate, sizeof hit_rate, "  %.4f", s["hit_rate"].get<double>());
+      else if (ranked)
+        std::snprintf(hit_rate, sizeof hit_rate, "  %6s", "-");
       std::snprintf(line, sizeof line, "%-*s %4d %12.1f %7s %9.1f %9.1f %9.1f %7.1f%%%s  %s%s\n", width,
                     strategy.c_str(), workers, throughput, efficiency, s.at("iteration_ms").get<double>(),
                     s.at("compute_ms").get<double>(), s.at("sync_ms").get<double>(),

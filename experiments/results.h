@@ -29,8 +29,10 @@ nlohmann::json failed_run(const RunFacts& facts, const std::string& error, const
 // Adds the run's identity to each of its records.
 void tag_records(const RunFacts& facts, std::vector<nlohmann::json>& records);
 
-// Writes summary.jsonl, summary.csv, records.jsonl and records.csv into `dir`.
-void write_results(const std::string& dir, const std::vector<nlohmann::json>& summaries,
+// Writes config.json, summary.jsonl, summary.csv, records.jsonl and records.csv into
+// `dir` as one set: all of them are written in full before any replaces its old version,
+// so a failed write (a full disk) leaves the previous set whole.
+void write_results(const std::string& dir, const nlohmann::json& config, const std::vector<nlohmann::json>& summaries,
                    const std::vector<nlohmann::json>& records);
 
 // One JSON document per line.

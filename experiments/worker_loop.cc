@@ -165,6 +165,9 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   const bool killer = options.attempt == 1 && config.kill.kills(run.index, rank);
   const bool straggler = config.straggler.slows(rank);  // fault injection
   for (long iteration = start; iteration < total; ++iteration) {
+    if (killer && iteration == config.kill.iteration && config.kill.as_error)
+      throw std::runtime_error("fault injection: rank " + std::to_string(rank) + " fails with an error at iteration " +
+                               std::to_string(iteration));
     if (killer && iteration == config.kill.iteration) {
       log_line("fault injection: killing myself (rank " + std::to_string(rank) + ") at iteration " +
                std::to_string(iteration));
@@ -178,17 +181,14 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     sync::PhaseTimes phases;
     strategy->step(workload->weights(), workload->gradients(), phases);
     const double sync_s = watch.lap();
-    nlohmann::json record{{"kind", "iteration"},
-                          {"iteration", iteration},
-                          {"warmup", iteration < warmup},
-                          {"seconds", compute_s + sync_s},
-                          {"compute_s", compute_s},
-                          {"sync_s", sync_s},
-                          {"phases", phases_json(phases)},
-                          {"loss", loss}};
+    nlohmann::json record{{"kind", "iteration"},           {"iteration", iteration},
+                          {"warmup", iteration < warmup},  {"seconds", compute_s + sync_s},
+                          {"compute_s", compute_s},        {"sync_s", sync_s},
+                          {"phases", phases_json(phases)}, {"loss", loss}};
     if (per_epoch > 0) record["epoch"] = iteration / per_epoch + 1;
     records.write(record);
-    if (ranks && (iteration + 1) % per_epoch == 0) evaluate(static_cast<int>((iteration + 1) / per_epoch), iteration + 1);
+    if (ranks && (iteration + 1) % per_epoch == 0)
+      evaluate(static_cast<int>((iteration + 1) / per_epoch), iteration + 1);
     // After the iteration's records: whatever a resumed run skips is recorded already.
     if (checkpoints && checkpoint_due(iteration + 1)) {
       Stopwatch checkpoint_watch;

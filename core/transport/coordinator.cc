@@ -1,6 +1,9 @@
 #include "core/transport/coordinator.h"
 
+#include <fcntl.h>
+
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -25,11 +28,22 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
   std::future<void> result_future = result.get_future();
   std::uint16_t port = 0;
   std::thread thread;
+  mutable std::mutex failure_mutex;
+  std::string failure;  // set by fail_everyone
 
   void accept_next() {
     auto socket = std::make_shared<tcp::socket>(io);
     acceptor.async_accept(*socket, [self = shared_from_this(), socket](const error_code& ec) {
-      if (ec) return;  // acceptor closed: rendezvous over
+      if (ec == asio::error::operation_aborted || self->finished) return;  // rendezvous over
+      if (ec) {
+        // Out of file descriptors, typically: the ranks still to come can never register.
+        const std::string reason =
+            "the coordinator cannot accept connections: " + ec.message() +
+            (ec == asio::error::no_descriptors ? " (raise the limit with `ulimit -n`: the coordinator holds one "
+                                                 "connection per rank until all have registered)"
+                                               : "");
+        return self->fail_everyone(reason);
+      }
       self->handshake(socket);
       self->accept_next();
     });
@@ -64,10 +78,14 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
           true);
     if (rank >= static_cast<std::uint32_t>(world_size))
       return refuse(socket, "rank " + std::to_string(rank) + " is outside 0.." + std::to_string(world_size - 1), true);
-    if (sockets[rank])
-      return refuse(socket,
-                    "rank " + std::to_string(rank) + " registered twice (second from " + reg.listen.to_string() + ")",
-                    true);
+    if (sockets[rank]) {
+      const std::string reason =
+          "rank " + std::to_string(rank) + " was claimed twice (by " + table[rank].to_string() + " and " +
+          reg.listen.to_string() +
+          "): two jobs share this coordinator's port; give each job its own MASTER_PORT or SYNCBED_TOKEN";
+      refuse(socket, reason, true);
+      return fail_everyone(reason);
+    }
     sockets[rank] = socket;
     table[rank] = reg.listen;
     if (++registered == world_size) publish();
@@ -90,11 +108,22 @@ struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {
     std::string missing;
     for (int r = 0; r < world_size; ++r)
       if (!sockets[r]) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-    const std::string reason =
-        "rendezvous timed out after " + seconds_text(timeout) + ": rank(s) " + missing + " never registered";
+    fail_everyone("rendezvous timed out after " + seconds_text(timeout) + ": rank(s) " + missing + " never registered");
+  }
+
+  // Every rank that registered hears the reason; the owner sees it in wait() and failure().
+  void fail_everyone(const std::string& reason) {
+    log_line("coordinator: " + reason);
     for (auto& socket : sockets)
       if (socket)
-        async_write_control(*socket, FrameKind::kError, kAnyRank, encode_text(reason), [socket](const error_code&) {});
+        async_write_control(*socket, FrameKind::kError, kAnyRank, encode_text(reason), [socket](const error_code&) {
+          error_code ignored;
+          socket->close(ignored);
+        });
+    {
+      std::lock_guard lock(failure_mutex);
+      failure = reason;
+    }
     finish(std::make_exception_ptr(TransportError(reason)));
   }
 
@@ -126,6 +155,8 @@ Coordinator::Coordinator(const Endpoint& bind, int world_size, std::string token
     s.acceptor.set_option(tcp::acceptor::reuse_address(true));
     s.acceptor.bind(endpoint.endpoint());
     s.acceptor.listen();
+    // Not inherited by processes this one starts: they would keep the port open after we die.
+    ::fcntl(s.acceptor.native_handle(), F_SETFD, FD_CLOEXEC);
     s.port = s.acceptor.local_endpoint().port();
   } catch (const boost::system::system_error& e) {
     throw TransportError("coordinator: cannot listen on " + bind.to_string() + ": " + e.code().message());
@@ -149,6 +180,11 @@ Coordinator::~Coordinator() {
 }
 
 std::uint16_t Coordinator::port() const { return impl_->port; }
+
+std::string Coordinator::failure() const {
+  std::lock_guard lock(impl_->failure_mutex);
+  return impl_->failure;
+}
 
 void Coordinator::wait() { impl_->result_future.get(); }
 

@@ -15,13 +15,17 @@ class Coordinator {
  public:
   // Binds at once (throws TransportError if it cannot) and serves on its own thread.
   // Port 0 picks a free port; see port(). Connections without the job token, or that
-  // do not speak the protocol, are refused and logged without affecting the job.
+  // do not speak the protocol, are refused and logged without affecting the job. A rank
+  // claimed twice fails the whole rendezvous: two jobs share this port, and which
+  // process belongs to which cannot be told.
   Coordinator(const Endpoint& bind, int world_size, std::string token, std::chrono::milliseconds timeout);
   ~Coordinator();
   Coordinator(const Coordinator&) = delete;
   Coordinator& operator=(const Coordinator&) = delete;
 
   std::uint16_t port() const;
+  // Without blocking: why the rendezvous failed, or "" while it has not (yet).
+  std::string failure() const;
   // Blocks until every rank has received the table; throws TransportError naming
   // the ranks that never registered if the timeout passed first.
   void wait();

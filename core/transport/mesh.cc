@@ -1,6 +1,7 @@
 #include "core/transport/mesh.h"
 
 #include <condition_variable>
+#include <exception>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -23,6 +24,7 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
   std::vector<Endpoint> table;
   std::vector<std::shared_ptr<Connection>> peers;                                // null at our own rank
   std::shared_ptr<std::string> first_failure = std::make_shared<std::string>();  // I/O thread only
+  std::string own_error;  // Mesh::abort's reason; I/O thread only
 
   // Runs fn on the I/O thread and waits for it.
   void run_on_io(const std::function<void()>& fn) {
@@ -91,8 +93,11 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
     // The callbacks reference these locals; the final fail-all below runs any that
     // are still pending before this function returns.
     asio::post(io, [&] {
-      // If a peer already failed, tell the survivors why we are leaving.
-      const std::string root_cause = *first_failure;
+      // If a peer already failed, or we did, tell the survivors why we are leaving.
+      const std::string prefix = "rank " + std::to_string(rank);
+      const std::string reason = !first_failure->empty() ? prefix + " is closing after: " + *first_failure
+                                 : !own_error.empty()    ? prefix + " failed: " + own_error
+                                                         : "";
       for (auto& connection : peers) {
         if (!connection) continue;
         connection->begin_close(
@@ -101,7 +106,7 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
               --open;
               cv.notify_all();
             },
-            root_cause.empty() ? "" : "rank " + std::to_string(rank) + " is closing after: " + root_cause);
+            reason);
       }
     });
     {
@@ -120,7 +125,17 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
 
 Mesh::Mesh(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Mesh::~Mesh() { impl_->close(); }
+Mesh::~Mesh() {
+  if (std::uncaught_exceptions() > 0) abort("an error of its own (its log has the message)");
+  impl_->close();
+}
+
+void Mesh::abort(const std::string& reason) {
+  if (!impl_->io_thread.joinable()) return;
+  impl_->run_on_io([&] {
+    if (impl_->own_error.empty()) impl_->own_error = reason;
+  });
+}
 
 std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOptions& options) {
   auto impl = std::make_shared<Impl>();

@@ -56,6 +56,12 @@ class Mesh {
   Mesh(const Mesh&) = delete;
   Mesh& operator=(const Mesh&) = delete;
 
+  // This rank is giving up because of an error of its own (not a peer's): when the mesh
+  // closes, every peer is told `reason` instead of a plain goodbye, so each survivor
+  // names the root cause rather than "the peer closed the connection". A mesh destroyed
+  // while an exception unwinds does the same with a generic reason.
+  void abort(const std::string& reason);
+
   int rank() const;
   int size() const;
   const Endpoint& endpoint(int rank) const;

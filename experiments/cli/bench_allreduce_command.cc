@@ -10,9 +10,9 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "experiments/allreduce_report.h"
-#include "experiments/gather.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
+#include "experiments/gather.h"
 #include "sync/parameter_sync.h"
 
 namespace syncbed::cli {
@@ -48,7 +48,7 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
   specs.push_back(
       {"sizes", "LIST", "vector sizes in bytes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
   specs.push_back({"iters", "K", "timed iterations per size, after one verified warm-up", "10"});
-  specs.push_back({"json", "FILE", "also write the results as JSON (atomically)", ""});
+  specs.push_back({"json", "FILE", "also write the results as JSON (a file is replaced atomically; - prints it)", ""});
   Options options("bench-allreduce", "Sum-allreduce throughput of a sync strategy, in nccl-tests columns.", specs);
   if (!options.parse(args)) return 0;
   const auto sizes = options.get_sizes("sizes");
@@ -63,6 +63,10 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
   choice.ps_servers = static_cast<int>(options.get_int("ps-servers", 0, 1024));
   choice.ps_separate_servers = options.has("ps-separate");
   sync::check_parameter_sync(options.get("strategy"), choice);
+  if (!options.get("json").empty()) check_writable(options.get("json"));
+  // The vector and the strategy's buffers for it: at least twice the largest size.
+  check_memory(options, 2 * *std::max_element(sizes.begin(), sizes.end()),
+               choice.ps_separate_servers ? choice.ps_servers : 0);
   if (auto code = launch_if_requested(options, choice.ps_separate_servers ? choice.ps_servers : 0)) return *code;
 
   auto mesh = connect_worker(options);

@@ -172,11 +172,12 @@ int run_bench_model(const std::vector<std::string>& args) {
        {"items", "I", "ncf: items", "26744"},
        {"optimizer", "NAME", "ncf: adam (dense, the reference) or lazy-adam (touched rows only)", "adam"},
        {"profile", "", "print a per-layer time breakdown", ""},
-       {"json", "FILE", "also write the result as JSON (atomically)", ""}});
+       {"json", "FILE", "also write the result as JSON (a file is replaced atomically; - prints it)", ""}});
   if (!options.parse(args)) return 0;
   const std::string model = options.get("model");
   if (model != "inception_v1" && model != "ncf")
     throw std::invalid_argument("--model: unknown model '" + model + "' (inception_v1, ncf)");
+  if (!options.get("json").empty()) check_writable(options.get("json"));  // now, not after the run
   const int threads = static_cast<int>(options.get_int("threads", 0, 1024));
   const int steps = static_cast<int>(options.get_int("steps", 1, 1'000'000));
   const int warmup = static_cast<int>(options.get_int("warmup", 0, 1'000'000));

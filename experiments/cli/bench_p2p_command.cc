@@ -15,13 +15,17 @@ int run_bench_p2p(const std::vector<std::string>& args) {
   auto specs = worker_option_specs("2");
   specs.push_back({"sizes", "LIST", "message sizes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
   specs.push_back({"iters", "K", "timed batches per size (each moves >= 64 MiB); the median is reported", "10"});
-  specs.push_back({"json", "FILE", "also write the results as JSON (atomically)", ""});
+  specs.push_back({"json", "FILE", "also write the results as JSON (a file is replaced atomically; - prints it)", ""});
   Options options("bench-p2p", "Point-to-point throughput from rank 0 to rank 1 over the syncbed transport.", specs);
   if (!options.parse(args)) return 0;
   const auto sizes = options.get_sizes("sizes");
   const int iters = static_cast<int>(options.get_int("iters", 1, 100'000));
   if (options.has("workers") && options.get_int("workers", 0, 2) == 1)
     throw std::invalid_argument("bench-p2p: --workers must be 2 (or 0 under an external launcher)");
+  for (auto size : sizes)
+    if (size == 0) throw std::invalid_argument("--sizes: a message of 0 bytes moves nothing to measure; use 1 or more");
+  if (!options.get("json").empty()) check_writable(options.get("json"));
+  check_memory(options, *std::max_element(sizes.begin(), sizes.end()));
   if (auto code = launch_if_requested(options)) return *code;
 
   auto mesh = connect_worker(options);

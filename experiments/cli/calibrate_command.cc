@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/clock.h"
+#include "core/cpus.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/options.h"
 #include "experiments/experiment_config.h"
@@ -22,22 +23,23 @@
 namespace syncbed::cli {
 
 int run_calibrate(const std::vector<std::string>& args) {
-  Options options("calibrate",
-                  "Measure the per-iteration compute time (forward + backward of one worker's batch) of a config's "
-                  "model on this machine, with one worker using all cores, and write it to <output>/calibration.json "
-                  "for \"compute\": {\"from_calibration\": true}; also measure summation, optimizer and message costs for "
-                  "`syncbed simulate`.",
-                  {{"iterations", "K", "timed iterations", "10"},
-                   {"warmup", "K", "untimed iterations first", "3"},
-                   {"threads", "T", "compute threads (0 = all cores)", "0"},
-                   {"set", "KEY=VALUE", "override a config field, as in `syncbed run` (repeatable)", ""}});
+  Options options(
+      "calibrate",
+      "Measure the per-iteration compute time (forward + backward of one worker's batch) of a config's "
+      "model on this machine, with one worker using all cores, and write it to <output>/calibration.json "
+      "for \"compute\": {\"from_calibration\": true}; also measure summation, optimizer and message costs for "
+      "`syncbed simulate`.",
+      {{"iterations", "K", "timed iterations", "10"},
+       {"warmup", "K", "untimed iterations first", "3"},
+       {"threads", "T", "compute threads (0 = all cores)", "0"},
+       {"set", "KEY=VALUE", "override a config field, as in `syncbed run` (repeatable)", ""}});
   options.with_positional("CONFIG", "the experiment config (JSON)");
   if (!options.parse(args)) return 0;
   const auto config = experiments::load_experiment_config(options.positional(), options.get_all("set"));
   const int iterations = static_cast<int>(options.get_int("iterations", 1, 100'000));
   const int warmup = static_cast<int>(options.get_int("warmup", 0, 100'000));
   int threads = static_cast<int>(options.get_int("threads", 0, 1024));
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads == 0) threads = usable_cpus();
   models::set_compute_threads(threads);
 
   auto workload = experiments::make_real_workload(config, 0, 1);

@@ -64,7 +64,7 @@ int run_worker(const std::vector<std::string>& args) {
   if (options.get("run").empty()) {
     if (auto code = launch_if_requested(options, 0)) return *code;
     auto mesh = connect_worker(options);
-    return experiments::run_multi_host(config, *mesh);
+    return telling_peers(*mesh, [&] { return experiments::run_multi_host(config, *mesh); });
   }
   const auto runs = experiments::sweep(config);
   const int index = static_cast<int>(options.get_int("run", 1, static_cast<long long>(runs.size())));
@@ -79,7 +79,7 @@ int run_worker(const std::vector<std::string>& args) {
   run_options.attempt = static_cast<int>(options.get_int("attempt", 1, 1000));
   if (run_options.resume_step > 0 && run_options.checkpoint_dir.empty())
     throw std::invalid_argument("worker: --resume-step needs --checkpoints");
-  experiments::run_worker(config, run, *mesh, run_options);
+  telling_peers(*mesh, [&] { experiments::run_worker(config, run, *mesh, run_options); });
   return 0;
 }
 

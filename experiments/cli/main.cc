@@ -1,12 +1,17 @@
 // syncbed: the command-line entry point.
+#include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/atomic_file.h"
+#include "core/cpus.h"
 #include "core/transport/error.h"
 #include "experiments/cli/commands.h"
+#include "experiments/launcher.h"
 
 namespace {
 
@@ -41,9 +46,11 @@ const std::map<std::string, Command>& commands() {
 void print_usage(std::ostream& out) {
   out << "usage: syncbed COMMAND [options]   (syncbed COMMAND --help for its options)\n\n"
          "A testbed for data-parallel parameter synchronization without MPI.\n\ncommands:\n";
+  std::size_t width = 0;
+  for (const auto& entry : commands()) width = std::max(width, entry.first.size());
   for (const auto& [name, command] : commands()) {
     std::string left = "  " + name;
-    left.resize(16, ' ');
+    left.resize(width + 4, ' ');
     out << left << command.summary << "\n";
   }
 }
@@ -51,6 +58,11 @@ void print_usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  syncbed::experiments::die_with_launcher();
+  syncbed::choose_openmp_wait_policy(argv);
+  // Past a file size limit (ulimit -f), a write should fail with EFBIG and be reported,
+  // not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_usage(args.empty() ? std::cerr : std::cout);
@@ -69,6 +81,12 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     std::cerr << "syncbed " << name << ": " << e.what() << "\n";
     return 2;
+  } catch (const syncbed::FileWriteError& e) {
+    std::cerr << "syncbed " << name << ": error: " << e.what() << "\n";
+    return syncbed::is_permanent_write_error(e.error()) ? syncbed::experiments::kPermanentFailureExitCode : 1;
+  } catch (const syncbed::net::TransportError& e) {
+    std::cerr << "syncbed " << name << ": error: " << e.what() << "\n";
+    return syncbed::experiments::kTransportFailureExitCode;
   } catch (const std::exception& e) {
     std::cerr << "syncbed " << name << ": error: " << e.what() << "\n";
     return 1;

@@ -214,11 +214,12 @@ int run_train(const std::vector<std::string>& args) {
        {"items", "I", "synthetic-ml20m: items", "26744"},
        {"threads", "T", "compute threads (0 = OpenMP default)", "0"},
        {"seed", "S", "seed of the initialisation, data and sampling", "1"},
-       {"json", "FILE", "also write the result and curve as JSON (atomically)", ""}});
+       {"json", "FILE", "also write the result and curve as JSON (a file is replaced atomically; - prints it)", ""}});
   if (!options.parse(args)) return 0;
   const std::string model = options.get("model");
   if (model != "inception_v1" && model != "ncf")
     throw std::invalid_argument("--model: unknown model '" + model + "' (inception_v1, ncf)");
+  if (!options.get("json").empty()) check_writable(options.get("json"));  // now, not after the run
   models::set_compute_threads(static_cast<int>(options.get_int("threads", 0, 1024)));
   nlohmann::json result = model == "ncf" ? train_ncf(options) : train_inception(options);
   result["threads"] = models::compute_threads();

@@ -1,7 +1,13 @@
 #include "experiments/cli/worker_setup.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <span>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "experiments/launcher.h"
 
@@ -24,7 +30,76 @@ std::vector<OptionSpec> worker_option_specs(const std::string& default_workers) 
   };
 }
 
+namespace {
+
+std::size_t socket_buffer_bytes(const Options& options) {
+  const auto bytes = parse_size(options.get("socket-buffer"));
+  if (bytes > (1u << 30)) throw std::invalid_argument("--socket-buffer must be at most 1G");
+  return bytes;
+}
+
+std::chrono::milliseconds timeout_of(const Options& options) {
+  return std::chrono::milliseconds(options.get_int("timeout-ms", 1, 86'400'000));
+}
+
+// The same for every rank of one job started the same way: the command line without what
+// differs per rank, the config file's contents, and the Slurm job step if there is one.
+std::string derived_job_token(const Options& options) {
+  std::string identity = options.command();
+  for (const auto& arg : options.args_without({"rank", "workers", "bind"})) identity += '\0' + arg;
+  if (!options.positional().empty()) {
+    std::ifstream config(options.positional(), std::ios::binary);
+    identity += '\0' + std::string(std::istreambuf_iterator<char>(config), {});
+  }
+  for (const char* variable : {"SLURM_JOB_ID", "SLURM_STEP_ID", "TORCHELASTIC_RUN_ID"})
+    if (const char* value = std::getenv(variable)) identity += std::string("\0") + variable + "=" + value;
+  char text[24];
+  std::snprintf(text, sizeof text, "job-%016llx",
+                static_cast<unsigned long long>(fnv1a64(std::as_bytes(std::span(identity)))));
+  return text;
+}
+
+}  // namespace
+
+// MemAvailable from /proc/meminfo, in bytes; 0 if unknown.
+std::uint64_t available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemAvailable:") return kib * 1024;
+    meminfo.ignore(1 << 10, '\n');
+  }
+  return 0;
+}
+
+void check_memory(const Options& options, std::uint64_t bytes_per_rank, int extra_ranks) {
+  const long long workers = options.get_int("workers", 0, 1024);
+  const std::uint64_t ranks = workers > 0 ? workers + extra_ranks : 1;
+  const std::uint64_t available = available_memory();
+  const long double needed = static_cast<long double>(bytes_per_rank) * ranks;
+  if (available == 0 || needed <= available) return;
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "needs at least %.1f GiB of memory (%llu ranks x %.2f GiB), but this machine has %.1f GiB available",
+                double(needed / (1ull << 30)), static_cast<unsigned long long>(ranks),
+                double(bytes_per_rank) / (1ull << 30), double(available) / (1ull << 30));
+  throw std::invalid_argument(text);
+}
+
+void check_worker_options(const Options& options) {
+  socket_buffer_bytes(options);
+  timeout_of(options);
+  options.get_int("rank", 0, 1 << 20);
+  options.get_int("world-size", 1, 1 << 20);
+  options.get_int("master-port", 1, 65535);
+  if (options.get("bind").empty())
+    throw std::invalid_argument("--bind: give an address to listen on (127.0.0.1, or 0.0.0.0 for every interface)");
+  if (options.get("master-addr").empty()) throw std::invalid_argument("--master-addr must not be empty");
+}
+
 std::optional<int> launch_if_requested(const Options& options, int extra_ranks) {
+  check_worker_options(options);
   const int workers = static_cast<int>(options.get_int("workers", 0, 1024));
   if (workers == 0) return std::nullopt;
   experiments::LaunchOptions launch;
@@ -32,16 +107,18 @@ std::optional<int> launch_if_requested(const Options& options, int extra_ranks) 
   launch.worker_args = {options.command()};
   for (auto& arg : options.args_without({"workers"})) launch.worker_args.push_back(arg);
   launch.worker_args.push_back("--workers=0");
-  launch.rendezvous_timeout = std::chrono::milliseconds(options.get_int("timeout-ms", 1, 86'400'000));
-  const auto exits = experiments::launch_local(launch);
+  launch.rendezvous_timeout = timeout_of(options);
+  const auto outcome = experiments::launch_local(launch);
+  if (!outcome.rendezvous_error.empty())
+    std::cerr << "syncbed: rendezvous failed: " << outcome.rendezvous_error << "\n";
   int failed = 0;
-  for (const auto& exit : exits)
+  for (const auto& exit : outcome.exits)
     if (exit.exit_code != 0) {
       std::cerr << "syncbed: " << exit.describe() << "\n";
       ++failed;
     }
   if (failed) std::cerr << "syncbed: " << failed << " of " << launch.workers << " processes failed\n";
-  return failed ? 1 : 0;
+  return failed || !outcome.rendezvous_error.empty() ? 1 : 0;
 }
 
 std::unique_ptr<net::Mesh> connect_worker(const Options& options) {
@@ -50,17 +127,21 @@ std::unique_ptr<net::Mesh> connect_worker(const Options& options) {
   flags.world_size = static_cast<int>(options.get_int("world-size", 1, 1 << 20));
   flags.master_addr = options.get("master-addr");
   flags.master_port = static_cast<int>(options.get_int("master-port", 1, 65535));
-  const auto info = net::resolve_rendezvous(net::process_env(), flags);
+  auto info = net::resolve_rendezvous(net::process_env(), flags);
   set_log_prefix("rank " + std::to_string(info.rank));
-  if (info.token.empty() && info.world_size > 1)
-    log_line("warning: SYNCBED_TOKEN is not set; any process that reaches this job's ports may join it");
+  if (info.token.empty()) {
+    info.token = derived_job_token(options);
+    if (info.world_size > 1 && info.rank == 0)
+      log_line("note: SYNCBED_TOKEN is not set; this job's token (" + info.token +
+               ") is derived from its command line and config, so a job started the same way on the same port "
+               "could still collide with it (two claims of one rank then fail both); set SYNCBED_TOKEN to a "
+               "secret per job to be sure");
+  }
 
   net::MeshOptions mesh_options;
   mesh_options.bind_address = options.get("bind");
-  const auto socket_buffer = parse_size(options.get("socket-buffer"));
-  if (socket_buffer > (1u << 30)) throw std::invalid_argument("--socket-buffer must be at most 1G");
-  mesh_options.send_buffer_bytes = mesh_options.recv_buffer_bytes = static_cast<int>(socket_buffer);
-  const auto timeout = std::chrono::milliseconds(options.get_int("timeout-ms", 1, 86'400'000));
+  mesh_options.send_buffer_bytes = mesh_options.recv_buffer_bytes = static_cast<int>(socket_buffer_bytes(options));
+  const auto timeout = timeout_of(options);
   mesh_options.rendezvous_timeout = timeout;
   mesh_options.op_timeout = timeout;
   mesh_options.peer_silence_timeout = timeout / 2;

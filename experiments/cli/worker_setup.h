@@ -18,6 +18,29 @@ std::vector<OptionSpec> worker_option_specs(const std::string& default_workers);
 std::optional<int> launch_if_requested(const Options& options, int extra_ranks = 0);
 
 // Rendezvous (env, then flags) and full-mesh connect, with mesh options from flags.
+// Without SYNCBED_TOKEN, the job token is derived from the command line and the config
+// file, so a job started differently on the same port cannot join this one.
 std::unique_ptr<net::Mesh> connect_worker(const Options& options);
+
+// Checks the options connect_worker reads, so that a launcher refuses them once instead
+// of every worker once each.
+void check_worker_options(const Options& options);
+
+// Refuses (std::invalid_argument, with the figures) a job whose ranks on this machine
+// would need more than its available memory: `bytes_per_rank` is what one rank needs at
+// least. Ranks: --workers (plus extra_ranks) when launching, else this process alone.
+void check_memory(const Options& options, std::uint64_t bytes_per_rank, int extra_ranks = 0);
+
+// Runs work(); if it throws, every peer is told this rank's error (Mesh::abort) before
+// the exception leaves, so they name it instead of "the peer closed the connection".
+template <typename Work>
+auto telling_peers(net::Mesh& mesh, Work&& work) -> decltype(work()) {
+  try {
+    return work();
+  } catch (const std::exception& e) {
+    mesh.abort(e.what());
+    throw;
+  }
+}
 
 }  // namespace syncbed::cli

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <tuple>
 
+#include "core/config.h"
+
 namespace syncbed::models {
 
 namespace {
@@ -47,6 +49,7 @@ std::int32_t dense_id(const std::vector<std::int64_t>& sorted, std::int64_t id) 
 }  // namespace
 
 MovieLensRatings load_movielens_ratings(const std::string& path, int min_ratings) {
+  require_regular_file(path, "ratings file");  // a device would be read without end
   std::ifstream file(path, std::ios::binary);
   if (!file) throw std::runtime_error(path + ": cannot open");
   std::vector<Rating> ratings;

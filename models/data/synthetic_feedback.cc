@@ -67,8 +67,11 @@ UserHistories generate_synthetic_feedback(const SyntheticFeedbackConfig& c) {
     throw std::invalid_argument("synthetic feedback: needs users >= 1, items >= 2, min_interactions >= 2, rank >= 1");
   // A user never takes more than half the catalogue, so rejection sampling stays cheap and
   // evaluation negatives remain.
-  const int cap = std::max(c.min_interactions, c.items / 2);
-  if (c.min_interactions > cap) throw std::invalid_argument("synthetic feedback: too few items for min_interactions");
+  if (c.items < min_synthetic_items(c))
+    throw std::invalid_argument("synthetic feedback: needs at least " + std::to_string(min_synthetic_items(c)) +
+                                " items (twice the " + std::to_string(c.min_interactions) +
+                                " interactions every user has), got " + std::to_string(c.items));
+  const int cap = c.items / 2;
 
   UserHistories h;
   h.users = c.users;
@@ -102,7 +105,11 @@ UserHistories generate_synthetic_feedback(const SyntheticFeedbackConfig& c) {
       const float* taste = user_taste.data() + std::size_t(u) * c.taste_rank;
       std::int32_t* out = h.sequence.data() + h.offsets[u];
       const std::size_t count = h.offsets[u + 1] - h.offsets[u];
-      for (std::size_t k = 0; k < count;) {
+      // Taste may reject nearly every item for some user: after this many draws the
+      // rest are filled in popularity order, so generation always ends.
+      std::size_t draws_left = 256 * count + 4096;
+      std::size_t k = 0;
+      for (; k < count && draws_left > 0; --draws_left) {
         const std::int32_t item = by_popularity.draw(user_rng());
         if (taken[item]) continue;
         const float* other = item_taste.data() + std::size_t(item) * c.taste_rank;
@@ -111,6 +118,11 @@ UserHistories generate_synthetic_feedback(const SyntheticFeedbackConfig& c) {
         taken[item] = 1;
         out[k++] = item;
       }
+      for (int r = 0; k < count; ++r)
+        if (!taken[by_rank[r]]) {
+          taken[by_rank[r]] = 1;
+          out[k++] = by_rank[r];
+        }
       for (std::size_t k = 0; k < count; ++k) taken[out[k]] = 0;
     }
   }

@@ -29,6 +29,9 @@ struct SyntheticFeedbackConfig {
 };
 
 // Generates the histories (in parallel; the result depends only on the config).
+// The smallest catalogue the generator can fill: every user takes at most half of it.
+inline int min_synthetic_items(const SyntheticFeedbackConfig& c) { return 2 * c.min_interactions; }
+
 UserHistories generate_synthetic_feedback(const SyntheticFeedbackConfig& config);
 
 }  // namespace syncbed::models

@@ -113,6 +113,32 @@ TEST(StrayConnections, CoordinatorRefusesThemAndTheJobCompletes) {
   EXPECT_EQ(completed, 2);
 }
 
+// Two jobs on one port with the same token (none set, or the same command): a rank claimed
+// twice cannot be told apart, so the rendezvous fails for everyone, saying why, instead
+// of one job silently taking the other's rank.
+TEST(StrayConnections, ARankClaimedTwiceFailsTheRendezvousForEveryone) {
+  Coordinator coordinator({"127.0.0.1", 0}, 3, testing::kTestToken, 30s);
+  const Endpoint where{"127.0.0.1", coordinator.port()};
+  auto registration = [&](std::uint16_t port) {
+    const auto payload = encode_registration({testing::kTestToken, 3, {"127.0.0.1", port}});
+    return frame(FrameKind::kRegister, 1, payload.size(), payload);
+  };
+  RawClient first(where), second(where);
+  first.send(registration(1001));
+  std::this_thread::sleep_for(200ms);  // registered before the second claim
+  second.send(registration(1002));
+  const std::string reason = "rank 1 was claimed twice (by 127.0.0.1:1001 and 127.0.0.1:1002)";
+  EXPECT_NE(second.read_until_closed().find(reason), std::string::npos);
+  EXPECT_NE(first.read_until_closed().find(reason), std::string::npos);
+  EXPECT_NE(coordinator.failure().find(reason), std::string::npos) << coordinator.failure();
+  try {
+    coordinator.wait();
+    FAIL() << "the rendezvous went on";
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("two jobs share this coordinator's port"), std::string::npos) << e.what();
+  }
+}
+
 TEST(StrayConnections, MeshListenersRefuseThemAndTheJobCompletes) {
   // Rank 2 attacks the listeners of ranks 0 and 1 after the table arrives and before
   // it dials them itself, so both listeners are still accepting.

@@ -76,6 +76,31 @@ TEST_F(Checkpoints, TheNewestCompleteStepIsOneEveryRankHas) {
   EXPECT_EQ(CheckpointDir::newest_complete(dir_, 1), 3);
 }
 
+// A damaged newest checkpoint sends the restart to the one before it, which every rank
+// still has, instead of failing on the damaged one until the restarts run out.
+TEST_F(Checkpoints, ADamagedNewestFallsBackToTheNewestValidOne) {
+  std::vector<CheckpointDir> ranks;
+  for (int r = 0; r < 2; ++r) ranks.emplace_back(dir_, r);
+  for (long step : {3, 6})
+    for (auto& rank : ranks) rank.save(step, std::vector<float>(10, float(step)), state_of(step));
+  fs::resize_file(file(1, 6), fs::file_size(file(1, 6)) - 1);
+  EXPECT_EQ(CheckpointDir::newest_complete(dir_, 2), 3);
+  fs::resize_file(file(0, 3), 10);
+  EXPECT_EQ(CheckpointDir::newest_complete(dir_, 2), 0);  // nothing whole: start over
+}
+
+// A file that only looks like ours (its numbers out of range) is passed over, not a crash.
+TEST_F(Checkpoints, ForeignNamesArePassedOver) {
+  CheckpointDir rank0(dir_, 0);
+  rank0.save(2, {}, state_of(2));
+  for (const char* name : {"rank99999999999-step20.ckpt", "rank0-step99999999999999999999999.ckpt", "notes.txt"})
+    std::ofstream(dir_ + "/" + name) << "x";
+  EXPECT_EQ(CheckpointDir::newest_complete(dir_, 1), 2);
+  EXPECT_NO_THROW(rank0.save(4, {}, state_of(4)));
+  EXPECT_NO_THROW(CheckpointDir::discard_after(dir_, 2));
+  EXPECT_TRUE(fs::exists(dir_ + "/rank99999999999-step20.ckpt"));
+}
+
 TEST_F(Checkpoints, ADamagedFileIsRefusedNamingIt) {
   CheckpointDir rank0(dir_, 0);
   rank0.save(4, std::vector<float>(100, 1.0f), state_of(4));

@@ -14,9 +14,9 @@ namespace {
 using nlohmann::json;
 using syncbed::experiments::ExperimentConfig;
 using syncbed::experiments::load_experiment_config;
-using syncbed::experiments::parse_experiment_config;
 using syncbed::experiments::NetworkSpec;
 using syncbed::experiments::parse_duration_s;
+using syncbed::experiments::parse_experiment_config;
 using syncbed::experiments::parse_rate_bits;
 
 json base() {
@@ -74,7 +74,13 @@ const Refusal kRefusals[] = {
      "iterations, warmup, epochs, seed, threads, compute, network, output, timeout_s, checkpoint_every, "
      "max_restarts, faults, simulate)"},
     {"name with a slash", [] { return edit(base(), [](json& j) { j["name"] = "a/b"; }); },
-     "config: name: must be a non-empty name without '/'"},
+     "config: name: must be a plain file name (letters, digits, '.', '_', '-'), but has '/'"},
+    {"name that climbs out of results/", [] { return edit(base(), [](json& j) { j["name"] = ".."; }); },
+     "config: name: must not start with '.'"},
+    {"name that would be shell code",
+     [] { return edit(base(), [](json& j) { j["name"] = "x'; touch pwned; echo '"; }); },
+     "config: name: must be a plain file name (letters, digits, '.', '_', '-'), but has '''"},
+    {"empty name", [] { return edit(base(), [](json& j) { j["name"] = ""; }); }, "config: name: must not be empty"},
     {"name not a string", [] { return edit(base(), [](json& j) { j["name"] = 3; }); },
      "config: name: must be a string, got 3"},
     {"description not a string", [] { return edit(base(), [](json& j) { j["description"] = false; }); },
@@ -132,6 +138,19 @@ const Refusal kRefusals[] = {
     {"too many evaluation negatives",
      [] { return edit(ncf_base(), [](json& j) { j["data"]["eval_negatives"] = 200; }); },
      "config: data.eval_negatives: must be fewer than the items (200)"},
+    {"too few items to generate (the generator looped forever)",
+     [] {
+       return edit(ncf_base(), [](json& j) {
+         j["data"] = {{"kind", "synthetic-ml20m"}, {"items", 20}, {"eval_negatives", 5}};
+       });
+     },
+     "config: data.items: synthetic-ml20m needs at least 40 items (every user has at least half that many "
+     "interactions)"},
+    {"ratings that are a device",
+     [] { return edit(ncf_base(), [](json& j) {
+            j["data"] = {{"kind", "movielens"}, {"path", "/dev/zero"}};
+          }); },
+     "config: data.path: ratings file '/dev/zero' is not a regular file (a device, FIFO or socket)"},
     {"one user", [] { return edit(ncf_base(), [](json& j) { j["data"]["users"] = 1; }); },
      "config: data.users: must be between 2 and 100000000, got 1"},
     {"optimizer not an object", [] { return edit(base(), [](json& j) { j["optimizer"] = "adam"; }); },
@@ -328,7 +347,9 @@ const Refusal kRefusals[] = {
      "config: simulate.reference.throughput.many: the key must be a worker count like \"16\""},
     {"simulate anchor outside the sweep",
      [] {
-       return edit(base(), [](json& j) { j["simulate"] = {{"reference", {{"throughput", {{"3", 5}}}}}, {"anchor", 3}}; });
+       return edit(base(), [](json& j) {
+         j["simulate"] = {{"reference", {{"throughput", {{"3", 5}}}}}, {"anchor", 3}};
+       });
      },
      "config: simulate.anchor: must be one of the config's worker counts"},
     {"empty output", [] { return edit(base(), [](json& j) { j["output"] = ""; }); },
@@ -413,7 +434,9 @@ const Refusal kRefusals[] = {
      "config: faults.straggler.slowdown: must be between 1 and 1000, got 0.5"},
     {"negative group",
      [] {
-       return edit(base(), [](json& j) { j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}, {"group", -1}}}; });
+       return edit(base(), [](json& j) {
+         j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}, {"group", -1}}};
+       });
      },
      "config: strategies[0].group: must be between 0 and 10000, got -1"},
     {"kill job on long-running workers",
@@ -436,8 +459,12 @@ const Refusal kRefusals[] = {
 
 TEST(ExperimentConfig, NetworkDefaultsToLoopbackAndParsesRatesAndDelays) {
   EXPECT_EQ(parse_experiment_config(base(), "x").network.kind, NetworkSpec::Kind::kLoopback);
-  const auto config = parse_experiment_config(
-      edit(base(), [](json& j) { j["network"] = {{"kind", "netns"}, {"rate", "2.5gbit"}, {"delay", "50us"}}; }), "x");
+  const auto config =
+      parse_experiment_config(edit(base(),
+                                   [](json& j) {
+                                     j["network"] = {{"kind", "netns"}, {"rate", "2.5gbit"}, {"delay", "50us"}};
+                                   }),
+                              "x");
   EXPECT_EQ(config.network.kind, NetworkSpec::Kind::kNetns);
   EXPECT_DOUBLE_EQ(config.network.rate_bits, 2.5e9);
   EXPECT_DOUBLE_EQ(config.network.delay_s, 50e-6);
@@ -567,16 +594,37 @@ class ConfigFile : public ::testing::Test {
 };
 
 TEST_F(ConfigFile, NamesAMissingFileAndBrokenJson) {
-  EXPECT_EQ(load_refusal((dir_ / "none.json").string()), "cannot read config file '" + (dir_ / "none.json").string() + "'");
+  EXPECT_EQ(load_refusal((dir_ / "none.json").string()),
+            "cannot read config file '" + (dir_ / "none.json").string() + "': No such file or directory");
   const auto broken = write("broken.json", "{\"name\": ");
   EXPECT_EQ(load_refusal(broken).rfind(broken + ": not valid JSON: ", 0), 0u) << load_refusal(broken);
+}
+
+// Hostile files: each is refused with the file, the field and the reason, and never
+// crashes (deep nesting overflowed the stack) or reads without end (/dev/zero).
+TEST_F(ConfigFile, RefusesWhatCannotBeAConfig) {
+  EXPECT_EQ(load_refusal("/dev/zero"), "config file '/dev/zero' is not a regular file (a device, FIFO or socket)");
+  EXPECT_EQ(load_refusal(dir_.string()),
+            "config file '" + dir_.string() + "' is not a regular file (it is a directory)");
+  const auto deep = write("deep.json", "{\"name\": " + std::string(100'000, '[') + std::string(100'000, ']') + "}");
+  std::string where = "name";
+  for (int level = 1; level < 64; ++level) where += "[0]";  // the 64th array is the one too deep
+  EXPECT_EQ(load_refusal(deep), deep + ": " + where + ": nested deeper than 64 levels");
+  const auto huge =
+      write("huge.json", R"({"name": "t", "model": {"name": "ncf", "batch": 1)" + std::string(400, '0') + "}}");
+  EXPECT_EQ(load_refusal(huge).rfind(huge + ": model.batch: number overflow parsing '1", 0), 0u) << load_refusal(huge);
+  const auto twice = write("twice.json", R"({"name": "t", "model": {"name": "ncf", "name": "inception_v1"}})");
+  EXPECT_EQ(load_refusal(twice), twice + ": model.name: is given twice in one object");
+  const auto big = write("big.json", "{\"description\": \"" + std::string(17 << 20, 'x') + "\"}");
+  EXPECT_EQ(load_refusal(big), big + ": 17825811 bytes is too large for a config (at most 16M)");
 }
 
 TEST_F(ConfigFile, OverridesApplyBeforeValidation) {
   json j = base();
   j.erase("name");
   const auto path = write("sweep.json", j.dump());
-  const auto config = load_experiment_config(path, {"workers=[4]", "model.batch=3", R"(strategies=["ring"])", "output=out"});
+  const auto config =
+      load_experiment_config(path, {"workers=[4]", "model.batch=3", R"(strategies=["ring"])", "output=out"});
   EXPECT_EQ(config.name, "sweep");  // the file's stem
   EXPECT_EQ(config.workers, std::vector<int>{4});
   EXPECT_EQ(config.model.batch, 3);
@@ -585,7 +633,7 @@ TEST_F(ConfigFile, OverridesApplyBeforeValidation) {
   EXPECT_EQ(config.strategies[0].name, "ring");
   EXPECT_NE(config.hash(), load_experiment_config(path).hash());
   EXPECT_EQ(load_refusal(path, {"strategies.1=ps"}),
-            "config: strategies[2]: label 'ps' is used twice; give one a distinct \"label\"");
+            path + ": config: strategies[2]: label 'ps' is used twice; give one a distinct \"label\"");
   EXPECT_EQ(load_refusal(path, {"workers"}), "--set 'workers': expected KEY=VALUE, e.g. workers=[1,2]");
   EXPECT_EQ(load_refusal(path, {"strategies.9=ps"}), "--set 'strategies.9=ps': index 9 is past the end");
   EXPECT_EQ(load_refusal(path, {"strategies.x=ps"}), "--set 'strategies.x=ps': 'x' is not an array index");
