@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -26,9 +27,9 @@ namespace {
 
 // The root cause first: the rendezvous's failure, then processes that failed on their own
 // in the order they failed, then those whose error came from the transport (they usually
-// only report losing another), and last the ranks the launcher itself stopped. With a supervisor (the task driver), the
-// run failed only if the supervisor did, and its own error comes first; executors it lost along the way are in its
-// results.
+// only report losing another), and last the ranks the launcher itself stopped. With a
+// supervisor (the task driver), the run failed only if the supervisor did, and its own
+// error comes first; executors it lost along the way are in its results.
 std::string failure_reason(const LaunchOutcome& outcome, int supervisor) {
   std::vector<WorkerExit> exits = outcome.exits;
   if (outcome.rendezvous_error.empty() && supervisor >= 0 && exits[supervisor].exit_code == 0) return "";
@@ -61,12 +62,19 @@ std::string python_with_matplotlib() {
   return "";
 }
 
+// Removes an earlier sweep's logs/run-K folders: those syncbed made, nothing else.
+void remove_earlier_logs(const std::string& output) {
+  static const std::regex ours(R"(run-\d{1,9})");
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(fs::path(output) / "logs", ignored))
+    if (std::regex_match(entry.path().filename().string(), ours)) fs::remove_all(entry.path(), ignored);
+}
+
 // Keeps the non-empty rank logs of a run (its errors, refused connections) in
-// output/logs/run-K/, replacing an earlier sweep's.
+// output/logs/run-K/.
 void keep_logs(const std::string& run_dir, const std::string& output, int run_index) {
   const fs::path kept = fs::path(output) / "logs" / ("run-" + std::to_string(run_index));
   std::error_code ignored;
-  fs::remove_all(kept, ignored);
   for (const auto& entry : fs::directory_iterator(run_dir, ignored)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("rank", 0) != 0 || entry.path().extension() != ".log" || fs::file_size(entry.path(), ignored) == 0)
@@ -102,8 +110,7 @@ class Sweep {
   int run(const SweepOptions& options) {
     OutputDir output(config_.output);
     output_ = &output;
-    std::error_code ignored;
-    fs::remove_all(config_.output + "/logs", ignored);  // an earlier sweep's: syncbed's own folder
+    remove_earlier_logs(config_.output);
     std::printf("%s: %zu runs (%zu strategies x workers", config_.name.c_str(), runs_.size(),
                 config_.strategies.size());
     for (std::size_t i = 0; i < config_.workers.size(); ++i) std::printf("%s%d", i ? "," : " ", config_.workers[i]);

@@ -49,9 +49,9 @@ std::int32_t dense_id(const std::vector<std::int64_t>& sorted, std::int64_t id) 
 }  // namespace
 
 MovieLensRatings load_movielens_ratings(const std::string& path, int min_ratings) {
-  require_regular_file(path, "ratings file");  // a device would be read without end
   std::ifstream file(path, std::ios::binary);
   if (!file) throw std::runtime_error(path + ": cannot open");
+  require_regular_file(path, "ratings file");  // a device would be read without end
   std::vector<Rating> ratings;
   std::string line;
   std::size_t number = 0;

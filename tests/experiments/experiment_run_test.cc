@@ -30,9 +30,8 @@ using namespace syncbed::testing;
 class ExperimentRun : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("syncbed_run_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("syncbed_run_test_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -227,7 +226,8 @@ TEST_F(ExperimentRun, TasksRecoverExactlyFromAnExecutorKilledInEitherJob) {
     EXPECT_GT(hit["tasks"]["tasks"].get<long>(), clean[job]["tasks"]["tasks"].get<long>());
     ASSERT_EQ(hit["tasks"]["recovery_s"].size(), 1u);
     EXPECT_LT(hit["tasks"]["recovery_s"][0].get<double>(), 10.0);
-    EXPECT_NE(read_text(dir_ / "stderr").find("rank 1 was killed by signal 9 (Killed); rank 3 decides whether the job goes on"),
+    EXPECT_NE(read_text(dir_ / "stderr")
+                  .find("rank 1 was killed by signal 9 (Killed); rank 3 decides whether the job goes on"),
               std::string::npos)
         << read_text(dir_ / "stderr");
   }
@@ -370,7 +370,8 @@ TEST_F(ExperimentRun, SimulatePredictsTheSweepNextToMeasuredRuns) {
   for (const auto& row : rows) {
     SCOPED_TRACE(row.dump());
     EXPECT_GE(row["iteration_ms"].get<double>(), 30);  // compute, then sync on top
-    EXPECT_NEAR(row["throughput"].get<double>(), 128.0 * row["workers"].get<int>() / row["iteration_ms"].get<double>() * 1e3,
+    EXPECT_NEAR(row["throughput"].get<double>(),
+                128.0 * row["workers"].get<int>() / row["iteration_ms"].get<double>() * 1e3,
                 1e-6 * row["throughput"].get<double>());
     EXPECT_TRUE(row.contains("measured"));  // the run above measured every point
   }
@@ -383,8 +384,10 @@ TEST_F(ExperimentRun, SimulatePredictsTheSweepNextToMeasuredRuns) {
 TEST_F(ExperimentRun, ABadConfigStartsNothing) {
   json config = tiny({"ring"}, {2});
   config["workers"] = {2, 0};
-  EXPECT_EQ(syncbed("run " + write_config(config)), 2);
-  EXPECT_EQ(read_text(dir_ / "stderr"), "syncbed run: config: workers[1]: must be between 1 and 1024, got 0\n");
+  const auto path = write_config(config);
+  EXPECT_EQ(syncbed("run " + path), 2);
+  EXPECT_EQ(read_text(dir_ / "stderr"),
+            "syncbed run: " + path + ": config: workers[1]: must be between 1 and 1024, got 0\n");
   EXPECT_FALSE(fs::exists(dir_ / "out"));
 }
 
