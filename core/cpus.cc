@@ -54,17 +54,22 @@ int local_ranks() {
 
 int threads_per_local_rank() { return std::max(1, usable_cpus() / local_ranks()); }
 
-double load_average() {
-  double load = 0;
-  std::ifstream("/proc/loadavg") >> load;
+MachineLoad machine_load() {
+  // "0.52 0.58 0.59 2/345 12345": averages, then runnable/all scheduling entities now.
+  MachineLoad load;
+  std::ifstream in("/proc/loadavg");
+  double five, fifteen;
+  char slash;
+  in >> load.average >> five >> fifteen >> load.runnable >> slash;
   return load;
 }
 
 void choose_openmp_wait_policy(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
-  const int cpus = usable_cpus();
-  // A busy machine: at least one CPU's worth of other work lately.
-  const bool crowded = local_ranks() > cpus || load_average() >= 1.0;
+  // Crowded: more of our ranks here than CPUs, or other work on them, now (runnable
+  // besides ourselves) or lately (a load average of a whole CPU).
+  const MachineLoad load = machine_load();
+  const bool crowded = local_ranks() > usable_cpus() || load.runnable > 1 || load.average >= 1.0;
   if (!crowded) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);  // only returns if it failed: then run as we are

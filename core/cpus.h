@@ -14,8 +14,11 @@ int local_ranks();
 // The CPUs each rank on this machine should compute with: usable / local ranks, >= 1.
 int threads_per_local_rank();
 
-// The 1-minute load average: how many runnable threads the machine had lately.
-double load_average();
+struct MachineLoad {
+  double average = 0;  // the 1-minute load average: runnable threads lately
+  int runnable = 0;    // runnable threads now, this one included
+};
+MachineLoad machine_load();
 
 // OpenMP threads that spin while they wait (libgomp's default) collapse when they must
 // share CPUs: with more ranks here than CPUs, or a machine already busy. Then they should

@@ -320,6 +320,17 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
     config.workers.push_back(static_cast<int>(node.as_int(1, 1024)));
     if (!counts.insert(config.workers.back()).second) node.fail("worker count listed twice");
   }
+  // Options that depend on the worker count, refused here rather than by every worker.
+  const auto strategy_nodes = root.required("strategies").elements();
+  for (std::size_t i = 0; i < config.strategies.size(); ++i) {
+    for (int workers : config.workers) {
+      try {
+        sync::check_parameter_sync(config.strategies[i].name, config.strategies[i].options, workers);
+      } catch (const std::invalid_argument& e) {
+        strategy_nodes[i].fail(std::string(e.what()) + " (in the run with " + std::to_string(workers) + " workers)");
+      }
+    }
+  }
 
   config.epochs = static_cast<int>(root.get_int("epochs", 1, 1000, 0));
   if (config.epochs > 0 && !(config.model.name == "ncf" && config.data.ranked()))

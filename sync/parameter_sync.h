@@ -80,8 +80,9 @@ struct SyncOptions {
 };
 
 // Throws std::invalid_argument for an unknown name or an option the strategy does not
-// support, naming both. Needs no mesh, so commands can refuse bad input before starting.
-void check_parameter_sync(const std::string& name, const SyncOptions& options);
+// support, naming both. Needs no mesh, so commands can refuse bad input before starting;
+// `workers` > 0 also checks the options against that many workers.
+void check_parameter_sync(const std::string& name, const SyncOptions& options, int workers = 0);
 
 // Names: "ps", "ring", "sharded". Checks as above, then builds the strategy.
 std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,

@@ -33,7 +33,7 @@ double PhaseTimes::total() const {
   return sum;
 }
 
-void check_parameter_sync(const std::string& name, const SyncOptions& options) {
+void check_parameter_sync(const std::string& name, const SyncOptions& options, int workers) {
   const auto found = factories().find(name);
   if (found == factories().end()) {
     std::string known;
@@ -50,6 +50,9 @@ void check_parameter_sync(const std::string& name, const SyncOptions& options) {
     throw std::invalid_argument("ps_servers must be >= 0, got " + std::to_string(options.ps_servers));
   if (name != "ps" && (options.staleness != 0 || options.ps_servers != 0 || options.ps_separate_servers))
     throw std::invalid_argument("staleness and ps_servers apply to sync strategy 'ps' only, not '" + name + "'");
+  if (workers > 0 && !options.ps_separate_servers && options.ps_servers > workers)
+    throw std::invalid_argument("ps_servers: co-located servers need 1 <= servers <= workers (" +
+                                std::to_string(workers) + "), got " + std::to_string(options.ps_servers));
   if (options.execution != "steps" && options.execution != "tasks")
     throw std::invalid_argument("execution must be \"steps\" or \"tasks\", got '" + options.execution + "'");
   if (options.tasks() && (name != "sharded" || options.compression != "none"))

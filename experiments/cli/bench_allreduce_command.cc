@@ -62,7 +62,7 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
     throw std::invalid_argument("--segment must be between 4 bytes and 1G");
   choice.ps_servers = static_cast<int>(options.get_int("ps-servers", 0, 1024));
   choice.ps_separate_servers = options.has("ps-separate");
-  sync::check_parameter_sync(options.get("strategy"), choice);
+  sync::check_parameter_sync(options.get("strategy"), choice, static_cast<int>(options.get_int("workers", 0, 1024)));
   if (!options.get("json").empty()) check_writable(options.get("json"));
   // The vector and the strategy's buffers for it: at least twice the largest size.
   check_memory(options, 2 * *std::max_element(sizes.begin(), sizes.end()),

@@ -151,6 +151,10 @@ const Refusal kRefusals[] = {
             j["data"] = {{"kind", "movielens"}, {"path", "/dev/zero"}};
           }); },
      "config: data.path: ratings file '/dev/zero' is not a regular file (a device, FIFO or socket)"},
+    {"more co-located servers than workers",
+     [] { return edit(base(), [](json& j) { j["strategies"] = json::parse(R"([{"name": "ps", "servers": 2}])"); }); },
+     "config: strategies[0]: ps_servers: co-located servers need 1 <= servers <= workers (1), got 2 (in the run with 1 "
+     "workers)"},
     {"one user", [] { return edit(ncf_base(), [](json& j) { j["data"]["users"] = 1; }); },
      "config: data.users: must be between 2 and 100000000, got 1"},
     {"optimizer not an object", [] { return edit(base(), [](json& j) { j["optimizer"] = "adam"; }); },

@@ -1,6 +1,9 @@
 // The harness against hostile input, a dying launcher and a shared machine: real
 // `syncbed` processes, each test reproducing a way the harness once broke.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,6 +98,17 @@ class Hostile : public ::testing::Test {
     for (const auto until = Clock::now() + limit; Clock::now() < until; std::this_thread::sleep_for(20ms))
       if (condition()) return true;
     return false;
+  }
+  static int free_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t length = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+    close(fd);
+    return ntohs(addr.sin_port);
   }
   pid_t start_run(const std::string& config) const {
     return spawn({SYNCBED_BINARY, "run", "--no-plot", config}, (dir_ / "stdout").string());
@@ -223,7 +237,8 @@ TEST_F(Hostile, JsonGoesToStandardOutputWhenAskedAndErrorsComeFirst) {
 }
 
 TEST_F(Hostile, BadOptionsAreRefusedOnceBeforeAnyWorkerStarts) {
-  for (const std::string args : {"demo --bind ''", "bench-allreduce --socket-buffer 2G", "demo --segment 2"}) {
+  for (const std::string args : {"demo --bind ''", "bench-allreduce --socket-buffer 2G", "demo --segment 2",
+                                 "bench-allreduce --strategy ps --ps-servers 5"}) {
     EXPECT_EQ(syncbed(args + " --workers 3"), 2) << args;
     const std::string said = read_text(dir_ / "stderr");
     EXPECT_EQ(std::count(said.begin(), said.end(), '\n'), 1) << args << ": " << said;
@@ -240,6 +255,57 @@ TEST_F(Hostile, BadOptionsAreRefusedOnceBeforeAnyWorkerStarts) {
   EXPECT_NE(out().find("GiB of memory"), std::string::npos) << out();
   EXPECT_EQ(syncbed("train --model ncf --items 3 --users 10 --epochs 1"), 2);
   EXPECT_NE(out().find("needs at least 40 items"), std::string::npos) << out();
+}
+
+// Two hand-started jobs on one port without SYNCBED_TOKEN: job B's rank 1 reaches job A's
+// coordinator first. It must be refused (their commands differ, so their derived tokens
+// do), and job A must complete with its own rank 1, not silently with B's.
+TEST_F(Hostile, JobsWithoutATokenCannotJoinEachOther) {
+  const int port = free_port();
+  const std::string common = std::string(SYNCBED_BINARY) +
+                             " bench-allreduce --workers 0 --world-size 2 --iters 1 --timeout-ms 20000 --master-port " +
+                             std::to_string(port);
+  const std::string script = "cd '" + dir_.string() +
+                             "'; unset SYNCBED_TOKEN RANK WORLD_SIZE MASTER_ADDR MASTER_PORT; " + common +
+                             " --rank 1 --sizes 8K >b1.out 2>b1.err & b1=$!; sleep 0.3; " + common +
+                             " --rank 0 --sizes 4K >a0.out 2>a0.err & a0=$!; sleep 1; " + common +
+                             " --rank 1 --sizes 4K >a1.out 2>a1.err & a1=$!; "
+                             "wait $a0; echo $? >a0.rc; wait $a1; echo $? >a1.rc; wait $b1; echo $? >b1.rc";
+  std::ofstream(dir_ / "jobs.sh") << script;
+  ASSERT_EQ(shell("bash '" + (dir_ / "jobs.sh").string() + "'"), 0);
+  EXPECT_EQ(read_text(dir_ / "a0.rc"), "0\n") << read_text(dir_ / "a0.err");
+  EXPECT_EQ(read_text(dir_ / "a1.rc"), "0\n") << read_text(dir_ / "a1.err");
+  EXPECT_NE(read_text(dir_ / "a0.out").find("4096"), std::string::npos) << read_text(dir_ / "a0.out");
+  EXPECT_NE(read_text(dir_ / "b1.rc"), "0\n");
+  EXPECT_NE(read_text(dir_ / "b1.err").find("wrong job token"), std::string::npos) << read_text(dir_ / "b1.err");
+}
+
+// Four ranks of one job on this machine under an external launcher (torchrun's
+// LOCAL_WORLD_SIZE): each computes with its share of the CPUs and sleeps while it waits,
+// instead of every rank taking all CPUs and spinning against the others.
+TEST_F(Hostile, RanksSharingAMachineSplitItsCpusAndDoNotSpin) {
+  json config = tiny((dir_ / "out").string());
+  config.erase("threads");
+  const std::string path = write_config(config);
+  ASSERT_EQ(
+      syncbed("worker " + path, "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT LOCAL_WORLD_SIZE=4 RANK=0 WORLD_SIZE=1 "), 0)
+      << out();
+  const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(summaries[0]["threads_per_worker"], 1) << summaries[0].dump();
+
+  const pid_t worker =
+      spawn({"/usr/bin/env", "-u", "OMP_WAIT_POLICY", "-u", "GOMP_SPINCOUNT", "LOCAL_WORLD_SIZE=4", "RANK=0",
+             "WORLD_SIZE=1", SYNCBED_BINARY, "worker", write_config(slow((dir_ / "slow").string()), "slow.json")});
+  std::string environment;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        environment = read_text("/proc/" + std::to_string(worker) + "/environ");
+        return environment.find("OMP_WAIT_POLICY=PASSIVE") != std::string::npos;
+      },
+      30s));
+  kill(worker, SIGKILL);
+  waitpid(worker, nullptr, 0);
 }
 
 TEST_F(Hostile, HelpListsEveryCommandWhole) {
