@@ -65,7 +65,11 @@ MachineLoad machine_load() {
 }
 
 void choose_openmp_wait_policy(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  // Decided once per job: processes a syncbed launcher starts inherit its choice (when they
+  // start, the launcher and their siblings are runnable, which is not outside load).
+  constexpr const char* kDecided = "SYNCBED_OMP_DECIDED";
+  if (std::getenv(kDecided) || std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  setenv(kDecided, "1", 1);
   // Crowded: more of our ranks here than CPUs, or other work on them, now (runnable
   // besides ourselves) or lately (a load average of a whole CPU).
   const MachineLoad load = machine_load();

@@ -23,8 +23,9 @@ MachineLoad machine_load();
 // OpenMP threads that spin while they wait (libgomp's default) collapse when they must
 // share CPUs: with more ranks here than CPUs, or a machine already busy. Then they should
 // sleep (OMP_WAIT_POLICY=PASSIVE). The runtime reads that once, when it loads, so this
-// re-executes the process with it set; it returns when nothing needs to change (or the
-// user chose a policy).
+// re-executes the process with it set; it returns when nothing needs to change, when the
+// user chose a policy, or when a syncbed process above this one already decided
+// (SYNCBED_OMP_DECIDED, inherited).
 void choose_openmp_wait_policy(char** argv);
 
 }  // namespace syncbed

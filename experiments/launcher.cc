@@ -131,7 +131,7 @@ namespace {
 // effort: the disk may be full) and its last line kept in memory.
 class StderrCapture {
  public:
-  StderrCapture(const std::string& log_path) {
+  explicit StderrCapture(const std::string& log_path) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("cannot create a pipe: ") + strerror(errno));
     read_end_ = fds[0];
@@ -164,11 +164,11 @@ class StderrCapture {
     }
   }
   std::string last_line() const {
-    std::size_t end = tail_.find_last_not_of(" \t\r\n");
+    const std::size_t end = tail_.find_last_not_of(" \t\r\n");
     if (end == std::string::npos) return "";
-    const std::size_t begin = tail_.rfind('\n', end);
-    return tail_.substr(begin == std::string::npos ? 0 : begin + 1,
-                        end + 1 - (begin == std::string::npos ? 0 : begin + 1));
+    const std::size_t newline = tail_.rfind('\n', end);
+    const std::size_t begin = newline == std::string::npos ? 0 : newline + 1;
+    return tail_.substr(begin, end + 1 - begin);
   }
 
  private:

@@ -52,14 +52,12 @@ std::string derived_job_token(const Options& options) {
     identity += '\0' + std::string(std::istreambuf_iterator<char>(config), {});
   }
   for (const char* variable : {"SLURM_JOB_ID", "SLURM_STEP_ID", "TORCHELASTIC_RUN_ID"})
-    if (const char* value = std::getenv(variable)) identity += std::string("\0") + variable + "=" + value;
+    if (const char* value = std::getenv(variable)) identity += '\0' + std::string(variable) + "=" + value;
   char text[24];
   std::snprintf(text, sizeof text, "job-%016llx",
                 static_cast<unsigned long long>(fnv1a64(std::as_bytes(std::span(identity)))));
   return text;
 }
-
-}  // namespace
 
 // MemAvailable from /proc/meminfo, in bytes; 0 if unknown.
 std::uint64_t available_memory() {
@@ -72,6 +70,21 @@ std::uint64_t available_memory() {
   }
   return 0;
 }
+
+// The options connect_worker reads, checked where a launcher can refuse them once instead
+// of every worker once each.
+void check_worker_options(const Options& options) {
+  socket_buffer_bytes(options);
+  timeout_of(options);
+  options.get_int("rank", 0, 1 << 20);
+  options.get_int("world-size", 1, 1 << 20);
+  options.get_int("master-port", 1, 65535);
+  if (options.get("bind").empty())
+    throw std::invalid_argument("--bind: give an address to listen on (127.0.0.1, or 0.0.0.0 for every interface)");
+  if (options.get("master-addr").empty()) throw std::invalid_argument("--master-addr must not be empty");
+}
+
+}  // namespace
 
 void check_memory(const Options& options, std::uint64_t bytes_per_rank, int extra_ranks) {
   const long long workers = options.get_int("workers", 0, 1024);
@@ -87,17 +100,6 @@ void check_memory(const Options& options, std::uint64_t bytes_per_rank, int extr
   throw std::invalid_argument(text);
 }
 
-void check_worker_options(const Options& options) {
-  socket_buffer_bytes(options);
-  timeout_of(options);
-  options.get_int("rank", 0, 1 << 20);
-  options.get_int("world-size", 1, 1 << 20);
-  options.get_int("master-port", 1, 65535);
-  if (options.get("bind").empty())
-    throw std::invalid_argument("--bind: give an address to listen on (127.0.0.1, or 0.0.0.0 for every interface)");
-  if (options.get("master-addr").empty()) throw std::invalid_argument("--master-addr must not be empty");
-}
-
 std::optional<int> launch_if_requested(const Options& options, int extra_ranks) {
   check_worker_options(options);
   const int workers = static_cast<int>(options.get_int("workers", 0, 1024));
@@ -111,13 +113,19 @@ std::optional<int> launch_if_requested(const Options& options, int extra_ranks) 
   const auto outcome = experiments::launch_local(launch);
   if (!outcome.rendezvous_error.empty())
     std::cerr << "syncbed: rendezvous failed: " << outcome.rendezvous_error << "\n";
-  int failed = 0;
-  for (const auto& exit : outcome.exits)
-    if (exit.exit_code != 0) {
+  int failed = 0, stopped = 0;  // stopped: by the launcher, after the first failure
+  for (const auto& exit : outcome.exits) {
+    if (exit.exit_code == 0) continue;
+    ++failed;
+    if (exit.killed_by_launcher)
+      ++stopped;
+    else
       std::cerr << "syncbed: " << exit.describe() << "\n";
-      ++failed;
-    }
-  if (failed) std::cerr << "syncbed: " << failed << " of " << launch.workers << " processes failed\n";
+  }
+  if (failed)
+    std::cerr << "syncbed: " << failed << " of " << launch.workers << " processes failed"
+              << (stopped ? " (" + std::to_string(stopped) + " of them stopped by the launcher after the failure)" : "")
+              << "\n";
   return failed || !outcome.rendezvous_error.empty() ? 1 : 0;
 }
 

@@ -22,10 +22,6 @@ std::optional<int> launch_if_requested(const Options& options, int extra_ranks =
 // file, so a job started differently on the same port cannot join this one.
 std::unique_ptr<net::Mesh> connect_worker(const Options& options);
 
-// Checks the options connect_worker reads, so that a launcher refuses them once instead
-// of every worker once each.
-void check_worker_options(const Options& options);
-
 // Refuses (std::invalid_argument, with the figures) a job whose ranks on this machine
 // would need more than its available memory: `bytes_per_rank` is what one rank needs at
 // least. Ranks: --workers (plus extra_ranks) when launching, else this process alone.

@@ -288,15 +288,18 @@ TEST_F(Hostile, RanksSharingAMachineSplitItsCpusAndDoNotSpin) {
   config.erase("threads");
   const std::string path = write_config(config);
   ASSERT_EQ(
-      syncbed("worker " + path, "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT LOCAL_WORLD_SIZE=4 RANK=0 WORLD_SIZE=1 "), 0)
+      syncbed(
+          "worker " + path,
+          "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u SYNCBED_OMP_DECIDED LOCAL_WORLD_SIZE=4 RANK=0 WORLD_SIZE=1 "),
+      0)
       << out();
   const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
   ASSERT_EQ(summaries.size(), 1u);
   EXPECT_EQ(summaries[0]["threads_per_worker"], 1) << summaries[0].dump();
 
-  const pid_t worker =
-      spawn({"/usr/bin/env", "-u", "OMP_WAIT_POLICY", "-u", "GOMP_SPINCOUNT", "LOCAL_WORLD_SIZE=4", "RANK=0",
-             "WORLD_SIZE=1", SYNCBED_BINARY, "worker", write_config(slow((dir_ / "slow").string()), "slow.json")});
+  const pid_t worker = spawn({"/usr/bin/env", "-u", "OMP_WAIT_POLICY", "-u", "GOMP_SPINCOUNT", "-u",
+                              "SYNCBED_OMP_DECIDED", "LOCAL_WORLD_SIZE=4", "RANK=0", "WORLD_SIZE=1", SYNCBED_BINARY,
+                              "worker", write_config(slow((dir_ / "slow").string()), "slow.json")});
   std::string environment;
   EXPECT_TRUE(wait_for(
       [&] {
