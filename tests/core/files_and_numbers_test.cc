@@ -11,36 +11,21 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "core/atomic_file.h"
 #include "core/cpus.h"
 #include "core/optimizer.h"
 #include "core/units.h"
+#include "tests/experiments/test_files.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using syncbed::testing::read_text;
+using syncbed::testing::TestWithDirectory;
 
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-class Files : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("syncbed_files_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class Files : public TestWithDirectory {};
 
 // Files over `bytes` fail to write with EFBIG, as a full disk fails with ENOSPC.
 class FileSizeLimit {
@@ -68,14 +53,14 @@ TEST_F(Files, ASymlinkIsFollowedNotReplaced) {
   fs::create_symlink(target, link);
   syncbed::write_file_atomically(link.string(), "new");
   EXPECT_TRUE(fs::is_symlink(link));
-  EXPECT_EQ(read(target), "new");
+  EXPECT_EQ(read_text(target), "new");
 }
 
 TEST_F(Files, AFifoIsWrittenThroughNotReplaced) {
   const fs::path fifo = dir_ / "fifo";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   std::string received;
-  std::thread reader([&] { received = read(fifo); });
+  std::thread reader([&] { received = read_text(fifo); });
   syncbed::write_file_atomically(fifo.string(), "through the pipe\n");
   reader.join();
   EXPECT_EQ(received, "through the pipe\n");
@@ -106,8 +91,8 @@ TEST_F(Files, AFullDiskLeavesThePreviousSetWhole) {
     EXPECT_TRUE(syncbed::is_permanent_write_error(e.error())) << e.what();
     EXPECT_NE(std::string(e.what()).find("records.jsonl"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(read(dir_ / "summary.jsonl"), "old summary");
-  EXPECT_EQ(read(dir_ / "records.jsonl"), "old records");
+  EXPECT_EQ(read_text(dir_ / "summary.jsonl"), "old summary");
+  EXPECT_EQ(read_text(dir_ / "records.jsonl"), "old records");
   int entries = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_)) ++entries;
   EXPECT_EQ(entries, 2) << "a temporary file was left behind";

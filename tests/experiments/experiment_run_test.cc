@@ -27,16 +27,8 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 using namespace syncbed::testing;
 
-class ExperimentRun : public ::testing::Test {
+class ExperimentRun : public TestWithDirectory {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("syncbed_run_test_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // A tiny NCF on uniformly drawn interactions: a run takes well under a second.
   json tiny(const json& strategies, const json& workers) const {
     return {{"name", "tiny"},
@@ -64,8 +56,6 @@ class ExperimentRun : public ::testing::Test {
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(ExperimentRun, EveryStrategyWithThreeWorkersWritesCompleteConsistentResults) {

@@ -27,16 +27,8 @@ using namespace std::chrono_literals;
 using namespace syncbed::testing;
 using Clock = std::chrono::steady_clock;
 
-class Hostile : public ::testing::Test {
+class Hostile : public TestWithDirectory {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("syncbed_hostile_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   json tiny(const std::string& output) const {
     return {{"name", "tiny"},
             {"model", {{"name", "ncf"}, {"batch", 128}}},
@@ -113,8 +105,6 @@ class Hostile : public ::testing::Test {
   pid_t start_run(const std::string& config) const {
     return spawn({SYNCBED_BINARY, "run", "--no-plot", config}, (dir_ / "stdout").string());
   }
-
-  fs::path dir_;
 };
 
 TEST_F(Hostile, ShellTextInAnOutputPathRunsNothing) {

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 extern char** environ;
@@ -71,5 +73,20 @@ inline bool process_mentions(const std::string& marker) {
   }
   return false;
 }
+
+// A fixture whose every test gets a fresh directory of its own, dir_, removed after it:
+// TMPDIR/syncbed_<suite>_<pid>_<test>.
+class TestWithDirectory : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("syncbed_" + std::string(test->test_suite_name()) + "_" + std::to_string(getpid()) + "_" + test->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
 
 }  // namespace syncbed::testing
