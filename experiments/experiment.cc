@@ -108,8 +108,7 @@ class Sweep {
   explicit Sweep(ExperimentConfig config) : config_(std::move(config)), runs_(sweep(config_)), host_(host_facts()) {}
 
   int run(const SweepOptions& options) {
-    OutputDir output(config_.output);
-    output_ = &output;
+    output_.emplace(config_.output);
     remove_earlier_logs(config_.output);
     std::printf("%s: %zu runs (%zu strategies x workers", config_.name.c_str(), runs_.size(),
                 config_.strategies.size());
@@ -308,7 +307,7 @@ class Sweep {
   nlohmann::json host_;
   std::vector<nlohmann::json> summaries_, records_;
   std::optional<NetnsCluster> cluster_;  // removed when the sweep ends, however it ends
-  OutputDir* output_ = nullptr;          // while run() runs
+  std::optional<OutputDir> output_;      // locked and with its scratch from run() on
 };
 
 }  // namespace
