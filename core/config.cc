@@ -38,7 +38,8 @@ void ConfigNode::expect_keys(const std::vector<std::string>& known) const {
   for (const auto& [key, unused] : value_->items()) {
     bool ok = false;
     for (const auto& k : known) ok = ok || k == key;
-    if (!ok) ConfigNode(*value_, path_.empty() ? key : path_ + "." + key).fail("unknown key (known: " + join(known) + ")");
+    if (!ok)
+      ConfigNode(*value_, path_.empty() ? key : path_ + "." + key).fail("unknown key (known: " + join(known) + ")");
   }
 }
 
@@ -61,7 +62,8 @@ std::vector<ConfigNode> ConfigNode::elements(std::size_t min_count) const {
   if (!value_->is_array()) fail("must be an array, " + found());
   if (value_->size() < min_count) fail("needs at least " + std::to_string(min_count) + " element(s)");
   std::vector<ConfigNode> out;
-  for (std::size_t i = 0; i < value_->size(); ++i) out.emplace_back((*value_)[i], path_ + "[" + std::to_string(i) + "]");
+  for (std::size_t i = 0; i < value_->size(); ++i)
+    out.emplace_back((*value_)[i], path_ + "[" + std::to_string(i) + "]");
   return out;
 }
 
@@ -113,7 +115,8 @@ std::uint64_t ConfigNode::as_size(std::uint64_t min, std::uint64_t max) const {
   } else {
     fail("must be a size in bytes like 1048576 or \"1M\", " + found());
   }
-  if (bytes < min || bytes > max) fail("must be between " + format_size(min) + " and " + format_size(max) + ", " + found());
+  if (bytes < min || bytes > max)
+    fail("must be between " + format_size(min) + " and " + format_size(max) + ", " + found());
   return bytes;
 }
 

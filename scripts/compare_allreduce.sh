@@ -14,8 +14,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 syncbed=build/experiments/syncbed
-mpi=build/experiments/baselines/mpi_allreduce_bench
-gloo=build/experiments/baselines/gloo_allreduce_bench
+mpi=build/experiments/bench/baselines/mpi_allreduce_bench
+gloo=build/experiments/bench/baselines/gloo_allreduce_bench
 mpirun_tcp=(mpirun --oversubscribe --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include lo)
 [ "$(id -u)" -eq 0 ] && mpirun_tcp+=(--allow-run-as-root)
 variants="ring sharded sharded-bf16 ps"

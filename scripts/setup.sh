@@ -8,6 +8,7 @@ packages=(
   python3-matplotlib iproute2 iperf3 iptables iputils-ping   # iptables: delay and loss without netem
   dataset-fashion-mnist zlib1g-dev   # real data for the convergence check
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for scripts/fuzz.sh
+  clang-format git           # scripts/test.sh checks the style of every tracked file
 )
 
 missing=()

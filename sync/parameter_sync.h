@@ -12,9 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/optimizer.h"
 #include "core/transport/mesh.h"
-#include "sync/tasks/drop_policy.h"
+#include "sync/sync_options.h"
 
 namespace syncbed::sync {
 
@@ -60,33 +59,5 @@ class ParameterSync {
   // How many ranks call step(): ranks 0..workers()-1.
   virtual int workers() const = 0;
 };
-
-struct SyncOptions {
-  std::size_t parameters = 0;
-  OptimizerConfig optimizer;
-  std::string compression = "none";                  // "none" or "bf16" (sharded)
-  bool sum_in_compressed_format = false;             // sharded + bf16: add in bf16 like BigDL
-  std::size_t segment_bytes = std::size_t{1} << 20;  // ring and sharded pipelining
-  int ps_servers = 0;                                // ps: 0 = one per worker (co-located)
-  bool ps_separate_servers = false;                  // ps: servers are the last ranks
-  int staleness = 0;                                 // ps: 0 = BSP; k = run up to k steps ahead
-  // sharded: "steps" (long-running workers, one step() per iteration) or "tasks" (BigDL's
-  // driver and stateless tasks, sync/tasks/; one more rank, the driver).
-  std::string execution = "steps";
-  int group = 0;                      // tasks: 0 = one driver round per job; k = k iterations per round
-  std::size_t block_store_bytes = 0;  // tasks: per executor; 0 = sized from the model and group
-  tasks::DropOptions drop;            // tasks: BigDL's straggler drop (off unless drop_percentage > 0)
-  bool tasks() const { return execution == "tasks"; }
-};
-
-// Throws std::invalid_argument for an unknown name or an option the strategy does not
-// support, naming both. Needs no mesh, so commands can refuse bad input before starting;
-// `workers` > 0 also checks the options against that many workers.
-void check_parameter_sync(const std::string& name, const SyncOptions& options, int workers = 0);
-
-// Names: "ps", "ring", "sharded". Checks as above, then builds the strategy.
-std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,
-                                                   const SyncOptions& options);
-std::vector<std::string> parameter_sync_names();
 
 }  // namespace syncbed::sync

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/log.h"
-#include "core/transport/control_io.h"
 #include "core/transport/error.h"
+#include "core/transport/tcp/control_io.h"
 
 namespace syncbed::net {
 struct Coordinator::Impl : std::enable_shared_from_this<Coordinator::Impl> {

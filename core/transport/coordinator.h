@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "core/transport/messages.h"
+#include "core/transport/tcp/messages.h"
 
 namespace syncbed::net {
 

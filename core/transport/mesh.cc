@@ -6,11 +6,11 @@
 #include <mutex>
 #include <thread>
 
-#include "core/transport/asio.h"
-#include "core/transport/connection.h"
-#include "core/transport/control_io.h"
 #include "core/transport/coordinator.h"
-#include "core/transport/mesh_setup.h"
+#include "core/transport/tcp/asio.h"
+#include "core/transport/tcp/connection.h"
+#include "core/transport/tcp/control_io.h"
+#include "core/transport/tcp/mesh_setup.h"
 
 namespace syncbed::net {
 

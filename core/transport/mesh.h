@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "core/transport/error.h"
-#include "core/transport/messages.h"
 #include "core/transport/rendezvous.h"
 #include "core/transport/request.h"
+#include "core/transport/tcp/messages.h"
 
 namespace syncbed::net {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/transport/messages.h"
+#include "core/transport/tcp/messages.h"
 
 namespace syncbed::net {
 

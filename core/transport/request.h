@@ -13,7 +13,7 @@
 #include <span>
 #include <string>
 
-#include "core/transport/frame.h"
+#include "core/transport/tcp/frame.h"
 
 namespace syncbed::net {
 

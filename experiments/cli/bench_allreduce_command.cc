@@ -9,16 +9,17 @@
 #include "core/atomic_file.h"
 #include "core/buffer.h"
 #include "core/clock.h"
-#include "experiments/allreduce_report.h"
+#include "core/transport/tags.h"
+#include "experiments/bench/allreduce_report.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
-#include "experiments/gather.h"
-#include "sync/parameter_sync.h"
+#include "experiments/worker/gather.h"
+#include "sync/registry.h"
 
 namespace syncbed::cli {
 namespace {
 
-constexpr std::uint64_t kTimesTag = 1ull << 50;  // distinct from every strategy's tags
+constexpr std::uint64_t kTimesTag = net::make_tag(net::TagSpace::kBench, 1);
 
 // bf16: each piece and the published sum lose < 2^-7 relative each.
 constexpr float kBf16Tolerance = 1.0f / 64;
@@ -39,10 +40,11 @@ std::vector<double> slowest_per_iteration(net::Mesh& mesh, int workers, std::vec
 int run_bench_allreduce(const std::vector<std::string>& args) {
   auto specs = worker_option_specs("2");
   std::string names;
-  for (const auto& name : sync::parameter_sync_names()) names += (names.empty() ? "" : ", ") + name;
+  for (const auto& entry : sync::strategy_entries())
+    names += (names.empty() ? "" : "; ") + entry.name + (entry.bf16 ? " (also bf16)" : "");
   specs.push_back({"strategy", "NAME", "sync strategy: " + names, "ring"});
-  specs.push_back({"compression", "KIND", "none or bf16 (sharded only)", "none"});
-  specs.push_back({"segment", "BYTES", "ring and sharded: pipelining segment size", "1M"});
+  specs.push_back({"compression", "KIND", "none or bf16 (strategies that support it)", "none"});
+  specs.push_back({"segment", "BYTES", "pipelining segment size (strategies that segment)", "1M"});
   specs.push_back({"ps-servers", "S", "ps: number of servers; 0 = one per worker, co-located", "0"});
   specs.push_back({"ps-separate", "", "ps: run the servers as S extra processes instead of on workers", ""});
   specs.push_back(
@@ -56,25 +58,25 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
   for (auto size : sizes)
     if (size % sizeof(float) != 0) throw std::invalid_argument("bench-allreduce: sizes must be multiples of 4 bytes");
   sync::SyncOptions choice;
-  choice.compression = options.get("compression");
+  choice.compression = sync::parse_compression(options.get("compression"));
   choice.segment_bytes = parse_size(options.get("segment"));
   if (choice.segment_bytes < sizeof(float) || choice.segment_bytes > (std::size_t{1} << 30))
     throw std::invalid_argument("--segment must be between 4 bytes and 1G");
-  choice.ps_servers = static_cast<int>(options.get_int("ps-servers", 0, 1024));
-  choice.ps_separate_servers = options.has("ps-separate");
+  choice.ps.servers = static_cast<int>(options.get_int("ps-servers", 0, 1024));
+  choice.ps.separate_servers = options.has("ps-separate");
   sync::check_parameter_sync(options.get("strategy"), choice, static_cast<int>(options.get_int("workers", 0, 1024)));
   if (!options.get("json").empty()) check_writable(options.get("json"));
   // The vector and the strategy's buffers for it: at least twice the largest size.
-  check_memory(options, 2 * *std::max_element(sizes.begin(), sizes.end()),
-               choice.ps_separate_servers ? choice.ps_servers : 0);
-  if (auto code = launch_if_requested(options, choice.ps_separate_servers ? choice.ps_servers : 0)) return *code;
+  const int extra_ranks = sync::extra_ranks(choice);
+  check_memory(options, 2 * *std::max_element(sizes.begin(), sizes.end()), extra_ranks);
+  if (auto code = launch_if_requested(options, extra_ranks)) return *code;
 
   auto mesh = connect_worker(options);
-  const bool bf16 = options.get("compression") == "bf16";
+  const bool bf16 = choice.compression == sync::Compression::kBf16;
   const std::size_t largest = *std::max_element(sizes.begin(), sizes.end()) / sizeof(float);
   AlignedBuffer<float> data(largest);
   const bool lead = mesh->rank() == 0;
-  const int world = mesh->size() - (choice.ps_separate_servers ? choice.ps_servers : 0);  // workers
+  const int world = mesh->size() - extra_ranks;  // workers
   if (lead) {
     std::printf("# syncbed bench-allreduce: strategy %s, compression %s, %d workers%s, %d iterations per size\n",
                 options.get("strategy").c_str(), options.get("compression").c_str(), world,
@@ -126,8 +128,8 @@ int run_bench_allreduce(const std::vector<std::string>& args) {
                                                               {"strategy", options.get("strategy")},
                                                               {"compression", options.get("compression")},
                                                               {"world_size", world},
-                                                              {"ps_servers", choice.ps_servers},
-                                                              {"ps_separate_servers", choice.ps_separate_servers},
+                                                              {"ps_servers", choice.ps.servers},
+                                                              {"ps_separate_servers", choice.ps.separate_servers},
                                                               {"iters", iters},
                                                               {"results", rows}}
                                                        .dump(2) +

@@ -12,7 +12,7 @@
 #include "core/clock.h"
 #include "core/optimizer.h"
 #include "experiments/cli/commands.h"
-#include "experiments/cli/options.h"
+#include "core/options.h"
 #include "models/data/synthetic_images.h"
 #include "models/dnnl_context.h"
 #include "models/inception_v1.h"

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "experiments/bench/p2p_bench.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
-#include "experiments/p2p_bench.h"
 
 namespace syncbed::cli {
 

@@ -13,11 +13,11 @@
 #include "core/clock.h"
 #include "core/cpus.h"
 #include "experiments/cli/commands.h"
-#include "experiments/cli/options.h"
-#include "experiments/experiment_config.h"
-#include "experiments/host_facts.h"
-#include "experiments/machine_probe.h"
-#include "experiments/workload.h"
+#include "core/options.h"
+#include "experiments/harness/experiment_config.h"
+#include "experiments/harness/host_facts.h"
+#include "experiments/sim/machine_probe.h"
+#include "experiments/worker/workloads/workload.h"
 #include "models/dnnl_context.h"
 
 namespace syncbed::cli {

@@ -8,7 +8,7 @@
 #include "core/buffer.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
-#include "sync/ring_allreduce.h"
+#include "sync/ring/ring_allreduce.h"
 
 namespace syncbed::cli {
 namespace {

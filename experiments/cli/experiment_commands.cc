@@ -1,15 +1,15 @@
 // `syncbed run CONFIG`, `syncbed worker CONFIG --run K` and `syncbed compare DIR`: the
-// experiment harness (experiments/experiment.h) on the command line.
+// experiment harness (experiments/harness/experiment.h) on the command line.
 #include <cstdio>
 #include <stdexcept>
 
 #include "core/log.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
-#include "experiments/experiment.h"
-#include "experiments/multi_host.h"
-#include "experiments/results.h"
-#include "experiments/worker_loop.h"
+#include "experiments/harness/experiment.h"
+#include "experiments/harness/results.h"
+#include "experiments/worker/multi_host.h"
+#include "experiments/worker/worker_loop.h"
 
 namespace syncbed::cli {
 namespace {

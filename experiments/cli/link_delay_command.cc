@@ -1,5 +1,5 @@
 // `syncbed link-delay`: holds this network namespace's netfilter-queued packets for a
-// fixed time (experiments/link_delay.h); scripts/netns_cluster.sh runs one per host when
+// fixed time (experiments/netemu/link_delay.h); scripts/netns_cluster.sh runs one per host when
 // the kernel has no netem.
 #include <signal.h>
 
@@ -8,9 +8,9 @@
 #include <stdexcept>
 
 #include "experiments/cli/commands.h"
-#include "experiments/cli/options.h"
-#include "experiments/link_delay.h"
-#include "experiments/network_spec.h"
+#include "core/options.h"
+#include "experiments/netemu/link_delay.h"
+#include "experiments/netemu/network_spec.h"
 
 namespace syncbed::cli {
 namespace {

@@ -11,7 +11,7 @@
 #include "core/cpus.h"
 #include "core/transport/error.h"
 #include "experiments/cli/commands.h"
-#include "experiments/launcher.h"
+#include "experiments/harness/launcher.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // `syncbed simulate CONFIG`: the config's sweep predicted by the cluster model
-// (experiments/simulator.h), calibrated by `syncbed calibrate`, next to measured results
+// (experiments/sim/simulator.h), calibrated by `syncbed calibrate`, next to measured results
 // of the same config (if any) and to the config's reference values (if any).
 #include <cmath>
 #include <cstdio>
@@ -9,10 +9,10 @@
 
 #include "core/atomic_file.h"
 #include "experiments/cli/commands.h"
-#include "experiments/cli/options.h"
-#include "experiments/experiment.h"
-#include "experiments/results.h"
-#include "experiments/simulator.h"
+#include "core/options.h"
+#include "experiments/harness/experiment.h"
+#include "experiments/harness/results.h"
+#include "experiments/sim/simulator.h"
 
 namespace syncbed::cli {
 namespace {
@@ -59,8 +59,8 @@ void apply_anchor(const ExperimentConfig& config, std::size_t parameters, Cluste
   probe.compute_s = probe.compute_sd_s = 0;
   const auto bare = experiments::simulate_run(probe, config.strategies[0], n, parameters, config.model.batch);
   const double target_iteration = double(config.model.batch) * n / config.simulate.reference.at(n);
-  const double compute = (target_iteration - bare.sync_s - bare.driver_s) /
-                         (1 + experiments::expected_max_of_normals(n) * spread);
+  const double compute =
+      (target_iteration - bare.sync_s - bare.driver_s) / (1 + experiments::expected_max_of_normals(n) * spread);
   if (compute <= 0)
     throw std::invalid_argument("config: simulate.anchor: the reference at N=" + std::to_string(n) +
                                 " is faster than synchronization alone allows");
@@ -107,7 +107,7 @@ int run_simulate(const std::vector<std::string>& args) {
   std::printf("%s: %zu parameters, compute %.1f ms (sd %.1f), links %s, latency %.1f us, %s\n", config.name.c_str(),
               parameters, cluster.compute_s * 1e3, cluster.compute_sd_s * 1e3, config.network.rate.c_str(),
               cluster.latency_s * 1e6, cluster.shared_machine ? "hosts share this machine's cores" : "one host each");
-  std::printf("%-14s %5s %12s %9s %9s %8s %12s %8s %12s %8s %8s\n", "strategy", "N", "sim items/s", "iter ms",
+  std::printf("%-18s %5s %12s %9s %9s %8s %12s %8s %12s %8s %8s\n", "strategy", "N", "sim items/s", "iter ms",
               "sync ms", "effic.", "measured", "diff", "reference", "ref eff", "eff diff");
   std::vector<nlohmann::json> rows;
   for (const auto& strategy : config.strategies) {
@@ -116,10 +116,10 @@ int run_simulate(const std::vector<std::string>& args) {
       const SimulatedRun run = experiments::simulate_run(cluster, strategy, n, parameters, config.model.batch);
       if (base == 0) base = run.throughput / n;
       const double efficiency = run.throughput / n / base;
-      nlohmann::json row{{"strategy", strategy.label},          {"workers", n},
-                         {"throughput", run.throughput},        {"iteration_ms", run.iteration_s * 1e3},
-                         {"compute_ms", run.compute_s * 1e3},   {"sync_ms", run.sync_s * 1e3},
-                         {"driver_ms", run.driver_s * 1e3},     {"efficiency", efficiency}};
+      nlohmann::json row{{"strategy", strategy.label},        {"workers", n},
+                         {"throughput", run.throughput},      {"iteration_ms", run.iteration_s * 1e3},
+                         {"compute_ms", run.compute_s * 1e3}, {"sync_ms", run.sync_s * 1e3},
+                         {"driver_ms", run.driver_s * 1e3},   {"efficiency", efficiency}};
       row["experiment"] = config.name;
       row["network"] = config.network.to_json();
       for (const auto& [phase, seconds] : run.phases_s) row["phases_ms"][phase] = seconds * 1e3;
@@ -145,7 +145,7 @@ int run_simulate(const std::vector<std::string>& args) {
         std::snprintf(pp, sizeof pp, "%+.1fpp", 100 * (sim_eff - ref_eff));
         eff_diff_text = pp;
       }
-      std::printf("%-14s %5d %12.1f %9.1f %9.1f %7.1f%% %12s %8s %12s %8s %8s\n", strategy.label.c_str(), n,
+      std::printf("%-18s %5d %12.1f %9.1f %9.1f %7.1f%% %12s %8s %12s %8s %8s\n", strategy.label.c_str(), n,
                   run.throughput, run.iteration_s * 1e3, run.sync_s * 1e3, 100 * efficiency, measured_text.c_str(),
                   diff_text.c_str(), reference_text.c_str(), ref_eff_text.c_str(), eff_diff_text.c_str());
       rows.push_back(std::move(row));
@@ -153,7 +153,8 @@ int run_simulate(const std::vector<std::string>& args) {
   }
   std::filesystem::create_directories(config.output);
   write_file_atomically(config.output + "/simulated.jsonl", experiments::to_jsonl(rows));
-  write_file_atomically(config.output + "/simulated.csv", experiments::to_csv(rows, {"strategy", "workers", "throughput"}));
+  write_file_atomically(config.output + "/simulated.csv",
+                        experiments::to_csv(rows, {"strategy", "workers", "throughput"}));
   std::printf("written to %s/simulated.jsonl and simulated.csv\n", config.output.c_str());
   if (!options.has("no-plot")) experiments::plot_results(config.output);
   return 0;

@@ -9,7 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/clock.h"
 #include "experiments/cli/commands.h"
-#include "experiments/cli/options.h"
+#include "core/options.h"
 #include "models/data/movielens.h"
 #include "models/data/synthetic_feedback.h"
 #include "models/dnnl_context.h"

@@ -9,7 +9,7 @@
 
 #include "core/hash.h"
 #include "core/log.h"
-#include "experiments/launcher.h"
+#include "experiments/harness/launcher.h"
 
 namespace syncbed::cli {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/transport/mesh.h"
-#include "experiments/cli/options.h"
+#include "core/options.h"
 
 namespace syncbed::cli {
 

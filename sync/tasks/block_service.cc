@@ -99,7 +99,8 @@ void BlockService::serve(int peer) {
         block.reset();
       }
       auto status = mesh_.send(peer, kBlockReplyTag, reply.bytes());
-      auto data = mesh_.send(peer, kBlockDataTag, block ? std::span<const std::byte>(*block) : std::span<const std::byte>());
+      auto data =
+          mesh_.send(peer, kBlockDataTag, block ? std::span<const std::byte>(*block) : std::span<const std::byte>());
       status.wait();
       data.wait();
     }
@@ -158,7 +159,8 @@ void BlockClient::fetch(const std::vector<Fetch>& fetches) {
       accept_empty(*p.fetch, p.reply.empty != 0);
     } catch (const std::exception& e) {
       if (first_error.empty())
-        first_error = "fetching " + p.fetch->id.describe() + " from rank " + std::to_string(p.fetch->from) + ": " + e.what();
+        first_error =
+            "fetching " + p.fetch->id.describe() + " from rank " + std::to_string(p.fetch->from) + ": " + e.what();
     }
   }
   if (!first_error.empty()) throw BlockTransferError(first_error);

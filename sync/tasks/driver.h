@@ -37,9 +37,9 @@ struct DriverOptions {
 // the previous job's tasks had ended) to the driver holding every report.
 struct JobTiming {
   double wall = 0;
-  double start_latency = 0;  // until the slowest-to-start task started
-  double run = 0;            // the longest task (fetch + compute + put)
-  double completion = 0;     // from the last task's end to its report at the driver
+  double start_latency = 0;                // until the slowest-to-start task started
+  double run = 0;                          // the longest task (fetch + compute + put)
+  double completion = 0;                   // from the last task's end to its report at the driver
   double fetch = 0, compute = 0, put = 0;  // longest of each part
 };
 
@@ -48,9 +48,9 @@ struct IterationTiming {
   double seconds = 0;  // since the previous iteration completed
   double launch = 0;   // the driver's share of sending the rounds that carried this iteration
   JobTiming job1, job2;
-  double scheduling = 0;  // seconds - job1.run - job2.run: time not spent in tasks
-  double loss = 0;        // mean over the partitions that finished
-  double time_limit = 0;  // seconds, forward-backward's drop threshold (0: none)
+  double scheduling = 0;     // seconds - job1.run - job2.run: time not spent in tasks
+  double loss = 0;           // mean over the partitions that finished
+  double time_limit = 0;     // seconds, forward-backward's drop threshold (0: none)
   std::vector<int> dropped;  // partitions whose forward-backward task was dropped
   int replicas = 0;          // gradients in the update
   bool discarded = false;    // too few replicas finished: no update

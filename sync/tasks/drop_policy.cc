@@ -6,11 +6,6 @@
 
 namespace syncbed::sync::tasks {
 
-int DropOptions::min_replicas(int n) const {
-  // The small epsilon keeps N x (1 - 0.25) = 3 at 3, not 4, in floating point.
-  return std::max(1, static_cast<int>(std::ceil(n * (1.0 - max_drop_percentage) - 1e-9)));
-}
-
 DropThreshold::DropThreshold(const DropOptions& options, int tasks_per_iteration)
     : options_(options), tasks_(tasks_per_iteration) {}
 

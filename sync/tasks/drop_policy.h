@@ -18,17 +18,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "sync/sync_options.h"
+
 namespace syncbed::sync::tasks {
 
-struct DropOptions {
-  double drop_percentage = 0;  // 0: never drop
-  double max_drop_percentage = 0.5;
-  long warmup_iterations = 10;  // BigDL's default is 200, sized for long runs
-  long threshold_window = 10;   // BigDL's computeThresholdbatchSize (100)
-  bool enabled() const { return drop_percentage > 0; }
-  // The fewest finished replicas of N whose gradients make an update.
-  int min_replicas(int n) const;
-};
+using DropOptions = sync::DropOptions;
 
 class DropThreshold {
  public:

@@ -152,14 +152,16 @@ Executor::Timing Executor::forward_backward(const TaskSpec& task, BlockClient& c
   const int n = options_.executors;
   const long i = task.key.iteration;
   const int p = task.key.index;
-  if (static_cast<int>(task.sources.size()) != n) throw std::runtime_error("forward-backward needs one source per shard");
+  if (static_cast<int>(task.sources.size()) != n)
+    throw std::runtime_error("forward-backward needs one source per shard");
   Timing timing;
   Stopwatch watch;
   std::span<float> weights = source_.weights(p);
   std::vector<Fetch> fetches;
   for (int j = 0; j < n; ++j) {
     const ShardRange shard = shard_range(options_.parameters, n, j);
-    fetches.push_back({task.sources[j], BlockId::weights(i, j), std::as_writable_bytes(weights.subspan(shard.begin, shard.size))});
+    fetches.push_back(
+        {task.sources[j], BlockId::weights(i, j), std::as_writable_bytes(weights.subspan(shard.begin, shard.size))});
   }
   client.fetch(fetches);
   timing.fetch_ns = watch.lap_ns();

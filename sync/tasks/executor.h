@@ -35,7 +35,7 @@ class GradientSource {
 };
 
 struct TaskRuntimeOptions {
-  int executors = 1;      // ranks 0..executors-1; the driver is rank `executors`
+  int executors = 1;  // ranks 0..executors-1; the driver is rank `executors`
   std::size_t parameters = 0;
   OptimizerConfig optimizer;
   std::size_t store_bytes = std::size_t{1} << 30;

@@ -57,8 +57,7 @@ TaskSpec Scheduler::plan(const TaskKey& key) {
   if (key.kind == TaskKind::kForwardBackward) {
     for (int j = 0; j < n; ++j) spec.sources.push_back(weights_location(key.iteration, j));
   } else if (key.kind == TaskKind::kParameterSync) {
-    for (int p = 0; p < n; ++p)
-      spec.sources.push_back(output_location({TaskKind::kForwardBackward, key.iteration, p}));
+    for (int p = 0; p < n; ++p) spec.sources.push_back(output_location({TaskKind::kForwardBackward, key.iteration, p}));
     spec.sources.push_back(weights_location(key.iteration, key.index));
   }
   const int executor = owner_[key.index];
@@ -109,7 +108,8 @@ void Scheduler::failed(const TaskKey& key, const std::string& why) {
   t.state = State::kPending;
   t.last_error = why;
   if (++t.attempts >= options_.max_attempts)
-    throw std::runtime_error(key.describe() + " failed " + std::to_string(t.attempts) + " times; the last time: " + why);
+    throw std::runtime_error(key.describe() + " failed " + std::to_string(t.attempts) +
+                             " times; the last time: " + why);
 }
 
 void Scheduler::skipped(const TaskKey& key) { task(key).state = State::kPending; }

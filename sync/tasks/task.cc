@@ -66,7 +66,8 @@ RoundMessage RoundMessage::decode(std::span<const std::uint64_t> words, int exec
     task.replica = static_cast<int>(next(executor_limit + 1, "replica")) - 1;
     task.time_limit_ns = static_cast<std::int64_t>(next(std::uint64_t{1} << 62, "time limit"));
     const auto sources = next(kMaxSources, "source count");
-    for (std::uint64_t s = 0; s < sources; ++s) task.sources.push_back(static_cast<int>(next(executor_limit, "source")));
+    for (std::uint64_t s = 0; s < sources; ++s)
+      task.sources.push_back(static_cast<int>(next(executor_limit, "source")));
     message.tasks.push_back(std::move(task));
   }
   if (at != words.size()) throw std::runtime_error("round message has trailing words");

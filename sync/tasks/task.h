@@ -72,7 +72,7 @@ struct TaskReport {
   std::int64_t fetch_ns = 0, compute_ns = 0, put_ns = 0;
   double loss = 0;            // forward-backward
   std::int64_t replicas = 0;  // parameter-sync: the replicas whose gradients it summed
-  std::string message;  // kFailed: why (truncated to fit the wire)
+  std::string message;        // kFailed: why (truncated to fit the wire)
 
   static constexpr std::size_t kMessageBytes = 320;
   static constexpr std::size_t kWireBytes = 12 * 8 + kMessageBytes;

@@ -16,6 +16,7 @@
 #include "core/atomic_file.h"
 #include "core/cpus.h"
 #include "core/optimizer.h"
+#include "core/transport/tags.h"
 #include "core/units.h"
 #include "tests/experiments/test_files.h"
 
@@ -108,6 +109,19 @@ TEST(Sizes, OverflowIsRefusedNotWrapped) {
 
 // With a constant gradient of 1, Adam's bias-corrected moments are exactly 1 at every
 // step, so each step moves a weight by exactly lr / (1 + eps): any error is rounding.
+// The ring once packed `step << 24 | segment`: a segment index past 2^24 ran into the
+// step's bits and two messages could share a tag. Fields are checked now.
+TEST(MessageTags, FieldsTooWideForTheirBitsAreRefused) {
+  using syncbed::net::make_tag;
+  using syncbed::net::TagSpace;
+  EXPECT_NE(make_tag(TagSpace::kStrategy, 1, 0, (1u << 24)), make_tag(TagSpace::kStrategy, 1, 1, 0));
+  EXPECT_NE(make_tag(TagSpace::kStrategy, 1), make_tag(TagSpace::kTaskModel, 1));
+  EXPECT_EQ(make_tag(TagSpace::kBench, 255, 65535, 0xffffffffu) >> 56, 4u);
+  EXPECT_THROW(make_tag(TagSpace::kStrategy, 256), std::out_of_range);
+  EXPECT_THROW(make_tag(TagSpace::kStrategy, 1, 65536), std::out_of_range);
+  EXPECT_THROW(make_tag(TagSpace::kStrategy, 1, 0, std::uint64_t{1} << 32), std::out_of_range);
+}
+
 TEST(Adam, BiasCorrectionsCarryNoFloatRoundingIntoTheStep) {
   syncbed::OptimizerConfig config;
   config.kind = syncbed::OptimizerConfig::Kind::kAdam;

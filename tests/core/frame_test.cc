@@ -1,4 +1,4 @@
-#include "core/transport/frame.h"
+#include "core/transport/tcp/frame.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/transport/messages.h"
+#include "core/transport/tcp/messages.h"
 
 #include <gtest/gtest.h>
 

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <thread>
 
-#include "core/transport/frame.h"
-#include "core/transport/messages.h"
+#include "core/transport/tcp/frame.h"
+#include "core/transport/tcp/messages.h"
 #include "tests/mesh_harness.h"
 
 namespace syncbed::net {

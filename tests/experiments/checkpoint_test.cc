@@ -1,4 +1,4 @@
-#include "experiments/checkpoint.h"
+#include "experiments/harness/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -6,8 +6,9 @@
 #include <fstream>
 #include <functional>
 
-#include "experiments/experiment.h"
-#include "experiments/experiment_config.h"
+#include "experiments/harness/experiment.h"
+#include "experiments/harness/experiment_config.h"
+#include "sync/registry.h"
 
 namespace {
 
@@ -18,6 +19,14 @@ using syncbed::experiments::NetworkSpec;
 using syncbed::experiments::parse_duration_s;
 using syncbed::experiments::parse_experiment_config;
 using syncbed::experiments::parse_rate_bits;
+
+// The registry's names as error messages list them; the first three strategies always among them.
+std::string known_strategies() {
+  std::string known;
+  for (const auto& name : syncbed::sync::parameter_sync_names()) known += (known.empty() ? "" : ", ") + name;
+  EXPECT_NE(known.find("ps, ring, sharded"), std::string::npos) << known;
+  return known;
+}
 
 json base() {
   return json::parse(R"({
@@ -193,7 +202,7 @@ const Refusal kRefusals[] = {
     {"strategy of the wrong type", [] { return edit(base(), [](json& j) { j["strategies"][1] = 7; }); },
      "config: strategies[1]: must be an object, got 7"},
     {"unknown strategy", [] { return edit(base(), [](json& j) { j["strategies"][1] = "tree"; }); },
-     "config: strategies[1]: unknown sync strategy 'tree' (known: ps, ring, sharded)"},
+     "config: strategies[1]: unknown sync strategy 'tree' (known: " + known_strategies() + ")"},
     {"unknown strategy key",
      [] { return edit(base(), [](json& j) {
             j["strategies"][0] = {{"name", "ring"}, {"chunks", 2}};
@@ -508,8 +517,8 @@ TEST(ExperimentConfig, TasksAddTheDriverRankAndLabelTheirGroup) {
   EXPECT_EQ(config.strategies[0].label, "sharded-tasks");
   EXPECT_EQ(config.strategies[0].extra_ranks(), 1);
   EXPECT_EQ(config.strategies[1].label, "sharded-tasks-g4");
-  EXPECT_EQ(config.strategies[1].options.group, 4);
-  EXPECT_EQ(config.strategies[1].options.block_store_bytes, std::size_t{64} << 20);
+  EXPECT_EQ(config.strategies[1].options.task_model.group, 4);
+  EXPECT_EQ(config.strategies[1].options.task_model.block_store_bytes, std::size_t{64} << 20);
   EXPECT_EQ(config.kill.job, 2);
 }
 
@@ -550,11 +559,11 @@ TEST(ExperimentConfig, DropPolicyAndStragglerParseWithDefaults) {
   j["faults"] = {{"straggler", {{"rank", 0}, {"slowdown", 3}}}};
   const auto config = parse_experiment_config(j, "file");
   EXPECT_EQ(config.strategies[0].label, "sharded-tasks-drop30");
-  const auto& first = config.strategies[0].options.drop;
+  const auto& first = config.strategies[0].options.task_model.drop;
   EXPECT_DOUBLE_EQ(first.max_drop_percentage, 0.5);
   EXPECT_EQ(first.warmup_iterations, 10);
   EXPECT_EQ(first.threshold_window, 10);
-  const auto& second = config.strategies[1].options.drop;
+  const auto& second = config.strategies[1].options.task_model.drop;
   EXPECT_EQ(config.strategies[1].label, "sharded-tasks-drop5");
   EXPECT_DOUBLE_EQ(second.max_drop_percentage, 0.2);
   EXPECT_EQ(second.warmup_iterations, 0);

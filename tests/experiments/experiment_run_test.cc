@@ -29,32 +29,12 @@ using namespace syncbed::testing;
 
 class ExperimentRun : public TestWithDirectory {
  protected:
-  // A tiny NCF on uniformly drawn interactions: a run takes well under a second.
+  // Six timed iterations after two of warm-up.
   json tiny(const json& strategies, const json& workers) const {
-    return {{"name", "tiny"},
-            {"model", {{"name", "ncf"}, {"batch", 128}}},
-            {"data", {{"kind", "synthetic"}, {"users", 500}, {"items", 300}}},
-            {"strategies", strategies},
-            {"workers", workers},
-            {"iterations", 6},
-            {"warmup", 2},
-            {"threads", 1},
-            {"timeout_s", 30},
-            {"output", (dir_ / "out").string()}};
-  }
-
-  std::string write_config(const json& config) const {
-    const auto path = (dir_ / "config.json").string();
-    std::ofstream(path) << config.dump(2);
-    return path;
-  }
-
-  // Runs `syncbed ARGS`, returns the exit code; output in dir_/stdout and dir_/stderr.
-  int syncbed(const std::string& args) const {
-    const std::string command = std::string(SYNCBED_BINARY) + " " + args + " >" + (dir_ / "stdout").string() + " 2>" +
-                                (dir_ / "stderr").string();
-    const int status = std::system(command.c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    json config = tiny_config(strategies, workers);
+    config["iterations"] = 6;
+    config["warmup"] = 2;
+    return config;
   }
 };
 

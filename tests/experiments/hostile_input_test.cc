@@ -30,16 +30,9 @@ using Clock = std::chrono::steady_clock;
 class Hostile : public TestWithDirectory {
  protected:
   json tiny(const std::string& output) const {
-    return {{"name", "tiny"},
-            {"model", {{"name", "ncf"}, {"batch", 128}}},
-            {"data", {{"kind", "synthetic"}, {"users", 500}, {"items", 300}}},
-            {"strategies", {"ring"}},
-            {"workers", {2}},
-            {"iterations", 4},
-            {"warmup", 1},
-            {"threads", 1},
-            {"timeout_s", 60},
-            {"output", output}};
+    json config = tiny_config({"ring"}, {2}, output);
+    config["timeout_s"] = 60;
+    return config;
   }
   // Long enough to act on while it runs: 2000 emulated iterations of 50 ms.
   json slow(const std::string& output) const {
@@ -47,16 +40,6 @@ class Hostile : public TestWithDirectory {
     config["iterations"] = 2000;
     config["compute"] = {{"emulated_ms", 50}};
     return config;
-  }
-  std::string write_config(const json& config, const std::string& name = "config.json") const {
-    const auto path = (dir_ / name).string();
-    std::ofstream(path) << config.dump(2);
-    return path;
-  }
-  // `syncbed ARGS` run by a shell in dir_ (so a stray `touch` would land there).
-  int syncbed(const std::string& args, const std::string& prefix = "") const {
-    return shell("cd '" + dir_.string() + "' && " + prefix + std::string(SYNCBED_BINARY) + " " + args +
-                 " >stdout 2>stderr");
   }
   std::string out() const { return read_text(dir_ / "stdout") + read_text(dir_ / "stderr"); }
 

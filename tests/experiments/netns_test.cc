@@ -39,21 +39,19 @@ std::set<std::string> namespaces() {
   return out;
 }
 
-class Netns : public ::testing::Test {
+class Netns : public TestWithDirectory {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces";
+    TestWithDirectory::SetUp();
     static int counter = 0;
     name_ = std::string("t") + std::to_string(getpid() % 100000) + std::string("n") + std::to_string(counter++);
-    dir_ = fs::temp_directory_path() / ("syncbed_netns_test_" + name_);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     before_ = namespaces();
   }
   void TearDown() override {
     if (dir_.empty()) return;
     shell(kScript + " down --name " + name_ + " >/dev/null 2>&1");
-    fs::remove_all(dir_);
+    TestWithDirectory::TearDown();
   }
 
   // Runs the script; its stdout and stderr are in out_ and err_.
@@ -89,24 +87,10 @@ class Netns : public ::testing::Test {
     return all;
   }
 
-  std::string write_config(const json& config) const {
-    const auto path = (dir_ / "config.json").string();
-    std::ofstream(path) << config.dump(2);
-    return path;
-  }
-
   json tiny(const json& strategies, const json& workers, const std::string& rate) const {
-    return {{"name", "tiny"},
-            {"model", {{"name", "ncf"}, {"batch", 128}}},
-            {"data", {{"kind", "synthetic"}, {"users", 500}, {"items", 300}}},
-            {"strategies", strategies},
-            {"workers", workers},
-            {"iterations", 4},
-            {"warmup", 1},
-            {"threads", 1},
-            {"timeout_s", 30},
-            {"network", {{"kind", "netns"}, {"rate", rate}}},
-            {"output", (dir_ / "results").string()}};
+    json config = tiny_config(strategies, workers, (dir_ / "results").string());
+    config["network"] = {{"kind", "netns"}, {"rate", rate}};
+    return config;
   }
 
   // bench-p2p from host 0 to host 1: the one-way rate of 4 MiB messages.
@@ -142,7 +126,6 @@ class Netns : public ::testing::Test {
   }
 
   std::string name_, out_, err_;
-  fs::path dir_;
   std::set<std::string> before_;
   std::error_code ignored_;
 };

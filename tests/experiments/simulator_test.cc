@@ -3,7 +3,8 @@
 
 #include <cmath>
 
-#include "experiments/simulator.h"
+#include "experiments/sim/simulator.h"
+#include "sync/registry.h"
 
 namespace {
 
@@ -43,7 +44,7 @@ TEST(Simulator, ShardedMovesTwiceTheShardsOfEveryPeer) {
   EXPECT_NEAR(run.iteration_s, 2.5, 1e-6);
   EXPECT_NEAR(run.throughput, 40 / 2.5, 1e-6);
   auto bf16 = strategy("sharded");
-  bf16.options.compression = "bf16";
+  bf16.options.compression = syncbed::sync::Compression::kBf16;
   EXPECT_NEAR(simulate_run(plain(), bf16, 4, 250'000, 10).sync_s, 0.75, 1e-6);
 }
 
@@ -57,14 +58,14 @@ TEST(Simulator, RingPaysOneLatencyPerStep) {
 
 TEST(Simulator, SeparateServersAreLimitedByTheirIncomingPorts) {
   auto ps = strategy("ps");
-  ps.options.ps_servers = 2;
-  ps.options.ps_separate_servers = true;
+  ps.options.ps.servers = 2;
+  ps.options.ps.separate_servers = true;
   // 8 workers push 1 MB each, half to each server: 4 MB into each server's port.
   const auto run = simulate_run(plain(), ps, 8, 250'000, 10);
   EXPECT_NEAR(run.phases_s.at("push"), 4.0, 1e-9);
   EXPECT_NEAR(run.phases_s.at("pull"), 4.0, 1e-9);
   // With as many servers as workers, a worker's own port (1 MB out) is the limit.
-  ps.options.ps_servers = 8;
+  ps.options.ps.servers = 8;
   EXPECT_NEAR(simulate_run(plain(), ps, 8, 250'000, 10).phases_s.at("push"), 1.0, 1e-9);
 }
 
@@ -85,6 +86,20 @@ TEST(Simulator, StragglersAndTheDriverGrowWithN) {
   const auto run = simulate_run(cluster, strategy("sharded"), 2, 1, 1);
   EXPECT_NEAR(run.compute_s, 1 + 0.1 / std::sqrt(M_PI), 1e-4);
   EXPECT_NEAR(run.driver_s, 2 * 2 * 0.002, 1e-12);  // two jobs of N tasks
+}
+
+// The simulator asks the registry: every strategy has a cost model, and a name it does
+// not know is an error (it once fell through to the parameter server's model).
+TEST(Simulator, EveryRegisteredStrategyHasACostModelAndUnknownOnesAreRefused) {
+  for (const auto& name : syncbed::sync::parameter_sync_names()) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(simulate_run(plain(), strategy(name), 1, 250'000, 10).sync_s, 0) << "one worker moves nothing";
+    const double small = simulate_run(plain(), strategy(name), 4, 250'000, 10).sync_s;
+    const double large = simulate_run(plain(), strategy(name), 4, 500'000, 10).sync_s;
+    EXPECT_GT(small, 0);
+    EXPECT_NEAR(large, 2 * small, 1e-9) << "bytes / bandwidth on a latency-free cluster";
+  }
+  EXPECT_THROW(simulate_run(plain(), strategy("tree"), 4, 250'000, 10), std::invalid_argument);
 }
 
 }  // namespace

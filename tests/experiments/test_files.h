@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -80,12 +81,45 @@ class TestWithDirectory : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("syncbed_" + std::string(test->test_suite_name()) + "_" + std::to_string(getpid()) + "_" + test->name());
+    std::string name = std::string(test->test_suite_name()) + "_" + std::to_string(getpid()) + "_" + test->name();
+    std::replace(name.begin(), name.end(), '/', '_');  // parameterized tests: "Suite/Test/param"
+    dir_ = std::filesystem::temp_directory_path() / ("syncbed_" + name);
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A tiny NCF on uniformly drawn interactions, results in `output` (default dir_/out):
+  // a run takes well under a second.
+  nlohmann::json tiny_config(const nlohmann::json& strategies, const nlohmann::json& workers,
+                             const std::string& output = "") const {
+    return {{"name", "tiny"},
+            {"model", {{"name", "ncf"}, {"batch", 128}}},
+            {"data", {{"kind", "synthetic"}, {"users", 500}, {"items", 300}}},
+            {"strategies", strategies},
+            {"workers", workers},
+            {"iterations", 4},
+            {"warmup", 1},
+            {"threads", 1},
+            {"timeout_s", 30},
+            {"output", output.empty() ? (dir_ / "out").string() : output}};
+  }
+
+  std::string write_config(const nlohmann::json& config, const std::string& name = "config.json") const {
+    const auto path = (dir_ / name).string();
+    std::ofstream(path) << config.dump(2);
+    return path;
+  }
+
+#ifdef SYNCBED_BINARY
+  // `syncbed ARGS` run by a shell in dir_ (so a stray `touch` would land there), after
+  // `prefix` (e.g. "ulimit -f 400; "); its output in dir_/stdout and dir_/stderr.
+  int syncbed(const std::string& args, const std::string& prefix = "") const {
+    return shell("cd '" + dir_.string() + "' && " + prefix + std::string(SYNCBED_BINARY) + " " + args +
+                 " >stdout 2>stderr");
+  }
+#endif
+
   std::filesystem::path dir_;
 };
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <span>
 
-#include "core/transport/frame.h"
-#include "core/transport/messages.h"
+#include "core/transport/tcp/frame.h"
+#include "core/transport/tcp/messages.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace syncbed::net;

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/transport/coordinator.h"
+#include "sync/registry.h"
 
 extern char** environ;
 
@@ -175,7 +176,7 @@ TEST_P(StrategyFault, AWorkerKilledMidStepIsNamedWithin10Seconds) {
   expect_survivors_name(1, Clock::now(), 10s);
 }
 
-INSTANTIATE_TEST_SUITE_P(Strategies, StrategyFault, ::testing::Values("ps", "ring", "sharded"));
+INSTANTIATE_TEST_SUITE_P(Strategies, StrategyFault, ::testing::ValuesIn(syncbed::sync::parameter_sync_names()));
 
 // ps with 2 workers and 2 separate server processes (ranks 2, 3): a dead server, or a
 // dead worker, is named by every other process, servers included.

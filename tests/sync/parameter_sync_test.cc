@@ -1,4 +1,4 @@
-#include "sync/parameter_sync.h"
+#include "sync/registry.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "core/bf16.h"
-#include "sync/parameter_server.h"
+#include "sync/ps/parameter_server.h"
 #include "tests/mesh_harness.h"
 
 namespace syncbed::sync {
@@ -60,16 +60,16 @@ struct StrategySetup {
   int ps_servers = 0;
   bool ps_separate_servers = false;
   int staleness = 0;
-  std::string compression = "none";
+  Compression compression = Compression::kNone;
   int extra_ranks() const { return ps_separate_servers ? ps_servers : 0; }
   SyncOptions options(std::size_t parameters, const OptimizerConfig& config) const {
     SyncOptions options;
     options.parameters = parameters;
     options.optimizer = config;
     options.segment_bytes = 256;  // many pipelined segments even for small vectors
-    options.ps_servers = ps_servers;
-    options.ps_separate_servers = ps_separate_servers;
-    options.staleness = staleness;
+    options.ps.servers = ps_servers;
+    options.ps.separate_servers = ps_separate_servers;
+    options.ps.staleness = staleness;
     options.compression = compression;
     return options;
   }
@@ -123,7 +123,7 @@ std::string oracle_case_name(const ::testing::TestParamInfo<StrategyOracle::Para
 
 INSTANTIATE_TEST_SUITE_P(
     StrategiesWorldsCountsOptimizers, StrategyOracle,
-    ::testing::Combine(::testing::Values("ps", "ring", "sharded"), ::testing::Range(1, 10), ::testing::Range(0, 5),
+    ::testing::Combine(::testing::ValuesIn(parameter_sync_names()), ::testing::Range(1, 10), ::testing::Range(0, 5),
                        ::testing::Values(OptimizerConfig::Kind::kSgd, OptimizerConfig::Kind::kAdam)),
     oracle_case_name);
 
@@ -135,7 +135,7 @@ TEST(StrategyOracle, SevenMillionParametersEveryStrategy) {
 #else
   constexpr std::size_t kParameters = 7'000'003;
 #endif
-  for (const char* strategy : {"ps", "ring", "sharded"})
+  for (const std::string& strategy : parameter_sync_names())
     check_against_oracle({strategy}, 4, kParameters, OptimizerConfig::Kind::kAdam);
 }
 
@@ -171,7 +171,7 @@ INSTANTIATE_TEST_SUITE_P(LayoutsWorldsCounts, PsLayouts,
 class StrategyCheckpoint : public ::testing::TestWithParam<int> {};
 
 const StrategySetup kCheckpointSetups[] = {
-    {"ring"},           {"sharded"},         {"sharded", 0, false, 0, "bf16"}, {"ps"}, {"ps", 2, false, 0},
+    {"ring"},           {"sharded"},         {"sharded", 0, false, 0, Compression::kBf16}, {"ps"}, {"ps", 2, false, 0},
     {"ps", 2, true, 0}, {"ps", 0, false, 2},
 };
 const char* const kCheckpointSetupNames[] = {"ring",           "sharded",         "sharded_bf16", "ps",
@@ -268,7 +268,7 @@ TEST(ShardedBf16, ConvergesOnAConvexProblem) {
       SyncOptions options;
       options.parameters = kParameters;
       options.optimizer.learning_rate = 0.5f;
-      options.compression = "bf16";
+      options.compression = Compression::kBf16;
       options.sum_in_compressed_format = compressed_sum;
       auto sync = make_parameter_sync("sharded", mesh, options);
       std::vector<float> weights(kParameters, 0.0f), grads(kParameters);
@@ -284,19 +284,27 @@ TEST(ShardedBf16, ConvergesOnAConvexProblem) {
   }
 }
 
+// The registry's names as error messages list them; the first three strategies always among them.
+std::string known_strategies() {
+  std::string known;
+  for (const auto& name : parameter_sync_names()) known += (known.empty() ? "" : ", ") + name;
+  EXPECT_NE(known.find("ps, ring, sharded"), std::string::npos) << known;
+  return known;
+}
+
 TEST(ParameterSyncRegistry, UnknownNamesAndUnsupportedOptionsAreRefused) {
-  testing::run_ranks(1, [](net::Mesh& mesh) {
+  const std::string known = known_strategies();
+  testing::run_ranks(1, [&](net::Mesh& mesh) {
     SyncOptions options;
     options.parameters = 4;
     try {
       make_parameter_sync("allgather", mesh, options);
       ADD_FAILURE();
     } catch (const std::invalid_argument& e) {
-      EXPECT_STREQ(e.what(), "unknown sync strategy 'allgather' (known: ps, ring, sharded)");
+      EXPECT_STREQ(e.what(), ("unknown sync strategy 'allgather' (known: " + known + ")").c_str());
     }
-    options.compression = "fp8";
-    EXPECT_THROW(make_parameter_sync("sharded", mesh, options), std::invalid_argument);
-    options.compression = "bf16";
+    EXPECT_THROW(parse_compression("fp8"), std::invalid_argument);
+    options.compression = Compression::kBf16;
     try {
       make_parameter_sync("ring", mesh, options);
       ADD_FAILURE();
@@ -308,25 +316,25 @@ TEST(ParameterSyncRegistry, UnknownNamesAndUnsupportedOptionsAreRefused) {
 
 TEST(ParameterSyncRegistry, ParameterServerOptionsAreChecked) {
   SyncOptions options;
-  options.staleness = 1;
+  options.ps.staleness = 1;
   EXPECT_THROW(check_parameter_sync("ring", options), std::invalid_argument);
   EXPECT_NO_THROW(check_parameter_sync("ps", options));
-  options.staleness = -1;
+  options.ps.staleness = -1;
   EXPECT_THROW(check_parameter_sync("ps", options), std::invalid_argument);
-  options.staleness = 0;
-  options.ps_separate_servers = true;
+  options.ps.staleness = 0;
+  options.ps.separate_servers = true;
   EXPECT_THROW(check_parameter_sync("ps", options), std::invalid_argument);
   testing::run_ranks(2, [](net::Mesh& mesh) {
     SyncOptions options;
-    options.ps_servers = 3;
+    options.ps.servers = 3;
     try {
       make_parameter_sync("ps", mesh, options);
       ADD_FAILURE();
     } catch (const std::invalid_argument& e) {
       EXPECT_STREQ(e.what(), "ps_servers: co-located servers need 1 <= servers <= workers (2), got 3");
     }
-    options.ps_separate_servers = true;
-    options.ps_servers = 2;
+    options.ps.separate_servers = true;
+    options.ps.servers = 2;
     EXPECT_THROW(make_parameter_sync("ps", mesh, options), std::invalid_argument);
   });
 }
@@ -366,7 +374,7 @@ TEST(PsStaleness, NoWorkerRunsMoreThanKStepsAhead) {
   testing::run_ranks(kWorld, [&](net::Mesh& mesh) {
     SyncOptions options;
     options.parameters = kParameters;
-    options.staleness = kStaleness;
+    options.ps.staleness = kStaleness;
     ParameterServer sync(mesh, options);
     std::vector<float> weights(kParameters, 1.0f), grads(kParameters);
     for (int step = 0; step < kRounds; ++step) {

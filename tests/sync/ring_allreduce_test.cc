@@ -1,4 +1,4 @@
-#include "sync/ring_allreduce.h"
+#include "sync/ring/ring_allreduce.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,342 @@
+#include "core/transport/tcp/connection.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/log.h"
+#include "core/transport/error.h"
+#include "core/transport/tcp/control_io.h"
+#include "core/transport/tcp/messages.h"
+
+namespace syncbed::net {
+namespace {
+constexpr std::size_t kMaxSpareBuffers = 4;
+}
+
+Connection::Connection(tcp::socket socket, int self_rank, int peer_rank, std::string peer_address,
+                       ConnectionLimits limits, std::shared_ptr<std::string> first_failure)
+    : socket_(std::move(socket)),
+      self_rank_(self_rank),
+      peer_rank_(peer_rank),
+      peer_address_(std::move(peer_address)),
+      limits_(limits),
+      heartbeat_timer_(socket_.get_executor()),
+      first_failure_(std::move(first_failure)) {
+  heartbeat_bytes_ = encode_header({FrameKind::kHeartbeat, static_cast<std::uint32_t>(self_rank_), 0, 0});
+}
+
+void Connection::start() {
+  last_heard_ = last_sent_ = Clock::now();
+  read_header();
+  arm_heartbeat();
+}
+
+// ---- liveness ----
+
+void Connection::arm_heartbeat() {
+  heartbeat_timer_.expires_after(limits_.peer_silence_timeout / 4);
+  heartbeat_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (!ec && !self->failure_) self->on_heartbeat_timer();
+  });
+}
+
+void Connection::on_heartbeat_timer() {
+  const auto now = Clock::now();
+  // While reading is paused for backpressure the silence is ours, not the peer's.
+  if (read_paused_) last_heard_ = now;
+  if (!remote_said_goodbye_ && now - last_heard_ > limits_.peer_silence_timeout)
+    return fail("heartbeat",
+                "nothing received for " +
+                    seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(now - last_heard_)) +
+                    "; the peer is stalled or lost");
+  if (!writing_ && !closing_ && now - last_sent_ >= limits_.peer_silence_timeout / 4) {
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(heartbeat_bytes_),
+                      [self = shared_from_this()](const error_code& ec, std::size_t) {
+                        if (self->failure_) return;
+                        if (ec) return self->fail("send heartbeat", "connection lost: " + ec.message());
+                        self->last_sent_ = Clock::now();
+                        self->write_next();
+                      });
+  }
+  arm_heartbeat();
+}
+
+OperationError Connection::error_for(const std::string& operation, const std::string& reason) const {
+  return {peer_rank_, TransportError::describe(peer_rank_, peer_address_, operation, reason)};
+}
+
+// ---- receiving ----
+
+void Connection::read_header() {
+  asio::async_read(socket_, asio::buffer(header_bytes_),
+                   [self = shared_from_this()](const error_code& ec, std::size_t) {
+                     if (self->failure_) return;
+                     if (ec) return self->on_read_error(ec);
+                     self->last_heard_ = Clock::now();
+                     self->on_header();
+                   });
+}
+
+void Connection::on_read_error(const error_code& ec) {
+  if (ec == asio::error::eof)
+    fail("receive", "connection lost: the peer closed its socket without saying goodbye (did it exit or crash?)");
+  else
+    fail("receive", "connection lost: " + ec.message());
+}
+
+void Connection::on_header() {
+  const auto decoded = decode_header(header_bytes_, {limits_.max_payload, static_cast<std::uint32_t>(peer_rank_)});
+  if (!decoded.header) return fail("receive frame", "protocol error: " + decoded.error);
+  header_ = *decoded.header;
+  switch (header_.kind) {
+    case FrameKind::kData:
+      return dispatch_data();
+    case FrameKind::kGoodbye:
+      // Nothing follows a goodbye; recvs that were still waiting will never match.
+      remote_said_goodbye_ = true;
+      for (auto& [tag, ops] : posted_recvs_)
+        for (auto& op : ops)
+          op->complete(error_for(op->describe(), "the peer closed the connection (it finished or gave up)"));
+      posted_recvs_.clear();
+      return maybe_finish_close();
+    case FrameKind::kError:
+      return read_control_payload();
+    case FrameKind::kHeartbeat:
+      return read_header();
+    default:
+      return fail("receive frame", std::string("protocol error: unexpected ") + to_string(header_.kind) +
+                                       " frame on an established connection");
+  }
+}
+
+void Connection::read_control_payload() {
+  control_payload_.resize(header_.length);
+  asio::async_read(socket_, asio::buffer(control_payload_),
+                   [self = shared_from_this()](const error_code& ec, std::size_t) {
+                     if (self->failure_) return;
+                     if (ec) return self->on_read_error(ec);
+                     self->fail("receive", "the peer gave up after an error: " + decode_text(self->control_payload_));
+                   });
+}
+
+void Connection::dispatch_data() {
+  const std::uint64_t tag = header_.tag;
+  auto posted = posted_recvs_.find(tag);
+  // Straight into the waiting recv's buffer when it is next in line for this tag.
+  if (posted != posted_recvs_.end() && !posted->second.empty() && posted->second.front()->size() == header_.length) {
+    auto op = posted->second.front();
+    posted->second.pop_front();
+    receiving_ = op;
+    asio::async_read(socket_, asio::buffer(op->recv_buffer.data(), op->recv_buffer.size()),
+                     TransferAllLargeChunks{&last_heard_},
+                     [self = shared_from_this(), op](const error_code& ec, std::size_t) {
+                       if (self->failure_) return;
+                       if (ec) return self->on_read_error(ec);
+                       self->receiving_.reset();
+                       op->complete();
+                       self->read_header();
+                     });
+    return;
+  }
+  if (parked_bytes_ > 0 && parked_bytes_ + header_.length > limits_.max_parked_bytes) {
+    read_paused_ = true;  // resumed by post_recv once a recv drains the queue
+    return;
+  }
+  auto parked = std::make_shared<Parked>(take_buffer(header_.length));
+  parked_bytes_ += header_.length;
+  asio::async_read(socket_, asio::buffer(parked->storage.data(), parked->length), TransferAllLargeChunks{&last_heard_},
+                   [self = shared_from_this(), parked, tag](const error_code& ec, std::size_t) {
+                     if (self->failure_) return;
+                     if (ec) return self->on_read_error(ec);
+                     self->parked_[tag].push_back(std::move(*parked));
+                     self->match(tag);
+                     self->read_header();
+                   });
+}
+
+void Connection::post_recv(std::shared_ptr<Operation> op) {
+  if (failure_) return op->complete(failure_);
+  const auto parked = parked_.find(op->tag);
+  const bool has_parked = parked != parked_.end() && !parked->second.empty();
+  if (remote_said_goodbye_ && !has_parked)
+    return op->complete(error_for(op->describe(), "the peer closed the connection (it finished or gave up)"));
+  posted_recvs_[op->tag].push_back(std::move(op));
+  if (has_parked) match(parked->first);
+  if (read_paused_) {
+    read_paused_ = false;
+    last_heard_ = Clock::now();
+    dispatch_data();
+  }
+}
+
+// Pairs parked frames with posted recvs of the same tag, oldest first.
+void Connection::match(std::uint64_t tag) {
+  auto posted = posted_recvs_.find(tag);
+  auto parked = parked_.find(tag);
+  if (posted == posted_recvs_.end() || parked == parked_.end()) return;
+  while (!posted->second.empty() && !parked->second.empty()) {
+    auto op = std::move(posted->second.front());
+    posted->second.pop_front();
+    Parked frame = std::move(parked->second.front());
+    parked->second.pop_front();
+    parked_bytes_ -= frame.length;
+    if (frame.length == op->recv_buffer.size()) {
+      if (frame.length > 0) std::memcpy(op->recv_buffer.data(), frame.storage.data(), frame.length);
+      op->complete();
+    } else {
+      op->complete(error_for(op->describe(),
+                             "size mismatch: the peer sent " + std::to_string(frame.length) + " bytes with this tag"));
+    }
+    recycle(std::move(frame));
+  }
+  if (posted->second.empty()) posted_recvs_.erase(posted);
+  if (parked->second.empty()) parked_.erase(parked);
+}
+
+Connection::Parked Connection::take_buffer(std::size_t length) {
+  for (auto it = spare_buffers_.begin(); it != spare_buffers_.end(); ++it) {
+    if (it->size() >= length) {
+      Parked parked{std::move(*it), length};
+      spare_buffers_.erase(it);
+      return parked;
+    }
+  }
+  return Parked{std::vector<std::byte>(length), length};
+}
+
+void Connection::recycle(Parked parked) {
+  if (spare_buffers_.size() < kMaxSpareBuffers && !parked.storage.empty())
+    spare_buffers_.push_back(std::move(parked.storage));
+}
+
+// ---- sending ----
+
+void Connection::post_send(std::shared_ptr<Operation> op) {
+  if (failure_) return op->complete(failure_);
+  if (closing_) return op->complete(error_for(op->describe(), "the mesh is closing"));
+  op->header =
+      encode_header({FrameKind::kData, static_cast<std::uint32_t>(self_rank_), op->tag, op->send_buffer.size()});
+  send_queue_.push_back(std::move(op));
+  if (!writing_) write_next();
+}
+
+void Connection::write_next() {
+  if (send_queue_.empty()) {
+    writing_ = false;
+    if (closing_ && !goodbye_sent_) write_farewell();
+    return;
+  }
+  writing_ = true;
+  auto op = send_queue_.front();
+  sending_ = op.get();
+  const std::array<asio::const_buffer, 2> gather{asio::buffer(op->header),
+                                                 asio::buffer(op->send_buffer.data(), op->send_buffer.size())};
+  asio::async_write(socket_, gather, TransferAllLargeChunks{&last_sent_},
+                    [self = shared_from_this(), op](const error_code& ec, std::size_t) {
+                      if (self->failure_) return;
+                      if (ec) return self->fail(op->describe(), "connection lost while sending: " + ec.message());
+                      self->last_sent_ = Clock::now();
+                      self->send_queue_.pop_front();
+                      op->complete();
+                      self->write_next();
+                    });
+}
+
+void Connection::write_farewell() {
+  writing_ = true;
+  const bool with_error = !close_reason_.empty();
+  farewell_payload_ = encode_text(close_reason_);
+  farewell_header_ = encode_header({with_error ? FrameKind::kError : FrameKind::kGoodbye,
+                                    static_cast<std::uint32_t>(self_rank_), 0, farewell_payload_.size()});
+  const std::array<asio::const_buffer, 2> gather{asio::buffer(farewell_header_), asio::buffer(farewell_payload_)};
+  asio::async_write(socket_, gather, [self = shared_from_this(), with_error](const error_code& ec, std::size_t) {
+    self->writing_ = false;
+    if (self->failure_) return self->maybe_finish_close();
+    if (ec) return self->fail("send goodbye", ec.message());
+    self->goodbye_sent_ = true;
+    // After an error frame nothing the peer says matters to us.
+    if (with_error) return self->fail("close", "closed after reporting an error");
+    self->maybe_finish_close();
+  });
+}
+
+bool Connection::cancel(Operation& op) {
+  if (op.done() || failure_) return false;
+  // A send already being written is let finish (the caller waits for it): cutting it
+  // short would corrupt the stream, and with it the error frame that may follow.
+  if (&op == sending_) return true;
+  if (&op == receiving_.get()) {
+    fail(op.describe(), "cancelled while its bytes were on the wire; the stream cannot continue");
+    return false;
+  }
+  auto drop_from = [&](std::deque<std::shared_ptr<Operation>>& queue) {
+    const auto it = std::find_if(queue.begin(), queue.end(), [&](const auto& queued) { return queued.get() == &op; });
+    if (it != queue.end()) queue.erase(it);
+  };
+  if (op.kind == Operation::Kind::kSend) {
+    drop_from(send_queue_);
+  } else if (auto posted = posted_recvs_.find(op.tag); posted != posted_recvs_.end()) {
+    drop_from(posted->second);
+    if (posted->second.empty()) posted_recvs_.erase(posted);
+  }
+  op.complete(error_for(op.describe(), "cancelled: its request was dropped before completing"));
+  return false;
+}
+
+// ---- closing and failure ----
+
+void Connection::begin_close(std::function<void()> on_closed, std::string error_reason) {
+  closing_ = true;
+  on_closed_ = std::move(on_closed);
+  close_reason_ = std::move(error_reason);
+  if (failure_) return maybe_finish_close();
+  if (!close_reason_.empty()) {
+    // Closing after an error: queued sends are abandoned, and a frame half written
+    // cannot be followed by the error frame, so then the socket just closes.
+    if (writing_) return fail("close", "closed after an error elsewhere: " + close_reason_);
+    for (auto& op : send_queue_) op->complete(error_for(op->describe(), "the mesh is closing after an error"));
+    send_queue_.clear();
+  }
+  if (!writing_) write_farewell();
+}
+
+void Connection::maybe_finish_close() {
+  if (!closing_ || !on_closed_) return;
+  if (!failure_ && !(goodbye_sent_ && remote_said_goodbye_)) return;
+  error_code ignored;
+  socket_.close(ignored);
+  heartbeat_timer_.cancel();
+  auto done = std::move(on_closed_);
+  on_closed_ = nullptr;
+  done();
+}
+
+void Connection::fail(const std::string& operation, const std::string& reason) {
+  if (failure_) return;
+  std::string full_reason = reason;
+  if (!first_failure_->empty()) full_reason += " (after an earlier failure: " + *first_failure_ + ")";
+  failure_ = error_for(operation, full_reason);
+  // Errors of our own closing are not news.
+  if (!closing_) {
+    if (first_failure_->empty()) *first_failure_ = failure_->message;
+    log_line("transport error: " + failure_->message);
+  }
+  error_code ignored;
+  socket_.close(ignored);
+  heartbeat_timer_.cancel();
+  if (receiving_) receiving_->complete(failure_);
+  receiving_.reset();
+  sending_ = nullptr;
+  for (auto& [tag, ops] : posted_recvs_)
+    for (auto& op : ops) op->complete(failure_);
+  posted_recvs_.clear();
+  for (auto& op : send_queue_) op->complete(failure_);
+  send_queue_.clear();
+  parked_.clear();
+  parked_bytes_ = 0;
+  read_paused_ = false;
+  maybe_finish_close();
+}
+
+}  // namespace syncbed::net

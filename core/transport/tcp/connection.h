@@ -1,0 +1,116 @@
+// One established, authenticated TCP connection to a peer rank: the data plane.
+// Every member function runs on the mesh's I/O thread; algorithm threads reach it
+// only through asio::post (see mesh.cc).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/transport/request.h"
+#include "core/transport/tcp/asio.h"
+#include "core/transport/tcp/frame.h"
+
+namespace syncbed::net {
+
+struct ConnectionLimits {
+  std::uint64_t max_payload = kDefaultMaxPayload;
+  // Frames that arrive before their recv is posted wait here. When the queue holds
+  // this many bytes the connection stops reading (TCP backpressure) until a recv
+  // drains it; one frame is always admitted so a single large message cannot wedge.
+  std::size_t max_parked_bytes = std::size_t{256} << 20;
+  // A peer we hear nothing from (no byte, not even a heartbeat) for this long is
+  // stalled or gone. Heartbeats go out on idle connections at a quarter of it.
+  std::chrono::milliseconds peer_silence_timeout{30'000};
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // first_failure is shared by all connections of a mesh: the first one to fail writes
+  // its error there, and later failures quote it, so a cascade still names the root cause.
+  Connection(tcp::socket socket, int self_rank, int peer_rank, std::string peer_address, ConnectionLimits limits,
+             std::shared_ptr<std::string> first_failure);
+
+  void start();
+  void post_send(std::shared_ptr<Operation> op);
+  void post_recv(std::shared_ptr<Operation> op);
+  // Withdraws an operation its owner no longer waits for. A queued one is simply
+  // removed. A send being written is left to finish and true is returned: the caller
+  // must wait for it before freeing the buffer. A receive whose payload is arriving
+  // cannot be cut out of the stream, so then the connection fails.
+  bool cancel(Operation& op);
+  // Closes the socket and fails every pending and future operation on this peer.
+  void fail(const std::string& operation, const std::string& reason);
+  // Orderly close: flush queued sends, say goodbye, wait for the peer's goodbye (or
+  // loss), then close. With an error_reason (this process is closing because of a
+  // failure elsewhere) the peer gets an error frame carrying it instead, so it learns
+  // the root cause, and the socket closes at once. on_closed runs once, when done.
+  void begin_close(std::function<void()> on_closed, std::string error_reason = {});
+
+  int peer_rank() const { return peer_rank_; }
+  const std::string& peer_address() const { return peer_address_; }
+
+ private:
+  struct Parked {
+    std::vector<std::byte> storage;  // may be larger than the frame when reused
+    std::size_t length = 0;
+  };
+  Parked take_buffer(std::size_t length);
+  void recycle(Parked parked);
+
+  void read_header();
+  void on_header();
+  void dispatch_data();
+  void read_control_payload();
+  void match(std::uint64_t tag);
+  void write_next();
+  void write_farewell();
+  void maybe_finish_close();
+  void on_read_error(const error_code& ec);
+  void arm_heartbeat();
+  void on_heartbeat_timer();
+  OperationError error_for(const std::string& operation, const std::string& reason) const;
+
+  tcp::socket socket_;
+  const int self_rank_;
+  const int peer_rank_;
+  const std::string peer_address_;
+  const ConnectionLimits limits_;
+
+  asio::steady_timer heartbeat_timer_;
+  Clock::time_point last_heard_{};
+  Clock::time_point last_sent_{};
+  HeaderBytes heartbeat_bytes_{};
+
+  HeaderBytes header_bytes_{};
+  FrameHeader header_;
+  bool read_paused_ = false;  // header_ holds a data frame we have no room for yet
+  std::vector<std::byte> control_payload_;
+
+  std::unordered_map<std::uint64_t, std::deque<std::shared_ptr<Operation>>> posted_recvs_;
+  std::unordered_map<std::uint64_t, std::deque<Parked>> parked_;
+  std::size_t parked_bytes_ = 0;
+  std::vector<std::vector<std::byte>> spare_buffers_;  // reused to avoid first-touch cost
+
+  std::deque<std::shared_ptr<Operation>> send_queue_;
+  bool writing_ = false;
+
+  std::shared_ptr<Operation> receiving_;  // recv whose payload is being read right now
+  const Operation* sending_ = nullptr;    // send whose frame is being written right now
+  std::optional<OperationError> failure_;
+  std::shared_ptr<std::string> first_failure_;
+  std::string close_reason_;  // non-empty: say it in an error frame instead of goodbye
+  bool remote_said_goodbye_ = false;
+  bool closing_ = false;
+  bool goodbye_sent_ = false;
+  std::function<void()> on_closed_;
+  HeaderBytes farewell_header_{};
+  std::vector<std::byte> farewell_payload_;
+};
+
+}  // namespace syncbed::net

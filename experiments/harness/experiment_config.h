@@ -1,0 +1,130 @@
+// The experiment config (configs/*.json) as typed, validated structs. Everything is
+// checked before anything starts; errors name the field path and the reason.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/optimizer.h"
+#include "experiments/netemu/network_spec.h"
+#include "sync/registry.h"
+
+namespace syncbed::experiments {
+
+struct ModelSpec {
+  std::string name;  // "inception_v1" or "ncf"
+  int batch = 0;     // per worker and iteration
+  // inception_v1
+  int image_size = 224;
+  int classes = 1000;
+  bool winograd = true;
+};
+
+struct DataSpec {
+  std::string kind;                     // "synthetic", "fashion-mnist", "movielens", "synthetic-ml20m"
+  std::string path;                     // fashion-mnist: directory; movielens: ratings.csv
+  int users = 138'493, items = 26'744;  // ncf on synthetic or synthetic-ml20m data
+  int negatives = 4;                    // ncf: sampled negatives per training positive
+  int eval_negatives = 999;             // ncf: per user in evaluation
+  // Leave-one-out data exists, so NCF can train in epochs and report HR@10 / NDCG@10.
+  bool ranked() const { return kind == "movielens" || kind == "synthetic-ml20m"; }
+};
+
+struct StrategySpec {
+  std::string label;  // unique within the config, e.g. "sharded" or "sharded-bf16"
+  std::string name;   // registry name
+  sync::SyncOptions options;
+  // Ranks besides the workers: ps's separate servers, or the task model's driver.
+  int extra_ranks() const { return sync::extra_ranks(options); }
+  bool runs_tasks() const { return options.task_model.enabled; }
+};
+
+struct ComputeSpec {
+  enum class Mode { kReal, kEmulated, kFromCalibration } mode = Mode::kReal;
+  double emulated_ms = 0;  // kEmulated; kFromCalibration once resolved
+  bool emulated() const { return mode != Mode::kReal; }
+};
+
+struct KillFault {  // test hook: a worker kills itself with SIGKILL
+  int run = 0;      // 1-based index in the sweep; 0 = every run
+  int rank = -1;    // -1 = none
+  long iteration = 0;
+  int job = 1;  // execution "tasks": during job 1 (forward-backward) or job 2 (parameter sync)
+  // true: the worker throws an ordinary error instead of dying by SIGKILL (long-running
+  // workers), to test that every other rank then names it as the root cause.
+  bool as_error = false;
+  bool kills(int run_index, int worker_rank) const { return worker_rank == rank && (run == 0 || run == run_index); }
+};
+
+// Fault injection: one worker's compute takes `slowdown` times as long in every run (the
+// extra as a wait after computing, which a task model's drop threshold can cut short).
+struct StragglerFault {
+  int rank = -1;  // -1: none
+  double slowdown = 1;
+  bool slows(int worker_rank) const { return worker_rank == rank && slowdown > 1; }
+};
+
+// The "simulate" section, read by `syncbed simulate` only.
+struct SimulateSpec {
+  std::string reference_label;      // e.g. "BigDL paper, Fig. 7"
+  std::map<int, double> reference;  // N -> throughput (items/s) to compare against
+  int anchor = 0;                   // > 0: compute time chosen so the first strategy matches the reference at this N
+  double driver_task_ms = 0;        // per task, two jobs of N tasks per iteration (BigDL's driver)
+};
+
+struct ExperimentConfig {
+  std::string name;
+  ModelSpec model;
+  DataSpec data;
+  OptimizerConfig optimizer;
+  std::vector<StrategySpec> strategies;
+  std::vector<int> workers;
+  long iterations = 0;  // timed iterations per run (or per epoch cap when epochs > 0)
+  long warmup = 0;      // untimed iterations first
+  int epochs = 0;       // ncf on ranked data: whole epochs with evaluation after each
+  std::uint64_t seed = 1;
+  int threads = 0;  // per worker; 0 = cores / workers, at least 1
+  ComputeSpec compute;
+  NetworkSpec network;
+  SimulateSpec simulate;
+  std::string output;  // results directory
+  double timeout_s = 120;
+  // Long-running strategies: every rank checkpoints its state every this many iterations
+  // (0: never), and `syncbed run` restarts a failed run from the newest complete
+  // checkpoint, up to max_restarts times. The task model recovers without checkpoints.
+  long checkpoint_every = 0;
+  int max_restarts = 3;
+  KillFault kill;
+  StragglerFault straggler;
+  nlohmann::json source;  // the effective JSON (after overrides), for the record
+
+  // The hash of `source`, 16 hex digits: which config produced a result.
+  std::string hash() const;
+  int threads_for(int workers) const;
+};
+
+struct RunSpec {
+  int index = 0;  // 1-based position in the sweep
+  StrategySpec strategy;
+  int workers = 0;
+  std::string title() const;  // "ring, 4 workers"
+};
+
+// `base_name` names the experiment when the config has no "name" (the file's stem).
+ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::string& base_name);
+
+// Reads and parses the file; `overrides` are "a.b=JSON" edits applied before validation
+// (a value that is not valid JSON is taken as a string).
+ExperimentConfig load_experiment_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// The sweep: every strategy x every worker count, in config order.
+std::vector<RunSpec> sweep(const ExperimentConfig& config);
+
+// Where `syncbed calibrate` writes and from_calibration reads.
+std::string calibration_path(const ExperimentConfig& config);
+
+}  // namespace syncbed::experiments

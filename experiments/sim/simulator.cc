@@ -1,0 +1,74 @@
+#include "experiments/sim/simulator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sync/registry.h"
+
+namespace syncbed::experiments {
+namespace {
+
+// The fluid model of the cluster, priced for a strategy's cost model.
+class FluidCluster : public sync::ClusterCosts {
+ public:
+  FluidCluster(const ClusterModel& cluster, int n, double parameters, bool bf16) : cluster_(cluster) {
+    workers = n;
+    this->parameters = parameters;
+    wire_bytes = parameters * (bf16 ? 2 : 4);
+    float_bytes = parameters * 4;
+  }
+  // Moving bytes costs CPU too: on one shared machine the whole cluster's traffic goes
+  // through its cores, each pair of which moves stream_gbytes_per_s (sender + receiver).
+  double traffic(double per_host_out, double per_host_in, double total_bytes) const override {
+    double seconds = std::max(per_host_out, per_host_in) / cluster_.link_bytes_per_s;
+    if (cluster_.shared_machine) {
+      const double pairs = std::max(1.0, cluster_.machine.cores / 2.0);
+      seconds = std::max(seconds, total_bytes / (cluster_.machine.stream_gbytes_per_s * 1e9 * pairs));
+    }
+    return seconds;
+  }
+  double latency_s() const override { return cluster_.latency_s; }
+  double cpu(double seconds, int busy) const override {
+    if (!cluster_.shared_machine) return seconds;
+    return seconds * std::max(1.0, double(busy) / cluster_.machine.cores);
+  }
+  double sum_s(double bytes) const override { return bytes / (cluster_.machine.reduce_gbytes_per_s * 1e9); }
+  double update_s(double params) const override { return params * cluster_.machine.optimizer_ns_per_parameter * 1e-9; }
+
+ private:
+  const ClusterModel& cluster_;
+};
+
+}  // namespace
+
+double expected_max_of_normals(int n) {
+  if (n <= 1) return 0;
+  // E[max] = integral of x * n * phi(x) * Phi(x)^(n-1) dx, by the midpoint rule.
+  const double step = 1e-3;
+  double sum = 0;
+  for (double x = -10; x < 10; x += step) {
+    const double mid = x + step / 2;
+    const double phi = std::exp(-mid * mid / 2) / std::sqrt(2 * M_PI);
+    const double cdf = 0.5 * std::erfc(-mid / std::sqrt(2.0));
+    sum += mid * n * phi * std::pow(cdf, n - 1) * step;
+  }
+  return sum;
+}
+
+SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,
+                          std::size_t parameters, long items_per_worker) {
+  const bool bf16 = strategy.options.compression == sync::Compression::kBf16;
+  const FluidCluster priced(cluster, workers, static_cast<double>(parameters), bf16);
+  SimulatedRun run;
+  run.strategy = strategy.label;
+  run.workers = workers;
+  run.phases_s = sync::find_strategy(strategy.name).costs(priced, strategy.options);
+  for (const auto& [phase, seconds] : run.phases_s) run.sync_s += seconds;
+  run.compute_s = cluster.compute_s + expected_max_of_normals(workers) * cluster.compute_sd_s;
+  run.driver_s = 2.0 * workers * cluster.driver_task_s;
+  run.iteration_s = run.compute_s + run.sync_s + run.driver_s;
+  run.throughput = double(items_per_worker) * workers / run.iteration_s;
+  return run;
+}
+
+}  // namespace syncbed::experiments

@@ -1,0 +1,47 @@
+// `syncbed simulate`: one training iteration of each strategy at any N (up to 1024),
+// computed from a fluid model of the cluster rather than run. Every host has a
+// full-duplex link of `link_bytes_per_s` into a non-blocking switch; a phase in which
+// hosts exchange data lasts as long as its busiest port (the most bytes any host sends
+// or receives: N senders into one receiver share that receiver's port, which is how
+// incast costs time here), plus one message latency per dependent step. CPU work (sums,
+// the optimizer) runs at the rates `syncbed calibrate` measured on this machine; on an
+// emulated cluster all hosts share this machine's cores. The slowest of N hosts'
+// compute times sets the pace (expected maximum of N normal samples).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "experiments/harness/experiment_config.h"
+#include "experiments/sim/machine_probe.h"
+
+namespace syncbed::experiments {
+
+struct ClusterModel {
+  double link_bytes_per_s = 0;  // per host and direction
+  double latency_s = 0;         // one way per dependent message: link delay + the transport's own
+  MachineProbe machine;
+  bool shared_machine = false;  // netns: every host runs on this machine's cores
+  double compute_s = 0;         // mean per iteration and worker
+  double compute_sd_s = 0;      // spread between hosts and iterations
+  double driver_task_s = 0;     // BigDL's driver: per task, two jobs of N tasks per iteration
+};
+
+struct SimulatedRun {
+  std::string strategy;
+  int workers = 0;
+  double compute_s = 0;  // the slowest worker's, expected
+  double sync_s = 0;
+  double driver_s = 0;
+  double iteration_s = 0;
+  double throughput = 0;  // items per second
+  std::map<std::string, double> phases_s;
+};
+
+SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,
+                          std::size_t parameters, long items_per_worker);
+
+// E[max of n standard normal samples]: 0 for n = 1, 0.85 for 3, 3.24 for 1000.
+double expected_max_of_normals(int n);
+
+}  // namespace syncbed::experiments

@@ -1,0 +1,174 @@
+#include "experiments/worker/task_worker.h"
+
+#include <signal.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/buffer.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "experiments/worker/record_writer.h"
+#include "experiments/worker/workloads/workload.h"
+#include "sync/tasks/driver.h"
+#include "sync/tasks/executor.h"
+
+namespace syncbed::experiments {
+namespace {
+
+using sync::tasks::TaskKey;
+using sync::tasks::TaskKind;
+
+// A model replica per data partition this executor has been asked to compute, built on
+// first use: a partition moved here after a loss brings its own share of the data.
+class WorkloadGradients : public sync::tasks::GradientSource {
+ public:
+  WorkloadGradients(const ExperimentConfig& config, int workers, int own_partition)
+      : config_(config), workers_(workers) {
+    Workload& own = workload(own_partition);
+    initial_ = AlignedBuffer<float>(own.weights().size());
+    if (initial_.size()) std::memcpy(initial_.data(), own.weights().data(), initial_.size() * sizeof(float));
+  }
+  std::span<float> weights(int partition) override { return workload(partition).weights(); }
+  std::span<const float> gradients(int partition) override { return workload(partition).gradients(); }
+  double compute(int partition, long iteration) override { return workload(partition).compute(iteration); }
+  std::span<const float> initial_weights() override { return {initial_.data(), initial_.size()}; }
+  std::size_t parameters() const { return initial_.size(); }
+
+ private:
+  Workload& workload(int partition) {
+    auto& slot = partitions_[partition];
+    if (!slot) slot = make_workload(config_, partition, workers_);
+    return *slot;
+  }
+
+  const ExperimentConfig& config_;
+  int workers_;
+  std::map<int, std::unique_ptr<Workload>> partitions_;
+  AlignedBuffer<float> initial_;
+};
+
+// Enough for the iterations a round keeps in flight, with room for an executor to take
+// over a lost one's partitions.
+std::size_t default_store_bytes(std::size_t parameters, int executors, int group) {
+  const double per_iteration = 4.0 * static_cast<double>(parameters) * (1.0 + 6.0 / executors);
+  return static_cast<std::size_t>(2 * (std::max(group, 1) + 2) * per_iteration) + (std::size_t{64} << 20);
+}
+
+sync::tasks::TaskRuntimeOptions runtime_options(const ExperimentConfig& config, const RunSpec& run,
+                                                const net::Mesh& mesh, std::size_t parameters) {
+  sync::tasks::TaskRuntimeOptions o;
+  o.executors = run.workers;
+  o.parameters = parameters;
+  o.optimizer = config.optimizer;
+  const auto& strategy = run.strategy.options.task_model;
+  o.store_bytes = strategy.block_store_bytes ? strategy.block_store_bytes
+                                             : default_store_bytes(parameters, run.workers, strategy.group);
+  // A block waited for must come before the requester's own deadline on the mesh.
+  o.wait_for_block = mesh.options().op_timeout / 2;
+  o.drop = strategy.drop;
+  if (config.straggler.slows(mesh.rank())) o.slowdown = config.straggler.slowdown;
+  return o;
+}
+
+void run_executor(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh) {
+  WorkloadGradients source(config, run.workers, mesh.rank());
+  auto options = runtime_options(config, run, mesh, source.parameters());
+  if (config.kill.kills(run.index, mesh.rank())) {
+    const TaskKind kind = config.kill.job == 2 ? TaskKind::kParameterSync : TaskKind::kForwardBackward;
+    options.before_task = [&config, kind](const TaskKey& key) {
+      if (key.kind != kind || key.iteration != config.kill.iteration) return;
+      log_line("fault injection: killing myself during " + key.describe());
+      raise(SIGKILL);
+    };
+  }
+  sync::tasks::Executor(mesh, options, source).run();
+}
+
+nlohmann::json job_json(const sync::tasks::JobTiming& job) {
+  return {{"wall_s", job.wall},
+          {"start_latency_s", job.start_latency},
+          {"run_s", job.run},
+          {"completion_s", job.completion}};
+}
+
+void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options) {
+  // The driver computes nothing; the model tells it the sizes.
+  auto workload = make_workload(config, 0, run.workers);
+  const long total = config.warmup + config.iterations;
+  const long warmup = std::min(config.warmup, total - 1);
+  sync::tasks::DriverOptions o;
+  o.executors = run.workers;
+  o.iterations = total;
+  o.group = run.strategy.options.task_model.group;
+  o.parameters = workload->weights().size();
+  o.report_timeout = mesh.options().op_timeout;
+  o.wait_for_block = mesh.options().op_timeout / 2;
+  o.drop = run.strategy.options.task_model.drop;
+
+  RecordWriter records(options.records_path);
+  records.write({{"kind", "start"}, {"iterations", total}, {"iterations_per_epoch", 0}});
+  sync::tasks::Driver driver(mesh, o);
+  const bool killer = config.kill.kills(run.index, mesh.rank());
+  const std::vector<float> weights = driver.run([&](const sync::tasks::IterationTiming& t) {
+    if (killer && t.iteration == config.kill.iteration) {
+      log_line("fault injection: killing the driver after iteration " + std::to_string(t.iteration));
+      raise(SIGKILL);
+    }
+    const double compute = t.job1.compute;
+    records.write({{"kind", "iteration"},
+                   {"iteration", t.iteration},
+                   {"warmup", t.iteration < warmup},
+                   {"seconds", t.seconds},
+                   {"compute_s", compute},
+                   {"sync_s", t.seconds - compute},
+                   {"phases",
+                    {{"launch", t.launch},
+                     {"scheduling", t.scheduling},
+                     {"fetch_weights", t.job1.fetch},
+                     {"put_gradients", t.job1.put},
+                     {"fetch_gradients", t.job2.fetch},
+                     {"update", t.job2.compute},
+                     {"put_weights", t.job2.put}}},
+                   {"jobs", {{"forward_backward", job_json(t.job1)}, {"parameter_sync", job_json(t.job2)}}},
+                   {"loss", t.replicas > 0 ? nlohmann::json(t.loss) : nlohmann::json()},  // none: all dropped
+                   {"drop",
+                    {{"time_limit_s", t.time_limit},
+                     {"dropped", t.dropped},
+                     {"replicas", t.replicas},
+                     {"discarded", t.discarded}}}});
+  });
+  if (workload->ranks()) {  // ranked data: how well the trained model ranks, on every user
+    Stopwatch watch;
+    std::copy(weights.begin(), weights.end(), workload->weights().begin());
+    records.write(evaluation_record(epochs_begun(*workload, total), total, workload->evaluate(0, 1), watch.lap()));
+  }
+  const auto& stats = driver.stats();
+  if (options.info_path.empty()) return;
+  nlohmann::json info = run_info(mesh, weights, *workload, total, warmup, 0);
+  info["tasks"] = {{"rounds", stats.rounds},
+                   {"tasks", stats.tasks},
+                   {"failed_tasks", stats.failed_tasks},
+                   {"executors_lost", stats.executors_lost},
+                   {"dropped_tasks", stats.dropped_tasks},
+                   {"discarded_iterations", stats.discarded_iterations},
+                   {"recovery_s", stats.recovery_seconds},
+                   {"peak_block_store_bytes", stats.peak_store_bytes}};
+  write_file_atomically(options.info_path, info.dump(2) + "\n");
+}
+
+}  // namespace
+
+void run_task_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh,
+                     const WorkerRunOptions& options) {
+  if (mesh.rank() == run.workers)
+    run_driver(config, run, mesh, options);
+  else
+    run_executor(config, run, mesh);
+}
+
+}  // namespace syncbed::experiments

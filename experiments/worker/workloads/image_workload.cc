@@ -1,0 +1,84 @@
+// Inception-v1 on synthetic ImageNet-shaped images or on this worker's share of
+// Fashion-MNIST (images i with i % workers == rank, reshuffled every pass).
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "experiments/worker/workloads/workloads.h"
+#include "models/data/fashion_mnist.h"
+#include "models/data/synthetic_images.h"
+#include "models/inception_v1.h"
+
+namespace syncbed::experiments {
+namespace {
+
+class ImageWorkload : public Workload {
+ public:
+  ImageWorkload(const ExperimentConfig& config, int rank, int workers, bool load_data)
+      : model_(inception_config(config)), batch_(config.model.batch) {
+    if (!load_data) return;
+    const std::uint64_t seed = config.seed * 1'000'003 + rank;
+    if (config.data.kind == "synthetic") {
+      // Drawn once and cycled: generating 4.8M normal pixels per batch would cost as much
+      // as a tenth of the step it feeds.
+      models::SyntheticImages generator(model_.config().channels, model_.config().image_size, model_.config().classes,
+                                        seed);
+      synthetic_.resize(kSyntheticBatches);
+      for (auto& batch : synthetic_) generator.next(batch_, batch);
+      return;
+    }
+    images_ = models::load_fashion_mnist(config.data.path, "train");
+    for (int i = rank; i < images_.count; i += workers) order_.push_back(i);
+    if (static_cast<int>(order_.size()) < batch_)
+      throw std::invalid_argument("fashion-mnist: " + std::to_string(order_.size()) + " images per worker are fewer " +
+                                  "than the batch of " + std::to_string(batch_));
+    rng_.seed(seed);
+    next_ = order_.size();
+  }
+
+  std::span<float> weights() override { return model_.parameters(); }
+  std::span<float> gradients() override { return model_.gradients(); }
+  int items_per_iteration() const override { return batch_; }
+  const char* item_unit() const override { return "images"; }
+
+  double compute(long iteration) override {
+    if (!synthetic_.empty()) return model_.forward_backward(synthetic_[iteration % synthetic_.size()]);
+    if (next_ + batch_ > order_.size()) {
+      std::shuffle(order_.begin(), order_.end(), rng_);
+      next_ = 0;
+    }
+    models::fill_image_batch(images_, std::span(order_).subspan(next_, batch_), model_.config().image_size,
+                             batch_data_);
+    next_ += batch_;
+    return model_.forward_backward(batch_data_);
+  }
+
+ private:
+  static models::InceptionConfig inception_config(const ExperimentConfig& config) {
+    models::InceptionConfig c;
+    c.classes = config.model.classes;
+    c.image_size = config.model.image_size;
+    c.channels = config.data.kind == "fashion-mnist" ? 1 : 3;
+    c.winograd = config.model.winograd;
+    c.seed = config.seed;
+    return c;
+  }
+
+  models::InceptionV1 model_;
+  int batch_;
+  static constexpr int kSyntheticBatches = 4;
+  std::vector<models::ImageBatch> synthetic_;
+  models::LabelledImages images_;
+  std::vector<std::int32_t> order_;
+  std::size_t next_ = 0;
+  std::mt19937_64 rng_;
+  models::ImageBatch batch_data_;
+};
+
+}  // namespace
+
+std::unique_ptr<Workload> make_image_workload(const ExperimentConfig& config, int rank, int workers, bool load_data) {
+  return std::make_unique<ImageWorkload>(config, rank, workers, load_data);
+}
+
+}  // namespace syncbed::experiments

@@ -1,0 +1,68 @@
+// BigDL's AllReduceParameter. The P parameters are cut into N shards by BigDL's rule
+// (core/buffer.h); worker j owns shard j.
+//
+// One step:
+//   shuffle    every worker sends shard j of its gradient to owner j, all N-1 flows in
+//              flight at once, and receives its own shard from every peer;
+//   aggregate  the owner sums the N pieces in rank order 0..N-1 (so the result does not
+//              depend on arrival order);
+//   update     the owner applies the optimizer to its fp32 master weight shard with
+//              shard-sized optimizer state (ZeRO-1 style);
+//   broadcast  every worker fetches every updated weight shard from its owner.
+// Bytes sent per worker: 2 (N-1)/N x P x element size, the same as a ring, in 2 rounds
+// of N-1 parallel flows instead of 2 (N-1) sequential ones.
+//
+// Everything moves in segments (segment_bytes), and the four phases overlap: as soon
+// as segment k of the owner's shard has arrived from every peer it is summed, updated
+// and sent on to every peer while later segments are still arriving.
+//
+// compression "bf16": gradient shards and published weight shards travel as bf16 by
+// truncation; the owner keeps fp32 masters and sums in fp32 (or, with
+// sum_in_compressed_format, re-truncates after every addition, as BigDL does).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "sync/cost_model.h"
+#include "sync/parameter_sync.h"
+
+namespace syncbed::sync {
+
+class ShardedShuffle : public ParameterSync {
+ public:
+  ShardedShuffle(net::Mesh& mesh, const SyncOptions& options);
+  std::string name() const override { return "sharded"; }
+  // One all-to-all shuffle, the owner sums and updates 1/N, one all-to-all broadcast.
+  static PhaseCosts costs(const ClusterCosts& cluster, const SyncOptions& options);
+  void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) override;
+  void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
+  int workers() const override { return mesh_.size(); }
+  std::vector<std::byte> save_state() override;
+  void restore_state(std::span<const std::byte> state) override;
+
+ private:
+  // Shuffles and sums grads; each summed segment of this rank's shard is then updated
+  // into the master (step) or kept as the result (sum) and broadcast. On return, out
+  // holds every owner's published shard. grads' own shard is overwritten by the sum.
+  void exchange(std::span<float> grads, std::span<float> out, bool update, PhaseTimes& times);
+  ShardRange shard(std::size_t owner) const;
+  std::size_t segments_of(std::size_t elements) const { return (elements + segment_ - 1) / segment_; }
+  // The fp32 weights the owner updates: the shard of `weights` itself, or with bf16 a
+  // master copy seeded from it on the first step.
+  std::span<float> master_shard(std::span<float> weights);
+
+  net::Mesh& mesh_;
+  SyncOptions options_;
+  bool bf16_;
+  std::size_t segment_;  // elements
+  std::size_t max_shard_;
+  Optimizer optimizer_;
+  AlignedBuffer<float> incoming_;               // fp32 shuffle: one max_shard_ slot per rank
+  AlignedBuffer<std::uint16_t> incoming16_;     // bf16 shuffle: the same, compressed
+  AlignedBuffer<std::uint16_t> broadcast16_;    // bf16 broadcast: every owner's published shard
+  AlignedBuffer<std::uint16_t> outgoing16_;     // bf16: this worker's compressed gradient
+  std::optional<AlignedBuffer<float>> master_;  // bf16: fp32 master of this rank's weight shard
+};
+
+}  // namespace syncbed::sync

@@ -1,0 +1,64 @@
+// Every registered strategy through every command that takes one: bench-allreduce,
+// `syncbed run`, `syncbed calibrate` + `syncbed simulate`. A strategy added to the
+// registry is covered here without being named.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/registry.h"
+#include "tests/experiments/test_files.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace syncbed::testing;
+
+class EveryStrategy : public TestWithDirectory, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(EveryStrategy, BenchAllreduceVerifiesItsSums) {
+  // Sizes below, at and above the segment size; 3 workers is not a power of two.
+  ASSERT_EQ(syncbed("bench-allreduce --workers 3 --strategy " + GetParam() + " --sizes 4,4K,1M,3M --iters 2"), 0)
+      << read_text(dir_ / "stderr");
+  EXPECT_NE(read_text(dir_ / "stdout").find("strategy " + GetParam()), std::string::npos);
+}
+
+TEST_P(EveryStrategy, RunTrainsAndWritesItsResults) {
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(tiny_config({GetParam()}, {1, 3}))), 0)
+      << read_text(dir_ / "stderr");
+  const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(summaries.size(), 2u);
+  for (const json& summary : summaries) {
+    EXPECT_EQ(summary["status"], "ok") << summary.dump();
+    EXPECT_EQ(summary["strategy"], GetParam()) << summary.dump();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, EveryStrategy, ::testing::ValuesIn(syncbed::sync::parameter_sync_names()));
+
+// One calibration, then every strategy in one simulated sweep.
+class EveryStrategySimulated : public EveryStrategy {};
+
+TEST_F(EveryStrategySimulated, SimulateHasARowForEveryStrategy) {
+  json config = tiny_config(json::array(), {2, 5, 8});
+  for (const auto& name : syncbed::sync::parameter_sync_names()) config["strategies"].push_back(name);
+  config["network"] = {{"kind", "hosts"}, {"rate", "1gbit"}, {"delay", "50us"}};
+  const std::string path = write_config(config);
+  ASSERT_EQ(syncbed("calibrate --iterations 1 --warmup 0 --threads 1 " + path), 0) << read_text(dir_ / "stderr");
+  ASSERT_EQ(syncbed("simulate " + path), 0) << read_text(dir_ / "stderr");
+  const auto rows = read_jsonl(dir_ / "out" / "simulated.jsonl");
+  for (const auto& name : syncbed::sync::parameter_sync_names()) {
+    int found = 0;
+    for (const json& row : rows)
+      if (row["strategy"] == name) {
+        ++found;
+        EXPECT_GT(row["throughput"].get<double>(), 0) << row.dump();
+      }
+    EXPECT_EQ(found, 3) << name;
+  }
+}
+
+}  // namespace
