@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "sync/halving_doubling/halving_doubling.h"
 #include "sync/ps/parameter_server.h"
 #include "sync/ring/ring_strategy.h"
 #include "sync/sharded/sharded_shuffle.h"
@@ -21,6 +22,9 @@ std::unique_ptr<ParameterSync> make(net::Mesh& mesh, const SyncOptions& options)
 // use, so tests that list strategies while registering themselves find it filled.
 std::vector<StrategyEntry> registered_strategies() {
   return {
+      {"halving_doubling",
+       "recursive halving reduce-scatter, recursive doubling all-gather, then the optimizer everywhere",
+       make<HalvingDoubling>, HalvingDoubling::costs, false, false, false},
       {"ps", "parameter servers: workers push gradient ranges, servers update, workers pull", make<ParameterServer>,
        ParameterServer::costs, false, true, false},
       {"ring", "ring allreduce (reduce-scatter, all-gather), then the optimizer on every worker", make<RingStrategy>,
