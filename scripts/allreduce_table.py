@@ -7,7 +7,7 @@ import os
 import statistics
 import sys
 
-ORDER = ["ring", "sharded", "sharded-bf16", "ps", "mpi", "gloo-ring-chunked", "gloo-halving-doubling"]
+PEERS = ["mpi", "gloo-ring-chunked", "gloo-halving-doubling"]
 
 
 def write_atomically(path, text):
@@ -16,13 +16,23 @@ def write_atomically(path, text):
     os.replace(path + ".tmp", path)
 
 
+def size_text(size):
+    for unit, shift in (("G", 30), ("M", 20), ("K", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift}{unit}"
+    return str(size)
+
+
 def main(measurements, out_dir):
     runs = collections.defaultdict(list)
+    seen = []  # syncbed's variants in the order they ran, then the peers
     for line in open(measurements):
         variant, n, size, busbw = line.split()
         runs[(variant, int(n), int(size))].append(float(busbw))
+        if variant not in seen:
+            seen.append(variant)
     median = {key: statistics.median(values) for key, values in runs.items()}
-    variants = [v for v in ORDER if any(key[0] == v for key in median)]
+    variants = [v for v in seen if v not in PEERS] + [v for v in PEERS if v in seen]
     cases = sorted({(n, size) for (_, n, size) in median})
     rounds = max(len(v) for v in runs.values())
 
@@ -31,7 +41,7 @@ def main(measurements, out_dir):
     csv = "workers,size_bytes," + ",".join(f"{v}_busbw_gbps" for v in variants) + "\n"
     for n, size in cases:
         cells = [median.get((v, n, size)) for v in variants]
-        print(f"{n:>3} {size >> 20:>5}M " + " ".join(f"{c:>21.2f}" if c else f"{'-':>21}" for c in cells))
+        print(f"{n:>3} {size_text(size):>6} " + " ".join(f"{c:>21.3f}" if c else f"{'-':>21}" for c in cells))
         csv += f"{n},{size}," + ",".join(f"{c:.4f}" if c else "" for c in cells) + "\n"
     write_atomically(os.path.join(out_dir, "compare.csv"), csv)
 
@@ -46,7 +56,12 @@ def main(measurements, out_dir):
         values = [v for v in values if v]
         return max(values) if values else None
 
+    # (name, ratio, goal or None for a ratio only reported, sizes it applies to)
     targets = [
+        ("halving_doubling / ring", lambda n, s: ratio("halving_doubling", "ring", n, s), 1.0, lambda s: s <= 4 << 20),
+        ("halving_doubling / MPI", lambda n, s: ratio("halving_doubling", "mpi", n, s), None, lambda s: True),
+        ("halving_doubling / Gloo hd", lambda n, s: ratio("halving_doubling", "gloo-halving-doubling", n, s), None,
+         lambda s: True),
         ("ring / Open MPI", lambda n, s: ratio("ring", "mpi", n, s), 1.0, lambda s: True),
         ("ring / Gloo best", lambda n, s: ratio("ring", gloo_best, n, s), 1.25, lambda s: True),
         ("sharded / ring", lambda n, s: ratio("sharded", "ring", n, s), 0.9, lambda s: True),
@@ -59,8 +74,12 @@ def main(measurements, out_dir):
             value = measure(n, size)
             if value is None or not applies(size):
                 continue
+            if goal is None:
+                print(f"  {name:<26} N={n} {size_text(size):>5}  {value:5.2f}x")
+                csv += f"{name},{n},{size},{value:.4f},,\n"
+                continue
             met = value >= goal
-            print(f"  {name:<20} N={n} {size >> 20:>4}M  {value:5.2f}x / {goal:.2f}x  {'met' if met else 'MISSED'}")
+            print(f"  {name:<26} N={n} {size_text(size):>5}  {value:5.2f}x / {goal:.2f}x  {'met' if met else 'MISSED'}")
             csv += f"{name},{n},{size},{value:.4f},{goal},{int(met)}\n"
     write_atomically(os.path.join(out_dir, "targets.csv"), csv)
 
@@ -68,11 +87,15 @@ def main(measurements, out_dir):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     worker_counts = sorted({n for n, _ in cases})
-    fig, axes = plt.subplots(1, len(worker_counts), figsize=(6 * len(worker_counts), 4.5), squeeze=False)
-    for ax, n in zip(axes[0], worker_counts):
+    columns = min(4, len(worker_counts))
+    rows = (len(worker_counts) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(6 * columns, 4.5 * rows), squeeze=False)
+    for ax in axes.flat[len(worker_counts):]:
+        ax.set_visible(False)
+    for ax, n in zip(axes.flat, worker_counts):
         sizes = sorted({s for m, s in cases if m == n})
         for v in variants:
-            points = [(s >> 20, median[(v, n, s)]) for s in sizes if (v, n, s) in median]
+            points = [(s / (1 << 20), median[(v, n, s)]) for s in sizes if (v, n, s) in median]
             if points:
                 ax.plot(*zip(*points), marker="o", label=v, linestyle="--" if v.startswith(("mpi", "gloo")) else "-")
         ax.set_xscale("log", base=2)

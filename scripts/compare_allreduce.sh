@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# syncbed's strategies next to Open MPI and Gloo (each when built), interleaved per round,
-# median of rounds: scripts/compare_allreduce.sh [ROUNDS] [SIZES] [WORKER COUNTS]
-# Defaults: 3 rounds, sizes 4M,28M,128M, workers "2 4". Prints busbw and the issue's
-# target ratios; writes results/allreduce/compare.csv, targets.csv and compare.png.
+# Every registered syncbed strategy (plus sharded with bf16) next to Open MPI and Gloo,
+# interleaved per round, median of rounds:
+#   scripts/compare_allreduce.sh [ROUNDS] [SIZES] [WORKER COUNTS]
+# Defaults: 3 rounds, sizes 4M,28M,128M, workers "2 4". Installs the peers
+# (scripts/setup_baselines.sh), prints busbw and the target ratios; writes
+# results/allreduce/compare.csv, targets.csv and compare.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
 sizes="${2:-4M,28M,128M}"
 worker_counts="${3:-2 4}"
 scripts/setup.sh
+scripts/setup_baselines.sh
 scripts/build.sh build >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -18,7 +21,7 @@ mpi=build/experiments/bench/baselines/mpi_allreduce_bench
 gloo=build/experiments/bench/baselines/gloo_allreduce_bench
 mpirun_tcp=(mpirun --oversubscribe --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include lo)
 [ "$(id -u)" -eq 0 ] && mpirun_tcp+=(--allow-run-as-root)
-variants="ring sharded sharded-bf16 ps"
+variants="$("$syncbed" strategies --names | tr '\n' ' ')sharded-bf16"
 if [ -x "$mpi" ]; then variants+=" mpi"; else echo "compare: no Open MPI baseline (apt install libopenmpi-dev openmpi-bin)"; fi
 if [ -x "$gloo" ]; then variants+=" gloo-ring-chunked gloo-halving-doubling"; else echo "compare: no Gloo baseline (apt install libgloo-dev)"; fi
 

@@ -37,7 +37,7 @@ std::vector<double> slowest_per_iteration(net::Mesh& mesh, int workers, std::vec
 
 }  // namespace
 
-int run_bench_allreduce(const std::vector<std::string>& args) {
+int bench_allreduce_command(const std::vector<std::string>& args) {
   auto specs = worker_option_specs("2");
   std::string names;
   for (const auto& entry : sync::strategy_entries())

@@ -11,8 +11,8 @@
 #include "core/atomic_file.h"
 #include "core/clock.h"
 #include "core/optimizer.h"
-#include "experiments/cli/commands.h"
 #include "core/options.h"
+#include "experiments/cli/commands.h"
 #include "models/data/synthetic_images.h"
 #include "models/dnnl_context.h"
 #include "models/inception_v1.h"
@@ -154,7 +154,7 @@ nlohmann::json bench_ncf(const Options& options, int batch, int steps, int warmu
 
 }  // namespace
 
-int run_bench_model(const std::vector<std::string>& args) {
+int bench_model_command(const std::vector<std::string>& args) {
   Options options(
       "bench-model",
       "Training throughput of one model in one process on synthetic data: forward, backward and "

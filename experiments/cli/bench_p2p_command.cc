@@ -11,7 +11,7 @@
 
 namespace syncbed::cli {
 
-int run_bench_p2p(const std::vector<std::string>& args) {
+int bench_p2p_command(const std::vector<std::string>& args) {
   auto specs = worker_option_specs("2");
   specs.push_back({"sizes", "LIST", "message sizes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
   specs.push_back({"iters", "K", "timed batches per size (each moves >= 64 MiB); the median is reported", "10"});

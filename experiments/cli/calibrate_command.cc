@@ -12,8 +12,8 @@
 #include "core/atomic_file.h"
 #include "core/clock.h"
 #include "core/cpus.h"
-#include "experiments/cli/commands.h"
 #include "core/options.h"
+#include "experiments/cli/commands.h"
 #include "experiments/harness/experiment_config.h"
 #include "experiments/harness/host_facts.h"
 #include "experiments/sim/machine_probe.h"
@@ -22,7 +22,7 @@
 
 namespace syncbed::cli {
 
-int run_calibrate(const std::vector<std::string>& args) {
+int calibrate_command(const std::vector<std::string>& args) {
   Options options(
       "calibrate",
       "Measure the per-iteration compute time (forward + backward of one worker's batch) of a config's "

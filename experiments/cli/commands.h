@@ -6,16 +6,17 @@
 namespace syncbed::cli {
 
 // Each returns the process exit code; args exclude "syncbed" and the command name.
-int run_demo(const std::vector<std::string>& args);
-int run_bench_p2p(const std::vector<std::string>& args);
-int run_bench_allreduce(const std::vector<std::string>& args);
-int run_bench_model(const std::vector<std::string>& args);
-int run_train(const std::vector<std::string>& args);
-int run_run(const std::vector<std::string>& args);
-int run_worker(const std::vector<std::string>& args);
-int run_compare(const std::vector<std::string>& args);
-int run_calibrate(const std::vector<std::string>& args);
-int run_simulate(const std::vector<std::string>& args);
-int run_link_delay(const std::vector<std::string>& args);
+int demo_command(const std::vector<std::string>& args);
+int bench_p2p_command(const std::vector<std::string>& args);
+int bench_allreduce_command(const std::vector<std::string>& args);
+int bench_model_command(const std::vector<std::string>& args);
+int train_command(const std::vector<std::string>& args);
+int run_command(const std::vector<std::string>& args);
+int worker_command(const std::vector<std::string>& args);
+int compare_command(const std::vector<std::string>& args);
+int calibrate_command(const std::vector<std::string>& args);
+int simulate_command(const std::vector<std::string>& args);
+int link_delay_command(const std::vector<std::string>& args);
+int strategies_command(const std::vector<std::string>& args);
 
 }  // namespace syncbed::cli

@@ -23,7 +23,7 @@ float value(int rank, std::size_t index, int iteration) {
 
 }  // namespace
 
-int run_demo(const std::vector<std::string>& args) {
+int demo_command(const std::vector<std::string>& args) {
   auto specs = worker_option_specs("4");
   specs.push_back({"elements", "N", "fp32 elements per rank (Inception-v1 has 6,998,552 parameters)", "6998552"});
   specs.push_back({"iters", "K", "allreduce iterations, each verified", "10"});

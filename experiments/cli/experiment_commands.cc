@@ -21,7 +21,7 @@ const OptionSpec kSetOption{"set", "KEY=VALUE",
 
 }  // namespace
 
-int run_run(const std::vector<std::string>& args) {
+int run_command(const std::vector<std::string>& args) {
   Options options("run",
                   "Run an experiment: every sync strategy x every worker count of the config, each run with N local "
                   "worker processes; results (JSON lines and CSV per iteration and per run) go to the config's output "
@@ -36,7 +36,7 @@ int run_run(const std::vector<std::string>& args) {
   return experiments::run_experiment(std::move(config), sweep);
 }
 
-int run_worker(const std::vector<std::string>& args) {
+int worker_command(const std::vector<std::string>& args) {
   auto specs = worker_option_specs("0");
   specs.push_back(kSetOption);
   specs.push_back({"run", "K",
@@ -83,7 +83,7 @@ int run_worker(const std::vector<std::string>& args) {
   return 0;
 }
 
-int run_compare(const std::vector<std::string>& args) {
+int compare_command(const std::vector<std::string>& args) {
   Options options("compare",
                   "Print the comparison table of a results directory: per strategy and worker count the throughput, "
                   "scaling efficiency against the same strategy's N=1, sync time as a fraction of compute time, and "

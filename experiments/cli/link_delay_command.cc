@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "experiments/cli/commands.h"
 #include "core/options.h"
+#include "experiments/cli/commands.h"
 #include "experiments/netemu/link_delay.h"
 #include "experiments/netemu/network_spec.h"
 
@@ -20,7 +20,7 @@ void request_stop(int) { stop_requested.store(true); }
 
 }  // namespace
 
-int run_link_delay(const std::vector<std::string>& args) {
+int link_delay_command(const std::vector<std::string>& args) {
   Options options(
       "link-delay",
       "Delay every packet of netfilter queue Q of this network namespace by a fixed time (root): the "

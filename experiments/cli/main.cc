@@ -22,23 +22,25 @@ struct Command {
 
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table{
-      {"demo", {syncbed::cli::run_demo, "sum-allreduce across N local processes over TCP and verify (default: 4)"}},
-      {"bench-p2p", {syncbed::cli::run_bench_p2p, "point-to-point throughput between two processes"}},
+      {"demo", {syncbed::cli::demo_command, "sum-allreduce across N local processes over TCP and verify (default: 4)"}},
+      {"bench-p2p", {syncbed::cli::bench_p2p_command, "point-to-point throughput between two processes"}},
       {"bench-allreduce",
-       {syncbed::cli::run_bench_allreduce, "sum-allreduce throughput of a sync strategy (nccl-tests columns)"}},
-      {"bench-model", {syncbed::cli::run_bench_model, "training throughput of one model in one process"}},
-      {"train", {syncbed::cli::run_train, "train one model in one process on real data and report its quality"}},
-      {"run", {syncbed::cli::run_run, "run an experiment config: strategies x worker counts -> results/<name>/"}},
-      {"worker", {syncbed::cli::run_worker, "be one rank of one run of an experiment (started by run, srun, ...)"}},
-      {"compare", {syncbed::cli::run_compare, "print the strategy x N comparison table of a results directory"}},
+       {syncbed::cli::bench_allreduce_command, "sum-allreduce throughput of a sync strategy (nccl-tests columns)"}},
+      {"bench-model", {syncbed::cli::bench_model_command, "training throughput of one model in one process"}},
+      {"train", {syncbed::cli::train_command, "train one model in one process on real data and report its quality"}},
+      {"run", {syncbed::cli::run_command, "run an experiment config: strategies x worker counts -> results/<name>/"}},
+      {"worker", {syncbed::cli::worker_command, "be one rank of one run of an experiment (started by run, srun, ...)"}},
+      {"compare", {syncbed::cli::compare_command, "print the strategy x N comparison table of a results directory"}},
       {"calibrate",
-       {syncbed::cli::run_calibrate,
+       {syncbed::cli::calibrate_command,
         "measure a config's compute time and this machine's sync costs (for emulation "
         "and simulate)"}},
       {"simulate",
-       {syncbed::cli::run_simulate, "predict a config's sweep at up to 1024 workers with a calibrated model"}},
+       {syncbed::cli::simulate_command, "predict a config's sweep at up to 1024 workers with a calibrated model"}},
+      {"strategies", {syncbed::cli::strategies_command, "list the registered sync strategies and their options"}},
       {"link-delay",
-       {syncbed::cli::run_link_delay, "delay a network namespace's queued packets (netns_cluster.sh, without netem)"}},
+       {syncbed::cli::link_delay_command,
+        "delay a network namespace's queued packets (netns_cluster.sh, without netem)"}},
   };
   return table;
 }

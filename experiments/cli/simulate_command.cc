@@ -8,8 +8,8 @@
 #include <map>
 
 #include "core/atomic_file.h"
-#include "experiments/cli/commands.h"
 #include "core/options.h"
+#include "experiments/cli/commands.h"
 #include "experiments/harness/experiment.h"
 #include "experiments/harness/results.h"
 #include "experiments/sim/simulator.h"
@@ -72,7 +72,7 @@ std::map<std::pair<std::string, int>, double> measured_throughputs(const std::st
   std::map<std::pair<std::string, int>, double> out;
   if (!std::filesystem::exists(dir + "/summary.jsonl")) return out;
   for (const auto& s : experiments::read_summaries(dir))
-    if (s.value("status", "") == "ok") out[{s["strategy"], s["workers"]}] = s["throughput"];
+    if (s.ok()) out[{s.strategy, s.workers}] = s.throughput;
   return out;
 }
 
@@ -84,7 +84,7 @@ std::string percent(double fraction) {
 
 }  // namespace
 
-int run_simulate(const std::vector<std::string>& args) {
+int simulate_command(const std::vector<std::string>& args) {
   Options options("simulate",
                   "Predict the config's sweep (strategies x worker counts, N up to 1024) with a calibrated model of "
                   "the cluster: link rate and delay from \"network\", sum/optimizer/message costs and compute time "

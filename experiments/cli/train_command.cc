@@ -8,8 +8,8 @@
 
 #include "core/atomic_file.h"
 #include "core/clock.h"
-#include "experiments/cli/commands.h"
 #include "core/options.h"
+#include "experiments/cli/commands.h"
 #include "models/data/movielens.h"
 #include "models/data/synthetic_feedback.h"
 #include "models/dnnl_context.h"
@@ -189,7 +189,7 @@ nlohmann::json train_ncf(const Options& options) {
 
 }  // namespace
 
-int run_train(const std::vector<std::string>& args) {
+int train_command(const std::vector<std::string>& args) {
   Options options(
       "train",
       "Train one model in one process on real or generated data and report its quality: Inception-v1 on "

@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/transport/mesh.h"
 #include "core/options.h"
+#include "core/transport/mesh.h"
 
 namespace syncbed::cli {
 

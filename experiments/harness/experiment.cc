@@ -85,21 +85,17 @@ void keep_logs(const std::string& run_dir, const std::string& output, int run_in
 }
 
 // One finished run in a line: throughput, where the time went, and what was learned.
-std::string run_line(const nlohmann::json& summary) {
-  const std::string unit = summary["item_unit"];
+std::string run_line(const RunSummary& s) {
   char text[512];
   std::snprintf(text, sizeof text, "%.1f %s/s, iteration %.1f ms (compute %.1f, sync %.1f), sync/compute %.0f%%",
-                summary["throughput"].get<double>(), unit.c_str(), summary["iteration_ms"].get<double>(),
-                summary["compute_ms"].get<double>(), summary["sync_ms"].get<double>(),
-                100 * summary["sync_overhead"].get<double>());
+                s.throughput, s.item_unit.c_str(), s.iteration_ms, s.compute_ms, s.sync_ms, 100 * s.sync_overhead);
   std::string line = text;
-  const double effective = summary.value("effective_throughput", summary["throughput"].get<double>());
-  if (effective < summary["throughput"].get<double>())
-    line += ", " + format_number(effective) + " " + unit + "/s used (the rest dropped or discarded)";
-  if (summary.contains("hit_rate")) line += ", HR@10 " + format_number(summary["hit_rate"]);
-  if (summary.contains("restarts"))
-    line += ", restarted " + std::to_string(summary["restarts"].size()) + "x from checkpoints (" +
-            std::to_string(summary["redone_iterations"].get<long>()) + " iterations redone)";
+  if (s.effective_throughput && *s.effective_throughput < s.throughput)
+    line += ", " + format_number(*s.effective_throughput) + " " + s.item_unit + "/s used (the rest dropped or discarded)";
+  if (s.hit_rate) line += ", HR@10 " + format_number(*s.hit_rate);
+  if (s.redone_iterations)
+    line += ", restarted " + std::to_string(s.restarts.size()) + "x from checkpoints (" +
+            std::to_string(*s.redone_iterations) + " iterations redone)";
   return line;
 }
 
@@ -202,8 +198,9 @@ class Sweep {
           // An evaluation or checkpoint at `resume` came before the checkpoint; iteration
           // `resume` is the first to do again.
           const long iteration = r.value("iteration", 0L);
-          const bool lost = r.value("kind", "") == "iteration" ? iteration >= resume : iteration > resume;
-          redone += lost && r.value("kind", "") == "iteration";
+          const bool is_iteration = kind_of(r) == RecordKind::kIteration;
+          const bool lost = is_iteration ? iteration >= resume : iteration > resume;
+          redone += lost && is_iteration;
           return lost;
         });
         restarts.push_back({{"attempt", attempt - 1},
@@ -238,7 +235,7 @@ class Sweep {
         progress.update(fresh);
         if (attempt > 1 && !restarts.back().contains("restart_s"))
           for (const auto& r : fresh)
-            if (r.value("kind", "") == "iteration") {  // the restarted workers are training again
+            if (kind_of(r) == RecordKind::kIteration) {  // the restarted workers are training again
               restarts.back()["restart_s"] = since_launch.elapsed();
               break;
             }
@@ -268,8 +265,8 @@ class Sweep {
     progress.finish_run();
 
     const RunFacts facts = run_facts(config_, run);
-    std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
-    nlohmann::json summary;
+    std::erase_if(records, [](const nlohmann::json& r) { return kind_of(r) == RecordKind::kStart; });
+    RunSummary summary;
     if (!error.empty()) records.clear();  // a crashed run's partial records are not results
     if (error.empty()) {
       try {
@@ -279,12 +276,12 @@ class Sweep {
       }
     }
     if (!error.empty()) summary = failed_run(facts, error, host_);
-    summary["wall_s"] = wall.elapsed();  // launch to end, restarts included
+    summary.wall_s = wall.elapsed();  // launch to end, restarts included
     if (!restarts.empty()) {
       long redone = 0;
       for (const auto& r : restarts) redone += r["redone_iterations"].get<long>();
-      summary["restarts"] = restarts;
-      summary["redone_iterations"] = redone;
+      summary.restarts = restarts;
+      summary.redone_iterations = redone;
     }
     tag_records(facts, records);
     summaries_.push_back(summary);
@@ -305,7 +302,8 @@ class Sweep {
   ExperimentConfig config_;
   std::vector<RunSpec> runs_;
   nlohmann::json host_;
-  std::vector<nlohmann::json> summaries_, records_;
+  std::vector<RunSummary> summaries_;
+  std::vector<nlohmann::json> records_;
   std::optional<NetnsCluster> cluster_;  // removed when the sweep ends, however it ends
   std::optional<OutputDir> output_;      // locked and with its scratch from run() on
 };
@@ -319,7 +317,8 @@ RunFacts run_facts(const ExperimentConfig& config, const RunSpec& run) {
           run.strategy.name,
           run.index,
           run.workers,
-          run.strategy.extra_ranks(),
+          run.strategy.options.ps.extra_ranks(),
+          run.strategy.runs_tasks() ? 1 : 0,
           config.compute.emulated(),
           config.compute.emulated_ms,
           config.model.name,

@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include "experiments/harness/records.h"
+
 namespace syncbed::experiments {
 namespace {
 
@@ -56,23 +58,22 @@ void SweepProgress::start_run(int index, const std::string& title, long iteratio
 
 void SweepProgress::update(const std::vector<nlohmann::json>& new_records) {
   for (const auto& r : new_records) {
-    if (r.value("kind", "") == "start") {
-      iterations_ = r.value("iterations", 0L);
+    const RecordKind kind = kind_of(r);
+    if (kind == RecordKind::kStart) {
+      iterations_ = StartRecord::from_json(r).iterations;
       last_event_.clear();
-      continue;
-    }
-    if (r.value("kind", "") == "checkpoint") continue;
-    if (r.value("kind", "") == "evaluation") {
+    } else if (kind == RecordKind::kEvaluation) {
+      const auto evaluation = EvaluationRecord::from_json(r);
       char text[96];
-      std::snprintf(text, sizeof text, "epoch %d HR@10 %.4f", r.value("epoch", 0), r.value("hit_rate", 0.0));
+      std::snprintf(text, sizeof text, "epoch %d HR@10 %.4f", evaluation.epoch, evaluation.hit_rate);
       last_event_ = text;
-      continue;
+    } else if (kind == RecordKind::kIteration) {
+      ++done_;
+      last_event_.clear();
+      // items/s over the recent iterations (exponentially weighted)
+      recent_items_ = 0.8 * recent_items_ + items_per_iteration_;
+      recent_seconds_ = 0.8 * recent_seconds_ + IterationRecord::from_json(r).seconds;
     }
-    ++done_;
-    last_event_.clear();
-    // items/s over the recent iterations (exponentially weighted)
-    recent_items_ = 0.8 * recent_items_ + items_per_iteration_;
-    recent_seconds_ = 0.8 * recent_seconds_ + r.value("seconds", 0.0);
   }
   if (since_draw_.elapsed() >= (terminal_ ? 0.2 : 10.0)) draw();
 }

@@ -20,7 +20,7 @@ double median(std::vector<double> values) {
   return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
-nlohmann::json identity(const RunFacts& facts) {
+nlohmann::json identity_fields(const RunFacts& facts) {
   return {{"experiment", facts.experiment}, {"config_hash", facts.config_hash}, {"run", facts.run},
           {"strategy", facts.strategy},     {"workers", facts.workers},         {"emulated", facts.emulated}};
 }
@@ -75,7 +75,7 @@ std::string to_csv(const std::vector<nlohmann::json>& records, const std::vector
 }
 
 void tag_records(const RunFacts& facts, std::vector<nlohmann::json>& records) {
-  const nlohmann::json id = identity(facts);
+  const nlohmann::json id = identity_fields(facts);
   for (auto& record : records) {
     nlohmann::json tagged = id;
     tagged.update(record);
@@ -83,140 +83,167 @@ void tag_records(const RunFacts& facts, std::vector<nlohmann::json>& records) {
   }
 }
 
-nlohmann::json summarize_run(const RunFacts& facts, const std::vector<nlohmann::json>& records,
-                             const nlohmann::json& info, const nlohmann::json& host) {
+namespace {
+
+// The medians and sums of a run's timed iterations, and what its other records say.
+struct Tally {
   std::vector<double> seconds, compute, sync, losses, checkpoints;
   std::map<std::string, std::vector<double>> phases;
   nlohmann::json evaluations = nlohmann::json::array();
-  long iterations = 0;
+  long iterations = 0;     // warm-up included
   long used_replicas = 0;  // task model: the replicas whose gradients made an update
-  bool drop_records = false;
-  for (const auto& r : records) {
-    if (r.at("kind") == "evaluation") {
-      evaluations.push_back({{"epoch", r.at("epoch")},
-                             {"hit_rate", r.at("hit_rate")},
-                             {"ndcg", r.at("ndcg")},
-                             {"seconds", r.at("seconds")}});
-      continue;
-    }
-    if (r.at("kind") == "checkpoint") checkpoints.push_back(r.at("seconds"));
-    if (r.at("kind") != "iteration") continue;
-    ++iterations;
-    if (r.at("warmup").get<bool>()) continue;
-    seconds.push_back(r.at("seconds"));
-    compute.push_back(r.at("compute_s"));
-    sync.push_back(r.at("sync_s"));
-    if (!r.at("loss").is_null()) losses.push_back(r.at("loss"));
-    for (const auto& [name, s] : r.at("phases").items()) phases[name].push_back(s);
-    if (const auto drop = r.find("drop"); drop != r.end()) {
-      drop_records = true;
-      if (!drop->at("discarded").get<bool>()) used_replicas += drop->at("replicas").get<long>();
-    }
-  }
-  if (iterations != info.at("iterations").get<long>())
-    throw std::runtime_error("rank 0 recorded " + std::to_string(iterations) + " of " +
-                             std::to_string(info.at("iterations").get<long>()) + " iterations");
-  double total = 0, compute_total = 0, sync_total = 0;
-  for (std::size_t i = 0; i < seconds.size(); ++i) {
-    total += seconds[i];
-    compute_total += compute[i];
-    sync_total += sync[i];
-  }
-  const long per_iteration = info.at("items_per_worker").get<long>() * facts.workers;
-  const long items = per_iteration * static_cast<long>(seconds.size());
-  nlohmann::json phase_medians = nlohmann::json::object();
-  for (const auto& [name, values] : phases) phase_medians[name] = median(values) * 1e3;
-  const std::size_t tail = std::min<std::size_t>(10, losses.size());
-  double last_loss = 0;
-  for (std::size_t i = losses.size() - tail; i < losses.size(); ++i) last_loss += losses[i] / tail;
+  bool dropping = false;   // task model with straggler drop
 
-  nlohmann::json summary = identity(facts);
-  summary.update({{"kind", "summary"},
-                  {"status", "ok"},
-                  {"strategy_name", facts.strategy_name},
-                  {"servers", facts.extra_ranks},
-                  {"model", facts.model},
-                  {"batch_per_worker", facts.batch_per_worker},
-                  {"item_unit", info.at("item_unit")},
-                  {"parameters", info.at("parameters")},
-                  {"threads_per_worker", info.at("threads_per_worker")},
-                  {"iterations", seconds.size()},
-                  {"warmup", info.at("warmup")},
-                  {"items", items},
-                  {"seconds", total},
-                  {"throughput", total > 0 ? items / total : 0.0},
-                  {"iteration_ms", median(seconds) * 1e3},
-                  {"compute_ms", median(compute) * 1e3},
-                  {"sync_ms", median(sync) * 1e3},
-                  {"sync_overhead", compute_total > 0 ? sync_total / compute_total : 0.0},
-                  {"phases_ms", phase_medians},
-                  {"loss_last", facts.emulated ? nlohmann::json() : nlohmann::json(last_loss)},
-                  {"host", host}});
-  if (facts.emulated) summary["emulated_ms"] = facts.emulated_ms;
-  if (!facts.network.is_null()) summary["network"] = facts.network;
-  if (info.contains("endpoints")) summary["endpoints"] = info["endpoints"];
-  if (info.contains("weights_hash")) summary["weights_hash"] = info["weights_hash"];
+  explicit Tally(const std::vector<nlohmann::json>& records) {
+    for (const auto& r : records) {
+      switch (kind_of(r)) {
+        case RecordKind::kEvaluation: {
+          const auto e = EvaluationRecord::from_json(r);
+          evaluations.push_back({{"epoch", e.epoch}, {"hit_rate", e.hit_rate}, {"ndcg", e.ndcg}, {"seconds", e.seconds}});
+          break;
+        }
+        case RecordKind::kCheckpoint:
+          checkpoints.push_back(CheckpointRecord::from_json(r).seconds);
+          break;
+        case RecordKind::kIteration:
+          add(IterationRecord::from_json(r));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  void add(const IterationRecord& r) {
+    ++iterations;
+    if (r.warmup) return;
+    seconds.push_back(r.seconds);
+    compute.push_back(r.compute_s);
+    sync.push_back(r.sync_s);
+    if (r.loss) losses.push_back(*r.loss);
+    for (const auto& [name, s] : r.phases) phases[name].push_back(s);
+    if (r.drop) {
+      dropping = true;
+      if (!r.drop->discarded) used_replicas += r.drop->replicas;
+    }
+  }
+
+  static double sum(const std::vector<double>& values) {
+    double total = 0;
+    for (double v : values) total += v;
+    return total;
+  }
+
+  double mean_of_last_losses(std::size_t count) const {
+    const std::size_t tail = std::min(count, losses.size());
+    double mean = 0;
+    for (std::size_t i = losses.size() - tail; i < losses.size(); ++i) mean += losses[i] / tail;
+    return mean;
+  }
+};
+
+RunSummary identity(const RunFacts& facts, const nlohmann::json& host) {
+  RunSummary s;
+  s.experiment = facts.experiment;
+  s.config_hash = facts.config_hash;
+  s.run = facts.run;
+  s.strategy = facts.strategy;
+  s.workers = facts.workers;
+  s.emulated = facts.emulated;
+  s.strategy_name = facts.strategy_name;
+  s.model = facts.model;
+  s.host = host;
+  s.network = facts.network;
+  return s;
+}
+
+}  // namespace
+
+RunSummary summarize_run(const RunFacts& facts, const std::vector<nlohmann::json>& records, const nlohmann::json& info,
+                         const nlohmann::json& host) {
+  const Tally tally(records);
+  if (tally.iterations != info.at("iterations").get<long>())
+    throw std::runtime_error("rank 0 recorded " + std::to_string(tally.iterations) + " of " +
+                             std::to_string(info.at("iterations").get<long>()) + " iterations");
+  const double total = Tally::sum(tally.seconds), compute_total = Tally::sum(tally.compute);
+  const long items_per_worker = info.at("items_per_worker").get<long>();
+
+  RunSummary s = identity(facts, host);
+  s.servers = facts.servers;
+  s.driver = facts.driver;
+  s.batch_per_worker = facts.batch_per_worker;
+  s.item_unit = info.at("item_unit");
+  s.parameters = info.at("parameters");
+  s.threads_per_worker = info.at("threads_per_worker");
+  s.iterations = static_cast<long>(tally.seconds.size());
+  s.warmup = info.at("warmup");
+  s.items = items_per_worker * facts.workers * s.iterations;
+  s.seconds = total;
+  s.throughput = total > 0 ? s.items / total : 0.0;
+  s.iteration_ms = median(tally.seconds) * 1e3;
+  s.compute_ms = median(tally.compute) * 1e3;
+  s.sync_ms = median(tally.sync) * 1e3;
+  s.sync_overhead = compute_total > 0 ? Tally::sum(tally.sync) / compute_total : 0.0;
+  for (const auto& [name, values] : tally.phases) s.phases_ms[name] = median(values) * 1e3;
+  if (!facts.emulated) s.loss_last = tally.mean_of_last_losses(10);
+  if (facts.emulated) s.emulated_ms = facts.emulated_ms;
+  if (info.contains("endpoints")) s.endpoints = info["endpoints"];
+  if (info.contains("weights_hash")) s.weights_hash = info["weights_hash"];
   if (info.contains("tasks")) {
     // The task model's driver records what scheduling cost each iteration: as a fraction
     // of compute, the paper's Fig. 8 measure.
-    summary["tasks"] = info["tasks"];
-    double scheduling = 0;
-    for (double s : phases["scheduling"]) scheduling += s;
-    summary["scheduling_overhead"] = compute_total > 0 ? scheduling / compute_total : 0.0;
+    s.tasks = info["tasks"];
+    const auto scheduling = tally.phases.find("scheduling");
+    s.scheduling_overhead =
+        compute_total > 0 && scheduling != tally.phases.end() ? Tally::sum(scheduling->second) / compute_total : 0.0;
   }
-  if (!checkpoints.empty()) {  // written between iterations, so not in the throughput
-    double total_s = 0;
-    for (double c : checkpoints) total_s += c;
-    summary["checkpoints"] = {
-        {"count", checkpoints.size()}, {"median_ms", median(checkpoints) * 1e3}, {"total_s", total_s}};
-  }
-  if (drop_records) {
+  if (!tally.checkpoints.empty())  // written between iterations, so not in the throughput
+    s.checkpoints = {{"count", tally.checkpoints.size()},
+                     {"median_ms", median(tally.checkpoints) * 1e3},
+                     {"total_s", Tally::sum(tally.checkpoints)}};
+  if (tally.dropping) {
     // With straggler dropping, items computed are not items learned from: a dropped task's
     // batch and a discarded iteration's batches never reach the weights.
-    const double used_items = static_cast<double>(used_replicas) * info.at("items_per_worker").get<double>();
-    summary["used_items"] = used_items;
-    summary["effective_throughput"] = total > 0 ? used_items / total : 0.0;
+    s.used_items = static_cast<double>(tally.used_replicas) * items_per_worker;
+    s.effective_throughput = total > 0 ? *s.used_items / total : 0.0;
   }
-  if (!evaluations.empty()) {
-    summary["evaluations"] = evaluations;
-    summary["hit_rate"] = evaluations.back()["hit_rate"];
-    summary["ndcg"] = evaluations.back()["ndcg"];
+  if (!tally.evaluations.empty()) {
+    s.evaluations = tally.evaluations;
+    s.hit_rate = tally.evaluations.back()["hit_rate"].get<double>();
+    s.ndcg = tally.evaluations.back()["ndcg"].get<double>();
   }
-  return summary;
+  return s;
 }
 
-nlohmann::json failed_run(const RunFacts& facts, const std::string& error, const nlohmann::json& host) {
-  nlohmann::json summary = identity(facts);
-  summary.update({{"kind", "summary"},
-                  {"status", "failed"},
-                  {"error", error},
-                  {"strategy_name", facts.strategy_name},
-                  {"model", facts.model},
-                  {"host", host}});
-  if (!facts.network.is_null()) summary["network"] = facts.network;
-  return summary;
+RunSummary failed_run(const RunFacts& facts, const std::string& error, const nlohmann::json& host) {
+  RunSummary s = identity(facts, host);
+  s.status = "failed";
+  s.error = error;
+  return s;
 }
 
-void write_results(const std::string& dir, const nlohmann::json& config, const std::vector<nlohmann::json>& summaries,
+void write_results(const std::string& dir, const nlohmann::json& config, const std::vector<RunSummary>& summaries,
                    const std::vector<nlohmann::json>& records) {
-  std::vector<nlohmann::json> flat_summaries;
-  for (auto s : summaries) {
-    s.erase("host");  // the same for every run; kept in the JSON lines
-    s.erase("evaluations");
-    flat_summaries.push_back(std::move(s));
+  std::vector<nlohmann::json> lines, flat_summaries;
+  for (const auto& summary : summaries) {
+    lines.push_back(summary.to_json());
+    nlohmann::json flat = lines.back();
+    flat.erase("host");  // the same for every run; kept in the JSON lines
+    flat.erase("evaluations");
+    flat_summaries.push_back(std::move(flat));
   }
   write_file_set(dir, {{"config.json", config.dump(2) + "\n"},
-                       {"summary.jsonl", to_jsonl(summaries)},
+                       {"summary.jsonl", to_jsonl(lines)},
                        {"summary.csv", to_csv(flat_summaries, {"run", "strategy", "workers", "status"})},
                        {"records.jsonl", to_jsonl(records)},
                        {"records.csv", to_csv(records, {"run", "strategy", "workers", "kind", "iteration"})}});
 }
 
-std::vector<nlohmann::json> read_summaries(const std::string& dir) {
+std::vector<RunSummary> read_summaries(const std::string& dir) {
   const std::string path = dir + "/summary.jsonl";
   std::ifstream in(path);
   if (!in) throw std::invalid_argument("cannot read " + path + " (is '" + dir + "' a results directory?)");
-  std::vector<nlohmann::json> summaries;
+  std::vector<RunSummary> summaries;
   int number = 0;
   for (std::string line; std::getline(in, line);) {
     ++number;
@@ -225,30 +252,31 @@ std::vector<nlohmann::json> read_summaries(const std::string& dir) {
     if (record.is_discarded() || !record.is_object() || !record.contains("strategy") || !record.contains("workers") ||
         !record.contains("status"))
       throw std::invalid_argument(path + ":" + std::to_string(number) + ": not a summary record");
-    summaries.push_back(std::move(record));
+    try {
+      summaries.push_back(RunSummary::from_json(record));
+    } catch (const nlohmann::json::exception& e) {
+      throw std::invalid_argument(path + ":" + std::to_string(number) + ": not a summary record (" + e.what() + ")");
+    }
   }
   return summaries;
 }
 
-std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
+std::string comparison_table(const std::vector<RunSummary>& summaries) {
   // Efficiency is against the strategy's smallest successful N (normally N=1):
   // throughput / (N / N0 x throughput at N0).
   std::map<std::string, std::pair<int, double>> base;  // strategy -> (N0, throughput)
   std::vector<std::string> order;
   bool ranked = false;
   int width = 14;  // of the strategy column
-  for (const auto& s : summaries) {
-    const std::string strategy = s.at("strategy");
-    width = std::max(width, static_cast<int>(strategy.size()));
-    if (std::find(order.begin(), order.end(), strategy) == order.end()) order.push_back(strategy);
-    const int workers = s.at("workers");
-    if (s.at("status") == "ok" && (!base.count(strategy) || workers < base[strategy].first))
-      base[strategy] = {workers, s.at("throughput").get<double>()};
-    ranked = ranked || s.contains("hit_rate");
-  }
   std::string unit = "items";
-  for (const auto& s : summaries)
-    if (s.contains("item_unit")) unit = s["item_unit"];
+  for (const auto& s : summaries) {
+    width = std::max(width, static_cast<int>(s.strategy.size()));
+    if (std::find(order.begin(), order.end(), s.strategy) == order.end()) order.push_back(s.strategy);
+    if (s.ok() && (!base.count(s.strategy) || s.workers < base[s.strategy].first))
+      base[s.strategy] = {s.workers, s.throughput};
+    ranked = ranked || s.hit_rate.has_value();
+    if (s.ok()) unit = s.item_unit;
+  }
   std::ostringstream out;
   char line[1024];
   std::snprintf(line, sizeof line, "%-*s %4s %12s %7s %9s %9s %9s %8s%s  %s\n", width, "strategy", "N",
@@ -257,34 +285,30 @@ std::string comparison_table(const std::vector<nlohmann::json>& summaries) {
   out << line;
   for (const auto& strategy : order)
     for (const auto& s : summaries) {
-      if (s.at("strategy") != strategy) continue;
-      const int workers = s.at("workers");
-      if (s.at("status") != "ok") {
-        std::snprintf(line, sizeof line, "%-*s %4d  FAILED: %.200s\n", width, strategy.c_str(), workers,
-                      s.value("error", std::string("?")).c_str());
+      if (s.strategy != strategy) continue;
+      if (!s.ok()) {
+        std::snprintf(line, sizeof line, "%-*s %4d  FAILED: %.200s\n", width, strategy.c_str(), s.workers,
+                      s.error.c_str());
         out << line;
         continue;
       }
-      const double throughput = s.at("throughput");
       char efficiency[16] = "      -";
       if (const auto& [n0, t0] = base[strategy]; t0 > 0)
-        std::snprintf(efficiency, sizeof efficiency, "%6.1f%%", 100 * throughput * n0 / (workers * t0));
+        std::snprintf(efficiency, sizeof efficiency, "%6.1f%%", 100 * s.throughput * n0 / (s.workers * t0));
       std::string phases;
-      for (const auto& [name, ms] : s.at("phases_ms").items()) {
+      for (const auto& [name, ms] : s.phases_ms) {
         char part[64];
-        std::snprintf(part, sizeof part, "%s%s %.1f", phases.empty() ? "" : ", ", name.c_str(), ms.get<double>());
+        std::snprintf(part, sizeof part, "%s%s %.1f", phases.empty() ? "" : ", ", name.c_str(), ms);
         phases += part;
       }
       char hit_rate[16] = "";
-      if (ranked && s.contains("hit_rate"))
-        std::snprintf(hit_rate, sizeof hit_rate, "  %.4f", s["hit_rate"].get<double>());
+      if (ranked && s.hit_rate)
+        std::snprintf(hit_rate, sizeof hit_rate, "  %.4f", *s.hit_rate);
       else if (ranked)
         std::snprintf(hit_rate, sizeof hit_rate, "  %6s", "-");
       std::snprintf(line, sizeof line, "%-*s %4d %12.1f %7s %9.1f %9.1f %9.1f %7.1f%%%s  %s%s\n", width,
-                    strategy.c_str(), workers, throughput, efficiency, s.at("iteration_ms").get<double>(),
-                    s.at("compute_ms").get<double>(), s.at("sync_ms").get<double>(),
-                    100 * s.at("sync_overhead").get<double>(), hit_rate, phases.c_str(),
-                    s.value("emulated", false) ? " (emulated compute)" : "");
+                    strategy.c_str(), s.workers, s.throughput, efficiency, s.iteration_ms, s.compute_ms, s.sync_ms,
+                    100 * s.sync_overhead, hit_rate, phases.c_str(), s.emulated ? " (emulated compute)" : "");
       out << line;
     }
   return out.str();

@@ -36,7 +36,8 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
   // The CPUs of this host are shared by the job's ranks on it (srun -n 4 on one node):
   // each computes with its share, unless the config says otherwise.
   const int threads = config.threads > 0 ? config.threads : threads_per_local_rank();
-  std::vector<nlohmann::json> summaries, all_records;
+  std::vector<RunSummary> summaries;
+  std::vector<nlohmann::json> all_records;
   int skipped = 0;
   for (std::size_t i = 0; i < config.strategies.size(); ++i) {
     const RunSpec run{static_cast<int>(i) + 1, config.strategies[i], mesh.size() - config.strategies[i].extra_ranks()};
@@ -64,16 +65,15 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
 
     const RunFacts facts = run_facts(config, run);
     auto records = RecordTail(records_path).read_new();
-    std::erase_if(records, [](const nlohmann::json& r) { return r.value("kind", "") == "start"; });
+    std::erase_if(records, [](const nlohmann::json& r) { return kind_of(r) == RecordKind::kStart; });
     std::ifstream info_file(info_path);
     summaries.push_back(summarize_run(facts, records, nlohmann::json::parse(info_file), host));
     tag_records(facts, records);
     all_records.insert(all_records.end(), records.begin(), records.end());
     write_results(config.output, config.source, summaries, all_records);
     std::printf("run %d/%zu %s: %.1f %s/s, iteration %.1f ms, sync %.1f ms\n", run.index, config.strategies.size(),
-                run.title().c_str(), summaries.back()["throughput"].get<double>(),
-                summaries.back()["item_unit"].get<std::string>().c_str(),
-                summaries.back()["iteration_ms"].get<double>(), summaries.back()["sync_ms"].get<double>());
+                run.title().c_str(), summaries.back().throughput, summaries.back().item_unit.c_str(),
+                summaries.back().iteration_ms, summaries.back().sync_ms);
     std::fflush(stdout);
   }
   if (writer) {

@@ -111,7 +111,7 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   o.drop = run.strategy.options.task_model.drop;
 
   RecordWriter records(options.records_path);
-  records.write({{"kind", "start"}, {"iterations", total}, {"iterations_per_epoch", 0}});
+  records.write(StartRecord{total, 0}.to_json());
   sync::tasks::Driver driver(mesh, o);
   const bool killer = config.kill.kills(run.index, mesh.rank());
   const std::vector<float> weights = driver.run([&](const sync::tasks::IterationTiming& t) {
@@ -119,33 +119,25 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
       log_line("fault injection: killing the driver after iteration " + std::to_string(t.iteration));
       raise(SIGKILL);
     }
-    const double compute = t.job1.compute;
-    records.write({{"kind", "iteration"},
-                   {"iteration", t.iteration},
-                   {"warmup", t.iteration < warmup},
-                   {"seconds", t.seconds},
-                   {"compute_s", compute},
-                   {"sync_s", t.seconds - compute},
-                   {"phases",
-                    {{"launch", t.launch},
-                     {"scheduling", t.scheduling},
-                     {"fetch_weights", t.job1.fetch},
-                     {"put_gradients", t.job1.put},
-                     {"fetch_gradients", t.job2.fetch},
-                     {"update", t.job2.compute},
-                     {"put_weights", t.job2.put}}},
-                   {"jobs", {{"forward_backward", job_json(t.job1)}, {"parameter_sync", job_json(t.job2)}}},
-                   {"loss", t.replicas > 0 ? nlohmann::json(t.loss) : nlohmann::json()},  // none: all dropped
-                   {"drop",
-                    {{"time_limit_s", t.time_limit},
-                     {"dropped", t.dropped},
-                     {"replicas", t.replicas},
-                     {"discarded", t.discarded}}}});
+    IterationRecord record;
+    record.iteration = t.iteration;
+    record.warmup = t.iteration < warmup;
+    record.seconds = t.seconds;
+    record.compute_s = t.job1.compute;
+    record.sync_s = t.seconds - t.job1.compute;
+    record.phases = {{"launch", t.launch},           {"scheduling", t.scheduling},    {"fetch_weights", t.job1.fetch},
+                     {"put_gradients", t.job1.put},  {"fetch_gradients", t.job2.fetch}, {"update", t.job2.compute},
+                     {"put_weights", t.job2.put}};
+    record.jobs = {{"forward_backward", job_json(t.job1)}, {"parameter_sync", job_json(t.job2)}};
+    if (t.replicas > 0) record.loss = t.loss;  // none: all dropped
+    record.drop = DropRecord{t.time_limit, t.dropped, t.replicas, t.discarded};
+    records.write(record.to_json());
   });
   if (workload->ranks()) {  // ranked data: how well the trained model ranks, on every user
     Stopwatch watch;
     std::copy(weights.begin(), weights.end(), workload->weights().begin());
-    records.write(evaluation_record(epochs_begun(*workload, total), total, workload->evaluate(0, 1), watch.lap()));
+    records.write(
+        evaluation_record(epochs_begun(*workload, total), total, workload->evaluate(0, 1), watch.lap()).to_json());
   }
   const auto& stats = driver.stats();
   if (options.info_path.empty()) return;

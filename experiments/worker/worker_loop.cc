@@ -58,10 +58,10 @@ void check_identical_weights(net::Mesh& mesh, int workers, std::span<const float
                   });
 }
 
-nlohmann::json phases_json(const sync::PhaseTimes& times) {
+std::vector<std::pair<std::string, double>> summed_phases(const sync::PhaseTimes& times) {
   std::map<std::string, double> sums;  // a phase may run several times in one step
   for (const auto& [name, seconds] : times.phases) sums[name] += seconds;
-  return sums;
+  return {sums.begin(), sums.end()};
 }
 
 // This rank's checkpoint after `step` back into the weights (a worker's) and the strategy.
@@ -82,14 +82,13 @@ int epochs_begun(const Workload& workload, long iterations) {
   return static_cast<int>((iterations + per_epoch - 1) / per_epoch);
 }
 
-nlohmann::json evaluation_record(int epoch, long iteration, const RankingSums& all, double seconds) {
-  return {{"kind", "evaluation"},
-          {"epoch", epoch},
-          {"iteration", iteration},
-          {"users", all.users},
-          {"hit_rate", all.users > 0 ? all.hits / all.users : 0},
-          {"ndcg", all.users > 0 ? all.ndcg / all.users : 0},
-          {"seconds", seconds}};
+EvaluationRecord evaluation_record(int epoch, long iteration, const RankingSums& all, double seconds) {
+  return {epoch,
+          iteration,
+          static_cast<long>(all.users),
+          all.users > 0 ? all.hits / all.users : 0,
+          all.users > 0 ? all.ndcg / all.users : 0,
+          seconds};
 }
 
 std::string weights_hash(std::span<const float> weights) {
@@ -153,11 +152,11 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   RecordWriter records(rank == 0 ? options.records_path : "");
   const long warmup = std::min(config.warmup, total - 1);
 
-  records.write({{"kind", "start"}, {"iterations", total}, {"iterations_per_epoch", per_epoch}});
+  records.write(StartRecord{total, per_epoch}.to_json());
   auto evaluate = [&](int epoch, long iteration) {
     Stopwatch watch;
     const RankingSums all = gather_ranking(mesh, workers, workload->evaluate(rank, workers));
-    records.write(evaluation_record(epoch, iteration, all, watch.lap()));
+    records.write(evaluation_record(epoch, iteration, all, watch.lap()).to_json());
   };
   const bool ranks = per_epoch > 0 && workload->ranks();
   const long start = options.resume_step;
@@ -182,12 +181,16 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     sync::PhaseTimes phases;
     strategy->step(workload->weights(), workload->gradients(), phases);
     const double sync_s = watch.lap();
-    nlohmann::json record{{"kind", "iteration"},           {"iteration", iteration},
-                          {"warmup", iteration < warmup},  {"seconds", compute_s + sync_s},
-                          {"compute_s", compute_s},        {"sync_s", sync_s},
-                          {"phases", phases_json(phases)}, {"loss", loss}};
-    if (per_epoch > 0) record["epoch"] = iteration / per_epoch + 1;
-    records.write(record);
+    IterationRecord record;
+    record.iteration = iteration;
+    record.epoch = per_epoch > 0 ? static_cast<int>(iteration / per_epoch + 1) : 0;
+    record.warmup = iteration < warmup;
+    record.seconds = compute_s + sync_s;
+    record.compute_s = compute_s;
+    record.sync_s = sync_s;
+    record.loss = loss;
+    record.phases = summed_phases(phases);
+    records.write(record.to_json());
     if (ranks && (iteration + 1) % per_epoch == 0)
       evaluate(static_cast<int>((iteration + 1) / per_epoch), iteration + 1);
     // After the iteration's records: whatever a resumed run skips is recorded already.
@@ -195,7 +198,7 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
       Stopwatch checkpoint_watch;
       strategy->synchronize(workload->weights());  // ps with staleness: every step in
       checkpoints->save(iteration + 1, workload->weights(), strategy->save_state());
-      records.write({{"kind", "checkpoint"}, {"iteration", iteration + 1}, {"seconds", checkpoint_watch.lap()}});
+      records.write(CheckpointRecord{iteration + 1, checkpoint_watch.lap()}.to_json());
     }
   }
   strategy->synchronize(workload->weights());

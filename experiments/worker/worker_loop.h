@@ -8,6 +8,7 @@
 
 #include "core/transport/mesh.h"
 #include "experiments/harness/experiment_config.h"
+#include "experiments/harness/records.h"
 
 namespace syncbed::experiments {
 
@@ -35,7 +36,7 @@ nlohmann::json run_info(const net::Mesh& mesh, std::span<const float> weights, c
 int epochs_begun(const Workload& workload, long iterations);
 
 // The record of one HR@10 / NDCG@10 evaluation of every user, after `iteration` iterations.
-nlohmann::json evaluation_record(int epoch, long iteration, const RankingSums& all, double seconds);
+EvaluationRecord evaluation_record(int epoch, long iteration, const RankingSums& all, double seconds);
 
 // Runs `run` on this rank of `mesh` (ranks past run.workers serve, for ps with separate
 // servers). Throws on any failure; at the end, checks that every worker holds the same

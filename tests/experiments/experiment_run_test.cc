@@ -180,6 +180,10 @@ TEST_F(ExperimentRun, TasksRecoverExactlyFromAnExecutorKilledInEitherJob) {
   EXPECT_EQ(clean[1]["tasks"]["executors_lost"], 0);
   EXPECT_GE(clean[1]["scheduling_overhead"].get<double>(), 0.0);
   EXPECT_FALSE(clean[0].contains("scheduling_overhead"));
+  // The driver is a rank of its own, not a parameter server (it was once counted as one).
+  EXPECT_EQ(clean[1]["driver"], 1);
+  EXPECT_EQ(clean[1]["servers"], 0);
+  EXPECT_EQ(clean[0]["driver"], 0);
 
   for (int job : {1, 2}) {
     config["faults"] = {{"kill", {{"run", job + 1}, {"rank", 1}, {"iteration", 4}, {"job", job}}}};

@@ -56,6 +56,21 @@ TEST(Simulator, RingPaysOneLatencyPerStep) {
   EXPECT_NEAR(run.phases_s.at("allreduce"), 6 * (0.25 + 0.01), 1e-6);
 }
 
+TEST(Simulator, HalvingDoublingPaysTwoLatenciesPerDoublingAndFoldsTheRemainder) {
+  ClusterModel cluster = plain();
+  cluster.latency_s = 0.01;
+  // 4 workers, 1 MB: halving steps of 1/2 and 1/4 MB each way, mirrored by the doubling.
+  const auto four = simulate_run(cluster, strategy("halving_doubling"), 4, 250'000, 10);
+  EXPECT_NEAR(four.phases_s.at("allreduce"), 2 * (0.5 + 0.01) + 2 * (0.25 + 0.01), 1e-6);
+  // 5 workers: rank 0 folds its whole megabyte into rank 1 and gets the sum back.
+  const auto five = simulate_run(cluster, strategy("halving_doubling"), 5, 250'000, 10);
+  EXPECT_NEAR(five.phases_s.at("allreduce"), four.phases_s.at("allreduce") + 2 * (1.0 + 0.01), 1e-6);
+  // Same bytes as the ring at 8 workers, in 6 dependent steps instead of 14.
+  const double ring = simulate_run(cluster, strategy("ring"), 8, 250'000, 10).phases_s.at("allreduce");
+  const double hd = simulate_run(cluster, strategy("halving_doubling"), 8, 250'000, 10).phases_s.at("allreduce");
+  EXPECT_NEAR(ring - hd, (14 - 6) * 0.01, 1e-6);
+}
+
 TEST(Simulator, SeparateServersAreLimitedByTheirIncomingPorts) {
   auto ps = strategy("ps");
   ps.options.ps.servers = 2;
