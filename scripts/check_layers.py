@@ -2,7 +2,7 @@
 """Checks that the include graph runs one way: each area includes only itself and the
 areas below it. Run from anywhere; exits 1 and names every include that runs upward.
 
-    core  <-  sync, models  <-  experiments/netemu  <-  experiments/harness
+    core  <-  sync, models  <-  experiments/netemu, experiments/workloads  <-  experiments/harness
           <-  experiments/worker, experiments/sim, experiments/bench  <-  experiments/cli
 """
 import pathlib
@@ -16,12 +16,16 @@ ALLOWED = {
     "sync": {"core"},
     "models": {"core"},
     "experiments/netemu": {"core"},
-    "experiments/harness": {"core", "sync", "models", "experiments/netemu"},
-    "experiments/worker": {"core", "sync", "models", "experiments/netemu", "experiments/harness"},
-    "experiments/sim": {"core", "sync", "models", "experiments/netemu", "experiments/harness"},
-    "experiments/bench": {"core", "sync", "models", "experiments/netemu", "experiments/harness"},
-    "experiments/cli": {"core", "sync", "models", "experiments/netemu", "experiments/harness",
-                        "experiments/worker", "experiments/sim", "experiments/bench"},
+    "experiments/workloads": {"core", "models"},
+    "experiments/harness": {"core", "sync", "models", "experiments/netemu", "experiments/workloads"},
+    "experiments/worker": {"core", "sync", "models", "experiments/netemu", "experiments/workloads",
+                           "experiments/harness"},
+    "experiments/sim": {"core", "sync", "models", "experiments/netemu", "experiments/workloads",
+                        "experiments/harness"},
+    "experiments/bench": {"core", "sync", "models", "experiments/netemu", "experiments/workloads",
+                          "experiments/harness"},
+    "experiments/cli": {"core", "sync", "models", "experiments/netemu", "experiments/workloads",
+                        "experiments/harness", "experiments/worker", "experiments/sim", "experiments/bench"},
 }
 
 

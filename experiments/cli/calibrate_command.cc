@@ -17,7 +17,7 @@
 #include "experiments/harness/experiment_config.h"
 #include "experiments/harness/host_facts.h"
 #include "experiments/sim/machine_probe.h"
-#include "experiments/worker/workloads/workload.h"
+#include "experiments/worker/make_workload.h"
 #include "models/dnnl_context.h"
 
 namespace syncbed::cli {

@@ -20,6 +20,7 @@
 #include "experiments/harness/progress.h"
 #include "experiments/harness/results.h"
 #include "experiments/netemu/netns_cluster.h"
+#include "experiments/workloads/registry.h"
 
 namespace syncbed::experiments {
 namespace fs = std::filesystem;
@@ -91,7 +92,8 @@ std::string run_line(const RunSummary& s) {
                 s.throughput, s.item_unit.c_str(), s.iteration_ms, s.compute_ms, s.sync_ms, 100 * s.sync_overhead);
   std::string line = text;
   if (s.effective_throughput && *s.effective_throughput < s.throughput)
-    line += ", " + format_number(*s.effective_throughput) + " " + s.item_unit + "/s used (the rest dropped or discarded)";
+    line +=
+        ", " + format_number(*s.effective_throughput) + " " + s.item_unit + "/s used (the rest dropped or discarded)";
   if (s.hit_rate) line += ", HR@10 " + format_number(*s.hit_rate);
   if (s.redone_iterations)
     line += ", restarted " + std::to_string(s.restarts.size()) + "x from checkpoints (" +
@@ -182,7 +184,7 @@ class Sweep {
     const std::string checkpoint_dir = dir + "/checkpoints";
     // With epochs the count depends on the data; rank 0's first record tells.
     progress.start_run(run.index, run.title(), config_.epochs > 0 ? 0 : config_.warmup + config_.iterations,
-                       long(config_.model.batch) * run.workers, config_.model.name == "ncf" ? "samples" : "images");
+                       long(config_.model.batch) * run.workers, find_model(config_.model.name).item_unit);
     Stopwatch wall;
     std::vector<nlohmann::json> records;  // rank 0's, of every attempt, redone ones dropped
     nlohmann::json restarts = nlohmann::json::array();

@@ -13,80 +13,14 @@
 #include "core/cpus.h"
 #include "core/hash.h"
 #include "experiments/harness/output_dir.h"
-#include "models/data/fashion_mnist.h"
-#include "models/data/synthetic_feedback.h"
+#include "experiments/workloads/registry.h"
 #include "sync/registry.h"
 
 namespace syncbed::experiments {
 namespace {
 
-void parse_model(const ConfigNode& node, const std::string& data_kind, ModelSpec& model) {
-  node.expect_keys({"name", "batch", "image_size", "classes", "conv"});
-  model.name = node.required("name").as_choice({"inception_v1", "ncf"});
-  if (model.name == "ncf") {
-    for (const char* key : {"image_size", "classes", "conv"})
-      if (node.has(key)) node.required(key).fail("applies to model inception_v1 only");
-    model.batch = static_cast<int>(node.get_int("batch", 1, 1 << 24, 2048));
-    return;
-  }
-  model.batch = static_cast<int>(node.get_int("batch", 1, 4096, 32));
-  model.image_size = static_cast<int>(node.get_int("image_size", 48, 1024, 224));
-  const bool fashion = data_kind == "fashion-mnist";
-  model.classes = static_cast<int>(node.get_int("classes", 2, 100'000, fashion ? 10 : 1000));
-  if (fashion && model.classes != 10) node.required("classes").fail("fashion-mnist has 10 classes");
-  const auto conv = node.optional("conv");
-  model.winograd = !conv || conv->as_choice({"winograd", "direct"}) == "winograd";
-}
-
-void parse_data(const ConfigNode& node, const std::string& model, DataSpec& data) {
-  const std::vector<std::string> kinds = model == "ncf"
-                                             ? std::vector<std::string>{"synthetic", "synthetic-ml20m", "movielens"}
-                                             : std::vector<std::string>{"synthetic", "fashion-mnist"};
-  if (node.json().is_string()) {
-    data.kind = node.as_choice(kinds);
-  } else {
-    node.expect_keys({"kind", "path", "users", "items", "negatives", "eval_negatives"});
-    data.kind = node.required("kind").as_choice(kinds);
-  }
-  if (data.kind == "movielens" && (!node.json().is_object() || !node.has("path")))
-    ConfigNode(node.json(), node.path() + ".path").fail("is required for movielens (the ratings.csv file)");
-  if (!node.json().is_object()) {
-    if (data.kind == "fashion-mnist") data.path = models::kFashionMnistDir;
-    return;
-  }
-  const bool generated = model == "ncf" && data.kind != "movielens";
-  for (const char* key : {"users", "items"})
-    if (node.has(key) && !generated) node.required(key).fail("applies to generated ncf data only");
-  for (const char* key : {"negatives", "eval_negatives"})
-    if (node.has(key) && model != "ncf") node.required(key).fail("applies to model ncf only");
-  if (node.has("path") && data.kind != "movielens" && data.kind != "fashion-mnist")
-    node.required("path").fail("applies to movielens and fashion-mnist data only");
-  data.path = node.get_string("path", data.kind == "fashion-mnist" ? models::kFashionMnistDir : "");
-  data.users = static_cast<int>(node.get_int("users", 2, 100'000'000, data.users));
-  data.items = static_cast<int>(node.get_int("items", 2, 100'000'000, data.items));
-  data.negatives = static_cast<int>(node.get_int("negatives", 0, 1000, data.negatives));
-  data.eval_negatives = static_cast<int>(node.get_int("eval_negatives", 1, 1'000'000, data.eval_negatives));
-  const int fewest_items = models::min_synthetic_items({});
-  if (data.kind == "synthetic-ml20m" && data.items < fewest_items)
-    node.required("items").fail("synthetic-ml20m needs at least " + std::to_string(fewest_items) +
-                                " items (every user has at least half that many interactions)");
-  if (data.kind == "movielens") {
-    try {
-      if (std::filesystem::exists(data.path)) require_regular_file(data.path, "ratings file");
-    } catch (const std::invalid_argument& e) {
-      node.required("path").fail(e.what());
-    }
-  }
-  if (data.kind == "synthetic-ml20m" && data.eval_negatives >= data.items)
-    node.required("eval_negatives").fail("must be fewer than the items (" + std::to_string(data.items) + ")");
-}
-
 OptimizerConfig parse_optimizer(const std::optional<ConfigNode>& node, const std::string& model) {
-  OptimizerConfig config;
-  const bool ncf = model == "ncf";
-  config.kind = ncf ? OptimizerConfig::Kind::kAdam : OptimizerConfig::Kind::kSgd;
-  config.learning_rate = ncf ? 0.0005f : 0.01f;
-  config.momentum = ncf ? 0.0f : 0.9f;
+  OptimizerConfig config = default_optimizer(model);
   if (!node) return config;
   node->expect_keys({"kind", "lr", "momentum", "weight_decay", "beta1", "beta2", "epsilon"});
   if (const auto kind = node->optional("kind")) {
@@ -305,12 +239,7 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   }
   if (const auto description = root.optional("description")) description->as_string();
 
-  const ConfigNode model = root.required("model");
-  const ConfigNode data = root.required("data");
-  // The model decides which data kinds exist; the data decides inception's default classes.
-  const std::string model_name = model.required("name").as_choice({"inception_v1", "ncf"});
-  parse_data(data, model_name, config.data);
-  parse_model(model, config.data.kind, config.model);
+  parse_model_and_data(root.required("model"), root.required("data"), config.model, config.data);
   config.optimizer = parse_optimizer(root.optional("optimizer"), config.model.name);
 
   std::set<std::string> labels;
@@ -337,8 +266,8 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   }
 
   config.epochs = static_cast<int>(root.get_int("epochs", 1, 1000, 0));
-  if (config.epochs > 0 && !(config.model.name == "ncf" && config.data.ranked()))
-    root.required("epochs").fail("applies to model ncf on movielens or synthetic-ml20m data only");
+  if (config.epochs > 0 && !config.data.ranked)
+    root.required("epochs").fail("applies to " + ranked_models_text() + " only");
   for (const auto& strategy : config.strategies)
     if (config.epochs > 0 && strategy.options.task_model.enabled)
       root.required("epochs").fail("strategy '" + strategy.label +

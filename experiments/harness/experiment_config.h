@@ -11,28 +11,10 @@
 
 #include "core/optimizer.h"
 #include "experiments/netemu/network_spec.h"
+#include "experiments/workloads/model_spec.h"
 #include "sync/registry.h"
 
 namespace syncbed::experiments {
-
-struct ModelSpec {
-  std::string name;  // "inception_v1" or "ncf"
-  int batch = 0;     // per worker and iteration
-  // inception_v1
-  int image_size = 224;
-  int classes = 1000;
-  bool winograd = true;
-};
-
-struct DataSpec {
-  std::string kind;                     // "synthetic", "fashion-mnist", "movielens", "synthetic-ml20m"
-  std::string path;                     // fashion-mnist: directory; movielens: ratings.csv
-  int users = 138'493, items = 26'744;  // ncf on synthetic or synthetic-ml20m data
-  int negatives = 4;                    // ncf: sampled negatives per training positive
-  int eval_negatives = 999;             // ncf: per user in evaluation
-  // Leave-one-out data exists, so NCF can train in epochs and report HR@10 / NDCG@10.
-  bool ranked() const { return kind == "movielens" || kind == "synthetic-ml20m"; }
-};
 
 struct StrategySpec {
   std::string label;  // unique within the config, e.g. "sharded" or "sharded-bf16"
@@ -85,7 +67,7 @@ struct ExperimentConfig {
   std::vector<int> workers;
   long iterations = 0;  // timed iterations per run (or per epoch cap when epochs > 0)
   long warmup = 0;      // untimed iterations first
-  int epochs = 0;       // ncf on ranked data: whole epochs with evaluation after each
+  int epochs = 0;       // ranked data: whole epochs with evaluation after each
   std::uint64_t seed = 1;
   int threads = 0;  // per worker; 0 = cores / workers, at least 1
   ComputeSpec compute;
@@ -105,6 +87,8 @@ struct ExperimentConfig {
   // The hash of `source`, 16 hex digits: which config produced a result.
   std::string hash() const;
   int threads_for(int workers) const;
+  // What a worker's workload is built from.
+  WorkloadSpec workload() const { return {model, data, seed, iterations}; }
 };
 
 struct RunSpec {

@@ -9,16 +9,10 @@
 #include <stdexcept>
 
 #include "core/atomic_file.h"
+#include "core/median.h"
 
 namespace syncbed::experiments {
 namespace {
-
-double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const std::size_t mid = values.size() / 2;
-  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
 
 nlohmann::json identity_fields(const RunFacts& facts) {
   return {{"experiment", facts.experiment}, {"config_hash", facts.config_hash}, {"run", facts.run},
@@ -99,7 +93,8 @@ struct Tally {
       switch (kind_of(r)) {
         case RecordKind::kEvaluation: {
           const auto e = EvaluationRecord::from_json(r);
-          evaluations.push_back({{"epoch", e.epoch}, {"hit_rate", e.hit_rate}, {"ndcg", e.ndcg}, {"seconds", e.seconds}});
+          evaluations.push_back(
+              {{"epoch", e.epoch}, {"hit_rate", e.hit_rate}, {"ndcg", e.ndcg}, {"seconds", e.seconds}});
           break;
         }
         case RecordKind::kCheckpoint:
@@ -180,11 +175,11 @@ RunSummary summarize_run(const RunFacts& facts, const std::vector<nlohmann::json
   s.items = items_per_worker * facts.workers * s.iterations;
   s.seconds = total;
   s.throughput = total > 0 ? s.items / total : 0.0;
-  s.iteration_ms = median(tally.seconds) * 1e3;
-  s.compute_ms = median(tally.compute) * 1e3;
-  s.sync_ms = median(tally.sync) * 1e3;
+  s.iteration_ms = median_of(tally.seconds) * 1e3;
+  s.compute_ms = median_of(tally.compute) * 1e3;
+  s.sync_ms = median_of(tally.sync) * 1e3;
   s.sync_overhead = compute_total > 0 ? Tally::sum(tally.sync) / compute_total : 0.0;
-  for (const auto& [name, values] : tally.phases) s.phases_ms[name] = median(values) * 1e3;
+  for (const auto& [name, values] : tally.phases) s.phases_ms[name] = median_of(values) * 1e3;
   if (!facts.emulated) s.loss_last = tally.mean_of_last_losses(10);
   if (facts.emulated) s.emulated_ms = facts.emulated_ms;
   if (info.contains("endpoints")) s.endpoints = info["endpoints"];
@@ -199,7 +194,7 @@ RunSummary summarize_run(const RunFacts& facts, const std::vector<nlohmann::json
   }
   if (!tally.checkpoints.empty())  // written between iterations, so not in the throughput
     s.checkpoints = {{"count", tally.checkpoints.size()},
-                     {"median_ms", median(tally.checkpoints) * 1e3},
+                     {"median_ms", median_of(tally.checkpoints) * 1e3},
                      {"total_s", Tally::sum(tally.checkpoints)}};
   if (tally.dropping) {
     // With straggler dropping, items computed are not items learned from: a dropped task's

@@ -6,16 +6,12 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/median.h"
 #include "core/transport/coordinator.h"
 #include "core/transport/mesh.h"
 
 namespace syncbed::experiments {
 namespace {
-
-double median_of(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 template <typename Fn>
 double median_seconds(int repeats, Fn&& fn) {

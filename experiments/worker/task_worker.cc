@@ -12,8 +12,8 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "experiments/worker/make_workload.h"
 #include "experiments/worker/record_writer.h"
-#include "experiments/worker/workloads/workload.h"
 #include "sync/tasks/driver.h"
 #include "sync/tasks/executor.h"
 
@@ -125,15 +125,15 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     record.seconds = t.seconds;
     record.compute_s = t.job1.compute;
     record.sync_s = t.seconds - t.job1.compute;
-    record.phases = {{"launch", t.launch},           {"scheduling", t.scheduling},    {"fetch_weights", t.job1.fetch},
-                     {"put_gradients", t.job1.put},  {"fetch_gradients", t.job2.fetch}, {"update", t.job2.compute},
+    record.phases = {{"launch", t.launch},          {"scheduling", t.scheduling},      {"fetch_weights", t.job1.fetch},
+                     {"put_gradients", t.job1.put}, {"fetch_gradients", t.job2.fetch}, {"update", t.job2.compute},
                      {"put_weights", t.job2.put}};
     record.jobs = {{"forward_backward", job_json(t.job1)}, {"parameter_sync", job_json(t.job2)}};
     if (t.replicas > 0) record.loss = t.loss;  // none: all dropped
     record.drop = DropRecord{t.time_limit, t.dropped, t.replicas, t.discarded};
     records.write(record.to_json());
   });
-  if (workload->ranks()) {  // ranked data: how well the trained model ranks, on every user
+  if (workload->evaluates_ranking()) {  // ranked data: how well the trained model ranks, on every user
     Stopwatch watch;
     std::copy(weights.begin(), weights.end(), workload->weights().begin());
     records.write(

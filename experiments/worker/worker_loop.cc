@@ -21,9 +21,9 @@
 #include "core/transport/tags.h"
 #include "experiments/harness/checkpoint.h"
 #include "experiments/worker/gather.h"
+#include "experiments/worker/make_workload.h"
 #include "experiments/worker/record_writer.h"
 #include "experiments/worker/task_worker.h"
-#include "experiments/worker/workloads/workload.h"
 #include "models/dnnl_context.h"
 #include "sync/registry.h"
 
@@ -158,9 +158,9 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     const RankingSums all = gather_ranking(mesh, workers, workload->evaluate(rank, workers));
     records.write(evaluation_record(epoch, iteration, all, watch.lap()).to_json());
   };
-  const bool ranks = per_epoch > 0 && workload->ranks();
+  const bool evaluates = per_epoch > 0 && workload->evaluates_ranking();
   const long start = options.resume_step;
-  if (ranks && start == 0) evaluate(0, 0);
+  if (evaluates && start == 0) evaluate(0, 0);
 
   const bool killer = options.attempt == 1 && config.kill.kills(run.index, rank);
   const bool straggler = config.straggler.slows(rank);  // fault injection
@@ -191,7 +191,7 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     record.loss = loss;
     record.phases = summed_phases(phases);
     records.write(record.to_json());
-    if (ranks && (iteration + 1) % per_epoch == 0)
+    if (evaluates && (iteration + 1) % per_epoch == 0)
       evaluate(static_cast<int>((iteration + 1) / per_epoch), iteration + 1);
     // After the iteration's records: whatever a resumed run skips is recorded already.
     if (checkpoints && checkpoint_due(iteration + 1)) {
@@ -203,7 +203,7 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   }
   strategy->synchronize(workload->weights());
   // A run bounded by iterations on ranked data still reports how well the model ranks.
-  if (!ranks && workload->ranks()) evaluate(epochs_begun(*workload, total), total);
+  if (!evaluates && workload->evaluates_ranking()) evaluate(epochs_begun(*workload, total), total);
   check_identical_weights(mesh, workers, workload->weights());
   if (rank == 0 && !options.info_path.empty())
     write_file_atomically(options.info_path,

@@ -143,7 +143,7 @@ const Refusal kRefusals[] = {
      [] { return edit(base(), [](json& j) {
             j["data"] = {{"kind", "synthetic"}, {"path", "/x"}};
           }); },
-     "config: data.path: applies to movielens and fashion-mnist data only"},
+     "config: data.path: applies to fashion-mnist data only"},
     {"too many evaluation negatives",
      [] { return edit(ncf_base(), [](json& j) { j["data"]["eval_negatives"] = 200; }); },
      "config: data.eval_negatives: must be fewer than the items (200)"},

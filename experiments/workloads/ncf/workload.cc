@@ -4,7 +4,7 @@
 #include <random>
 
 #include "core/log.h"
-#include "experiments/worker/workloads/workloads.h"
+#include "experiments/workloads/ncf/ncf.h"
 #include "models/data/implicit_feedback.h"
 #include "models/data/movielens.h"
 #include "models/data/synthetic_feedback.h"
@@ -33,21 +33,22 @@ models::NcfConfig ncf_config(int users, int items, std::uint64_t seed) {
 
 class NcfWorkload : public Workload {
  public:
-  NcfWorkload(const ExperimentConfig& config, int rank, int workers, bool load_data)
-      : batch_(config.model.batch), rank_(rank), workers_(workers), seed_(config.seed * 1'000'003 + rank) {
-    const DataSpec& spec = config.data;
-    if (!spec.ranked() || (!load_data && spec.kind != "movielens")) {
-      model_ = std::make_unique<models::Ncf>(ncf_config(spec.users, spec.items, config.seed));
+  NcfWorkload(const WorkloadSpec& workload, int rank, int workers, bool load_data)
+      : batch_(workload.model.batch), rank_(rank), workers_(workers), seed_(workload.seed * 1'000'003 + rank) {
+    const DataSpec& spec = workload.data;
+    const std::uint64_t seed = workload.seed;
+    if (!spec.ranked || (!load_data && spec.kind != "movielens")) {
+      model_ = std::make_unique<models::Ncf>(ncf_config(spec.users, spec.items, seed));
       return;
     }
-    const models::UserHistories histories = load_histories(spec, config.seed);
-    data_ = std::make_unique<models::LeaveOneOutData>(
-        models::split_leave_one_out(histories, spec.eval_negatives, config.seed));
-    model_ = std::make_unique<models::Ncf>(ncf_config(data_->users, data_->items, config.seed));
-    samples_ = std::make_unique<models::TrainingSamples>(*data_, spec.negatives, config.seed);
+    const models::UserHistories histories = load_histories(spec, seed);
+    data_ =
+        std::make_unique<models::LeaveOneOutData>(models::split_leave_one_out(histories, spec.eval_negatives, seed));
+    model_ = std::make_unique<models::Ncf>(ncf_config(data_->users, data_->items, seed));
+    samples_ = std::make_unique<models::TrainingSamples>(*data_, spec.negatives, seed);
     const std::size_t global_batch = std::size_t(batch_) * workers;
     iterations_per_epoch_ = static_cast<long>(samples_->size() / global_batch);
-    if (config.iterations > 0) iterations_per_epoch_ = std::min(iterations_per_epoch_, config.iterations);
+    if (workload.iterations > 0) iterations_per_epoch_ = std::min(iterations_per_epoch_, workload.iterations);
     if (iterations_per_epoch_ == 0)
       throw std::invalid_argument("ncf: an epoch of " + std::to_string(samples_->size()) +
                                   " samples is smaller than one global batch of " + std::to_string(global_batch));
@@ -58,7 +59,7 @@ class NcfWorkload : public Workload {
   int items_per_iteration() const override { return batch_; }
   const char* item_unit() const override { return "samples"; }
   long iterations_per_epoch() const override { return iterations_per_epoch_; }
-  bool ranks() const override { return data_ != nullptr; }
+  bool evaluates_ranking() const override { return data_ != nullptr; }
 
   double compute(long iteration) override {
     batch_data_.clear();
@@ -105,8 +106,8 @@ class NcfWorkload : public Workload {
 
 }  // namespace
 
-std::unique_ptr<Workload> make_ncf_workload(const ExperimentConfig& config, int rank, int workers, bool load_data) {
-  return std::make_unique<NcfWorkload>(config, rank, workers, load_data);
+std::unique_ptr<Workload> make_ncf_workload(const WorkloadSpec& spec, int rank, int workers, bool load_data) {
+  return std::make_unique<NcfWorkload>(spec, rank, workers, load_data);
 }
 
 }  // namespace syncbed::experiments

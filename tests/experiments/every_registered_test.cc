@@ -1,6 +1,7 @@
-// Every registered strategy through every command that takes one: bench-allreduce,
-// `syncbed run`, `syncbed calibrate` + `syncbed simulate`. A strategy added to the
-// registry is covered here without being named.
+// Every registered strategy through every command that takes one (bench-allreduce,
+// `syncbed run`, `syncbed calibrate` + `syncbed simulate`), and every registered model
+// through `syncbed run`. A strategy or model added to its registry is covered here
+// without being named.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "experiments/workloads/registry.h"
 #include "sync/registry.h"
 #include "tests/experiments/test_files.h"
 
@@ -60,5 +62,26 @@ TEST_F(EveryStrategySimulated, SimulateHasARowForEveryStrategy) {
     EXPECT_EQ(found, 3) << name;
   }
 }
+
+// Two workers of each model with emulated compute: the model's real buffers synchronized,
+// its item unit in the results.
+class EveryModel : public TestWithDirectory, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(EveryModel, RunsWithEmulatedCompute) {
+  const auto& entry = syncbed::experiments::find_model(GetParam());
+  json config = tiny_config({"ring"}, {2});
+  config["model"] = {{"name", entry.name}};
+  config["data"] = entry.data_kinds.front();
+  config["compute"] = {{"emulated_ms", 1}};
+  config["iterations"] = 2;
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(summaries[0]["status"], "ok") << summaries[0].dump();
+  EXPECT_EQ(summaries[0]["item_unit"], entry.item_unit);
+  EXPECT_EQ(summaries[0]["batch_per_worker"], entry.default_batch);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, EveryModel, ::testing::ValuesIn(syncbed::experiments::model_names()));
 
 }  // namespace

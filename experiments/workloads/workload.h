@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-#include "experiments/harness/experiment_config.h"
+#include "experiments/workloads/model_spec.h"
 
 namespace syncbed::experiments {
 
@@ -29,16 +29,10 @@ class Workload {
   virtual const char* item_unit() const = 0;    // "images", "samples"
   // Iterations in one epoch when the workload has epochs (0 otherwise).
   virtual long iterations_per_epoch() const { return 0; }
-  // HR@10 / NDCG@10 of users in slice `part` of `parts`; only ranked workloads have them.
-  virtual bool ranks() const { return false; }
+  // HR@10 / NDCG@10 of users in slice `part` of `parts`; only workloads on ranked data
+  // (leave-one-out) have them.
+  virtual bool evaluates_ranking() const { return false; }
   virtual RankingSums evaluate(int /*part*/, int /*parts*/) { return {}; }
 };
-
-// rank/workers pick this worker's share of the data. With emulated compute the model is
-// built (for its weights) but no data is loaded, and compute() sleeps instead.
-std::unique_ptr<Workload> make_workload(const ExperimentConfig& config, int rank, int workers);
-
-// The model alone, computing for real on all its data (what `syncbed calibrate` times).
-std::unique_ptr<Workload> make_real_workload(const ExperimentConfig& config, int rank, int workers);
 
 }  // namespace syncbed::experiments

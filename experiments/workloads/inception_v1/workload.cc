@@ -4,7 +4,7 @@
 #include <numeric>
 #include <random>
 
-#include "experiments/worker/workloads/workloads.h"
+#include "experiments/workloads/inception_v1/inception_v1.h"
 #include "models/data/fashion_mnist.h"
 #include "models/data/synthetic_images.h"
 #include "models/inception_v1.h"
@@ -14,11 +14,11 @@ namespace {
 
 class ImageWorkload : public Workload {
  public:
-  ImageWorkload(const ExperimentConfig& config, int rank, int workers, bool load_data)
-      : model_(inception_config(config)), batch_(config.model.batch) {
+  ImageWorkload(const WorkloadSpec& spec, int rank, int workers, bool load_data)
+      : model_(inception_config(spec)), batch_(spec.model.batch) {
     if (!load_data) return;
-    const std::uint64_t seed = config.seed * 1'000'003 + rank;
-    if (config.data.kind == "synthetic") {
+    const std::uint64_t seed = spec.seed * 1'000'003 + rank;
+    if (spec.data.kind == "synthetic") {
       // Drawn once and cycled: generating 4.8M normal pixels per batch would cost as much
       // as a tenth of the step it feeds.
       models::SyntheticImages generator(model_.config().channels, model_.config().image_size, model_.config().classes,
@@ -27,7 +27,7 @@ class ImageWorkload : public Workload {
       for (auto& batch : synthetic_) generator.next(batch_, batch);
       return;
     }
-    images_ = models::load_fashion_mnist(config.data.path, "train");
+    images_ = models::load_fashion_mnist(spec.data.path, "train");
     for (int i = rank; i < images_.count; i += workers) order_.push_back(i);
     if (static_cast<int>(order_.size()) < batch_)
       throw std::invalid_argument("fashion-mnist: " + std::to_string(order_.size()) + " images per worker are fewer " +
@@ -54,13 +54,13 @@ class ImageWorkload : public Workload {
   }
 
  private:
-  static models::InceptionConfig inception_config(const ExperimentConfig& config) {
+  static models::InceptionConfig inception_config(const WorkloadSpec& spec) {
     models::InceptionConfig c;
-    c.classes = config.model.classes;
-    c.image_size = config.model.image_size;
-    c.channels = config.data.kind == "fashion-mnist" ? 1 : 3;
-    c.winograd = config.model.winograd;
-    c.seed = config.seed;
+    c.classes = spec.model.classes;
+    c.image_size = spec.model.image_size;
+    c.channels = spec.data.kind == "fashion-mnist" ? 1 : 3;
+    c.winograd = spec.model.winograd;
+    c.seed = spec.seed;
     return c;
   }
 
@@ -77,8 +77,8 @@ class ImageWorkload : public Workload {
 
 }  // namespace
 
-std::unique_ptr<Workload> make_image_workload(const ExperimentConfig& config, int rank, int workers, bool load_data) {
-  return std::make_unique<ImageWorkload>(config, rank, workers, load_data);
+std::unique_ptr<Workload> make_inception_v1_workload(const WorkloadSpec& spec, int rank, int workers, bool load_data) {
+  return std::make_unique<ImageWorkload>(spec, rank, workers, load_data);
 }
 
 }  // namespace syncbed::experiments

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "core/buffer.h"
-#include "experiments/worker/workloads/workloads.h"
+#include "experiments/workloads/emulated_workload.h"
 
 namespace syncbed::experiments {
 namespace {
@@ -49,18 +49,6 @@ class EmulatedWorkload : public Workload {
 std::unique_ptr<Workload> make_emulated_workload(std::unique_ptr<Workload> model, double milliseconds, int rank,
                                                  int batch) {
   return std::make_unique<EmulatedWorkload>(std::move(model), milliseconds, rank, batch);
-}
-
-std::unique_ptr<Workload> make_real_workload(const ExperimentConfig& config, int rank, int workers) {
-  return config.model.name == "ncf" ? make_ncf_workload(config, rank, workers, true)
-                                    : make_image_workload(config, rank, workers, true);
-}
-
-std::unique_ptr<Workload> make_workload(const ExperimentConfig& config, int rank, int workers) {
-  if (!config.compute.emulated()) return make_real_workload(config, rank, workers);
-  auto model = config.model.name == "ncf" ? make_ncf_workload(config, rank, workers, false)
-                                          : make_image_workload(config, rank, workers, false);
-  return make_emulated_workload(std::move(model), config.compute.emulated_ms, rank, config.model.batch);
 }
 
 }  // namespace syncbed::experiments

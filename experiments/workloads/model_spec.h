@@ -1,0 +1,36 @@
+// What a config says about the model and its data, once parsed: the inputs of a workload.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace syncbed::experiments {
+
+struct ModelSpec {
+  std::string name;  // a registered model (workloads/registry.h)
+  int batch = 0;     // per worker and iteration
+  // inception_v1
+  int image_size = 224;
+  int classes = 1000;
+  bool winograd = true;
+};
+
+struct DataSpec {
+  std::string kind;                     // one of the model's data kinds, e.g. "synthetic", "movielens"
+  std::string path;                     // for kinds read from files (fashion-mnist: directory; movielens: ratings.csv)
+  int users = 138'493, items = 26'744;  // ncf on generated data
+  int negatives = 4;                    // ncf: sampled negatives per training positive
+  int eval_negatives = 999;             // ncf: per user in evaluation
+  // Leave-one-out data exists, so the model trains in epochs and reports HR@10 / NDCG@10.
+  bool ranked = false;
+};
+
+// Everything a workload is built from.
+struct WorkloadSpec {
+  ModelSpec model;
+  DataSpec data;
+  std::uint64_t seed = 1;
+  long iterations = 0;  // the run's timed iterations (an epoch is cut at this many); 0: unbounded
+};
+
+}  // namespace syncbed::experiments
