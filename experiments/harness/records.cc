@@ -45,8 +45,8 @@ StartRecord StartRecord::from_json(const json& j) {
 json IterationRecord::to_json() const {
   json phase_seconds = json::object();
   for (const auto& [name, s] : phases) phase_seconds[name] = s;
-  json out{{"kind", "iteration"}, {"iteration", iteration}, {"warmup", warmup},       {"seconds", seconds},
-           {"compute_s", compute_s}, {"sync_s", sync_s},   {"phases", phase_seconds}, {"loss", json()}};
+  json out{{"kind", "iteration"},    {"iteration", iteration}, {"warmup", warmup},        {"seconds", seconds},
+           {"compute_s", compute_s}, {"sync_s", sync_s},       {"phases", phase_seconds}, {"loss", json()}};
   put(out, "loss", loss);
   if (epoch > 0) out["epoch"] = epoch;
   put(out, "jobs", jobs);
@@ -77,7 +77,7 @@ IterationRecord IterationRecord::from_json(const json& j) {
 
 json EvaluationRecord::to_json() const {
   return {{"kind", "evaluation"}, {"epoch", epoch}, {"iteration", iteration}, {"users", users},
-          {"hit_rate", hit_rate},   {"ndcg", ndcg},   {"seconds", seconds}};
+          {"hit_rate", hit_rate}, {"ndcg", ndcg},   {"seconds", seconds}};
 }
 
 EvaluationRecord EvaluationRecord::from_json(const json& j) {
@@ -85,16 +85,24 @@ EvaluationRecord EvaluationRecord::from_json(const json& j) {
           j.at("hit_rate").get<double>(), j.at("ndcg").get<double>(), j.at("seconds").get<double>()};
 }
 
-json CheckpointRecord::to_json() const { return {{"kind", "checkpoint"}, {"iteration", iteration}, {"seconds", seconds}}; }
+json CheckpointRecord::to_json() const {
+  return {{"kind", "checkpoint"}, {"iteration", iteration}, {"seconds", seconds}};
+}
 
 CheckpointRecord CheckpointRecord::from_json(const json& j) {
   return {j.at("iteration").get<long>(), j.at("seconds").get<double>()};
 }
 
 json RunSummary::to_json() const {
-  json out{{"experiment", experiment}, {"config_hash", config_hash},     {"run", run},
-           {"strategy", strategy},     {"workers", workers},             {"emulated", emulated},
-           {"kind", "summary"},        {"status", status},               {"strategy_name", strategy_name},
+  json out{{"experiment", experiment},
+           {"config_hash", config_hash},
+           {"run", run},
+           {"strategy", strategy},
+           {"workers", workers},
+           {"emulated", emulated},
+           {"kind", "summary"},
+           {"status", status},
+           {"strategy_name", strategy_name},
            {"model", model}};
   put(out, "host", host);
   put(out, "network", network);

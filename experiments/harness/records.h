@@ -28,10 +28,10 @@ struct StartRecord {
 
 // The task model's straggler drop in one iteration.
 struct DropRecord {
-  double time_limit_s = 0;  // the forward-backward tasks' limit; 0: none yet
+  double time_limit_s = 0;   // the forward-backward tasks' limit; 0: none yet
   std::vector<int> dropped;  // partitions whose forward-backward task was cancelled at its limit
-  long replicas = 0;        // gradients that made the update
-  bool discarded = false;   // too few replicas: weights carried over unchanged
+  long replicas = 0;         // gradients that made the update
+  bool discarded = false;    // too few replicas: weights carried over unchanged
 };
 
 // {"kind": "iteration"}: one training iteration, seen from rank 0 (the task model: the driver).
@@ -42,10 +42,10 @@ struct IterationRecord {
   double seconds = 0;    // compute_s + sync_s (the task model: the driver's whole iteration)
   double compute_s = 0;  // forward and backward
   double sync_s = 0;
-  std::optional<double> loss;                           // none: every replica dropped
-  std::vector<std::pair<std::string, double>> phases;   // seconds per phase, in the order they ran
-  nlohmann::json jobs;                                  // the task model: per-job task timings
-  std::optional<DropRecord> drop;                       // the task model only
+  std::optional<double> loss;                          // none: every replica dropped
+  std::vector<std::pair<std::string, double>> phases;  // seconds per phase, in the order they ran
+  nlohmann::json jobs;                                 // the task model: per-job task timings
+  std::optional<DropRecord> drop;                      // the task model only
   nlohmann::json to_json() const;
   static IterationRecord from_json(const nlohmann::json& json);
 };

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "core/buffer.h"
-#include "experiments/bench/allreduce_report.h"
 #include "core/options.h"
+#include "experiments/bench/allreduce_report.h"
 
 namespace {
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/buffer.h"
-#include "experiments/bench/allreduce_report.h"
 #include "core/options.h"
+#include "experiments/bench/allreduce_report.h"
 
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
