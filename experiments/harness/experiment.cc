@@ -13,11 +13,11 @@
 #include "core/clock.h"
 #include "core/cpus.h"
 #include "core/units.h"
-#include "experiments/harness/checkpoint.h"
 #include "experiments/harness/host_facts.h"
 #include "experiments/harness/launcher.h"
 #include "experiments/harness/output_dir.h"
 #include "experiments/harness/progress.h"
+#include "experiments/harness/restart_policy.h"
 #include "experiments/harness/results.h"
 #include "experiments/netemu/netns_cluster.h"
 #include "experiments/workloads/registry.h"
@@ -170,133 +170,124 @@ class Sweep {
     return launch;
   }
 
-  bool run_one(const RunSpec& run, SweepProgress& progress) {
+  // A run's scratch directory, with the config its workers read.
+  std::string prepare_run_dir(const RunSpec& run) {
     const std::string dir = output_->scratch() + "/run-" + std::to_string(run.index);
     fs::create_directories(dir);
     nlohmann::json worker_config = config_.source;
     worker_config["name"] = config_.name;
     if (config_.compute.emulated()) worker_config["compute"] = {{"emulated_ms", config_.compute.emulated_ms}};
     write_file_atomically(dir + "/config.json", worker_config.dump(2) + "\n");
+    return dir;
+  }
 
+  // Launches one attempt and collects rank 0's records into `records` as they come.
+  LaunchOutcome launch_attempt(LaunchOptions launch, const std::string& dir, int attempt, long resume,
+                               RestartPolicy& policy, SweepProgress& progress, std::vector<nlohmann::json>& records) {
+    // Each attempt its own record file: a rank killed mid-line must not garble the next.
+    const std::string records_path = dir + "/records-" + std::to_string(attempt) + ".jsonl";
+    launch.worker_args.insert(launch.worker_args.end(),
+                              {"--records", records_path, "--attempt", std::to_string(attempt)});
+    if (policy.restartable())
+      launch.worker_args.insert(launch.worker_args.end(),
+                                {"--checkpoints", policy.checkpoint_dir(), "--resume-step", std::to_string(resume)});
+    // The tail that feeds the progress line also collects rank 0's records for the results.
+    RecordTail tail(records_path);
+    Stopwatch since_launch;
+    auto follow = [&] {
+      auto fresh = tail.read_new();
+      progress.update(fresh);
+      if (attempt > 1 && std::any_of(fresh.begin(), fresh.end(), [](const nlohmann::json& r) {
+            return kind_of(r) == RecordKind::kIteration;
+          }))
+        policy.training_again(since_launch.elapsed());
+      records.insert(records.end(), fresh.begin(), fresh.end());
+    };
+    launch.poll = follow;
+    const LaunchOutcome outcome = launch_local(launch);
+    follow();
+    return outcome;
+  }
+
+  void announce_restart(const RunSpec& run, int attempt, const std::string& error, long resume,
+                        const RestartPolicy& policy, SweepProgress& progress) const {
+    progress.clear_line();
+    const std::string from = resume > 0 ? "the checkpoint after iteration " + std::to_string(resume)
+                                        : std::string("the start (no checkpoint every rank wrote yet)");
+    const long redo = policy.restarts().back()["redone_iterations"].get<long>();
+    std::printf(
+        "run %d/%zu %s: attempt %d failed: %s\n  restarting from %s (%ld iterations to redo; restart %d of at most "
+        "%d)\n",
+        run.index, runs_.size(), run.title().c_str(), attempt - 1, error.c_str(), from.c_str(), redo, attempt - 1,
+        config_.max_restarts);
+    std::fflush(stdout);
+    progress.restart(attempt, resume);
+  }
+
+  // Launches the run, restarting it as the policy allows; returns the error (empty: it
+  // succeeded) and leaves rank 0's records of the attempts that count in `records`.
+  std::string launch_with_restarts(const RunSpec& run, const std::string& dir, RestartPolicy& policy,
+                                   SweepProgress& progress, std::vector<nlohmann::json>& records) {
     const LaunchOptions base = launch_options(run, dir);
+    std::string error;
+    for (int attempt = 1;; ++attempt) {
+      long resume = 0;
+      if (attempt > 1) {
+        resume = policy.prepare(attempt, error, records);
+        announce_restart(run, attempt, error, resume, policy, progress);
+      }
+      const LaunchOutcome outcome = launch_attempt(base, dir, attempt, resume, policy, progress, records);
+      if (InterruptScope::interrupted()) return "interrupted";
+      error = failure_reason(outcome, base.supervisor);
+      if (!policy.retry(attempt, outcome, error)) return error;
+    }
+  }
+
+  // The run's summary from rank 0's records and info.json, or its failure.
+  RunSummary summarize(const RunSpec& run, const std::string& dir, std::string& error,
+                       std::vector<nlohmann::json>& records) const {
+    const RunFacts facts = run_facts(config_, run);
+    std::erase_if(records, [](const nlohmann::json& r) { return kind_of(r) == RecordKind::kStart; });
+    if (!error.empty()) records.clear();  // a crashed run's partial records are not results
+    if (error.empty()) {
+      try {
+        return summarize_run(facts, records, read_json(dir + "/info.json"), host_);
+      } catch (const std::exception& e) {
+        error = std::string("incomplete results: ") + e.what();
+      }
+    }
+    return failed_run(facts, error, host_);
+  }
+
+  bool run_one(const RunSpec& run, SweepProgress& progress) {
+    const std::string dir = prepare_run_dir(run);
     // The task model recovers from a lost executor itself; long-running runs restart.
-    const bool restartable = config_.checkpoint_every > 0 && !run.strategy.runs_tasks();
-    const std::string checkpoint_dir = dir + "/checkpoints";
+    RestartPolicy policy(config_.checkpoint_every > 0 && !run.strategy.runs_tasks(), config_.max_restarts,
+                         dir + "/checkpoints", run.workers + run.strategy.extra_ranks());
     // With epochs the count depends on the data; rank 0's first record tells.
     progress.start_run(run.index, run.title(), config_.epochs > 0 ? 0 : config_.warmup + config_.iterations,
                        long(config_.model.batch) * run.workers, find_model(config_.model.name).item_unit);
     Stopwatch wall;
     std::vector<nlohmann::json> records;  // rank 0's, of every attempt, redone ones dropped
-    nlohmann::json restarts = nlohmann::json::array();
-    std::string error;
-    double stopped_s = 0;  // of a failed attempt: from the first failed exit to the last exit
-    for (int attempt = 1;; ++attempt) {
-      const long resume = attempt == 1 ? 0 : CheckpointDir::newest_complete(checkpoint_dir, base.workers);
-      if (attempt > 1) {
-        CheckpointDir::discard_after(checkpoint_dir, resume);
-        // Iterations past the checkpoint are lost and done again; so are their evaluations.
-        long redone = 0;
-        std::erase_if(records, [&](const nlohmann::json& r) {
-          // An evaluation or checkpoint at `resume` came before the checkpoint; iteration
-          // `resume` is the first to do again.
-          const long iteration = r.value("iteration", 0L);
-          const bool is_iteration = kind_of(r) == RecordKind::kIteration;
-          const bool lost = is_iteration ? iteration >= resume : iteration > resume;
-          redone += lost && is_iteration;
-          return lost;
-        });
-        restarts.push_back({{"attempt", attempt - 1},
-                            {"error", error},
-                            {"stopped_s", stopped_s},
-                            {"resumed_from", resume},
-                            {"redone_iterations", redone}});
-        progress.clear_line();
-        const std::string from = resume > 0 ? "the checkpoint after iteration " + std::to_string(resume)
-                                            : std::string("the start (no checkpoint every rank wrote yet)");
-        std::printf(
-            "run %d/%zu %s: attempt %d failed: %s\n  restarting from %s (%ld iterations to redo; restart %d "
-            "of at most %d)\n",
-            run.index, runs_.size(), run.title().c_str(), attempt - 1, error.c_str(), from.c_str(), redone, attempt - 1,
-            config_.max_restarts);
-        std::fflush(stdout);
-        progress.restart(attempt, resume);
-      }
-      LaunchOptions launch = base;
-      // Each attempt its own record file: a rank killed mid-line must not garble the next.
-      const std::string records_path = dir + "/records-" + std::to_string(attempt) + ".jsonl";
-      launch.worker_args.insert(launch.worker_args.end(),
-                                {"--records", records_path, "--attempt", std::to_string(attempt)});
-      if (restartable)
-        launch.worker_args.insert(launch.worker_args.end(),
-                                  {"--checkpoints", checkpoint_dir, "--resume-step", std::to_string(resume)});
-      // The tail that feeds the progress line also collects rank 0's records for the results.
-      RecordTail tail(records_path);
-      Stopwatch since_launch;
-      auto follow = [&] {
-        auto fresh = tail.read_new();
-        progress.update(fresh);
-        if (attempt > 1 && !restarts.back().contains("restart_s"))
-          for (const auto& r : fresh)
-            if (kind_of(r) == RecordKind::kIteration) {  // the restarted workers are training again
-              restarts.back()["restart_s"] = since_launch.elapsed();
-              break;
-            }
-        records.insert(records.end(), fresh.begin(), fresh.end());
-      };
-      launch.poll = follow;
-      const LaunchOutcome outcome = launch_local(launch);
-      const auto& exits = outcome.exits;
-      follow();
-      if (InterruptScope::interrupted()) {
-        progress.finish_run();
-        return false;
-      }
-      error = failure_reason(outcome, launch.supervisor);
-      const bool permanent = std::any_of(exits.begin(), exits.end(), [](const WorkerExit& e) {
-        return e.exit_code == kPermanentFailureExitCode && !e.killed_by_launcher;
-      });
-      if (permanent && restartable) error += " (not restarted: a restart cannot cure this)";
-      if (error.empty() || !restartable || permanent || attempt > config_.max_restarts) break;
-      double first_failure = 1e300, last_exit = 0;
-      for (const auto& e : exits) {
-        if (e.exit_code != 0) first_failure = std::min(first_failure, e.seconds);
-        last_exit = std::max(last_exit, e.seconds);
-      }
-      stopped_s = last_exit - first_failure;
-    }
+    std::string error = launch_with_restarts(run, dir, policy, progress, records);
     progress.finish_run();
+    if (InterruptScope::interrupted()) return false;
 
-    const RunFacts facts = run_facts(config_, run);
-    std::erase_if(records, [](const nlohmann::json& r) { return kind_of(r) == RecordKind::kStart; });
-    RunSummary summary;
-    if (!error.empty()) records.clear();  // a crashed run's partial records are not results
-    if (error.empty()) {
-      try {
-        summary = summarize_run(facts, records, read_json(dir + "/info.json"), host_);
-      } catch (const std::exception& e) {
-        error = std::string("incomplete results: ") + e.what();
-      }
-    }
-    if (!error.empty()) summary = failed_run(facts, error, host_);
+    RunSummary summary = summarize(run, dir, error, records);
     summary.wall_s = wall.elapsed();  // launch to end, restarts included
-    if (!restarts.empty()) {
-      long redone = 0;
-      for (const auto& r : restarts) redone += r["redone_iterations"].get<long>();
-      summary.restarts = restarts;
-      summary.redone_iterations = redone;
+    if (!policy.restarts().empty()) {
+      summary.restarts = policy.restarts();
+      summary.redone_iterations = policy.redone_iterations();
     }
-    tag_records(facts, records);
+    tag_records(run_facts(config_, run), records);
     summaries_.push_back(summary);
     records_.insert(records_.end(), records.begin(), records.end());
     write_results(config_.output, config_.source, summaries_, records_);
     keep_logs(dir, config_.output, run.index);
     fs::remove_all(dir);
 
-    std::printf("run %d/%zu %s: ", run.index, runs_.size(), run.title().c_str());
-    if (!error.empty())
-      std::printf("FAILED: %s\n", error.c_str());
-    else
-      std::printf("%s\n", run_line(summary).c_str());
+    std::printf("run %d/%zu %s: %s\n", run.index, runs_.size(), run.title().c_str(),
+                error.empty() ? run_line(summary).c_str() : ("FAILED: " + error).c_str());
     std::fflush(stdout);
     return error.empty();
   }

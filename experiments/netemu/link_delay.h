@@ -1,5 +1,6 @@
 // A one-way link delay for emulated hosts on kernels without netem (sch_netem): the
-// host's outgoing packets are queued by netfilter (iptables -j NFQUEUE) and this
+// packets arriving at the host (iptables -A INPUT -i eth0 -j NFQUEUE, so each link's
+// delay is paid once, at its receiving end) are queued by netfilter and this
 // process, bound to that queue over netlink, lets each one go `delay` after it was
 // queued. Only packet ids travel to user space (copy mode "meta"), and one batch verdict
 // releases every packet that is due, so a link of a few Gbit/s costs little CPU. Used by

@@ -1,7 +1,5 @@
 #include "experiments/worker/task_worker.h"
 
-#include <signal.h>
-
 #include <cstring>
 #include <map>
 #include <memory>
@@ -11,7 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/buffer.h"
 #include "core/clock.h"
-#include "core/log.h"
+#include "experiments/worker/fault_injector.h"
 #include "experiments/worker/make_workload.h"
 #include "experiments/worker/record_writer.h"
 #include "sync/tasks/driver.h"
@@ -20,8 +18,6 @@
 namespace syncbed::experiments {
 namespace {
 
-using sync::tasks::TaskKey;
-using sync::tasks::TaskKind;
 
 // A model replica per data partition this executor has been asked to compute, built on
 // first use: a partition moved here after a loss brings its own share of the data.
@@ -71,21 +67,15 @@ sync::tasks::TaskRuntimeOptions runtime_options(const ExperimentConfig& config, 
   // A block waited for must come before the requester's own deadline on the mesh.
   o.wait_for_block = mesh.options().op_timeout / 2;
   o.drop = strategy.drop;
-  if (config.straggler.slows(mesh.rank())) o.slowdown = config.straggler.slowdown;
+  o.slowdown = FaultInjector(config, run, mesh.rank()).slowdown();
   return o;
 }
 
 void run_executor(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh) {
   WorkloadGradients source(config, run.workers, mesh.rank());
   auto options = runtime_options(config, run, mesh, source.parameters());
-  if (config.kill.kills(run.index, mesh.rank())) {
-    const TaskKind kind = config.kill.job == 2 ? TaskKind::kParameterSync : TaskKind::kForwardBackward;
-    options.before_task = [&config, kind](const TaskKey& key) {
-      if (key.kind != kind || key.iteration != config.kill.iteration) return;
-      log_line("fault injection: killing myself during " + key.describe());
-      raise(SIGKILL);
-    };
-  }
+  const FaultInjector faults(config, run, mesh.rank());
+  options.before_task = faults.before_task();
   sync::tasks::Executor(mesh, options, source).run();
 }
 
@@ -113,12 +103,9 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   RecordWriter records(options.records_path);
   records.write(StartRecord{total, 0}.to_json());
   sync::tasks::Driver driver(mesh, o);
-  const bool killer = config.kill.kills(run.index, mesh.rank());
+  const FaultInjector faults(config, run, mesh.rank());
   const std::vector<float> weights = driver.run([&](const sync::tasks::IterationTiming& t) {
-    if (killer && t.iteration == config.kill.iteration) {
-      log_line("fault injection: killing the driver after iteration " + std::to_string(t.iteration));
-      raise(SIGKILL);
-    }
+    faults.after_driver_iteration(t.iteration);
     IterationRecord record;
     record.iteration = t.iteration;
     record.warmup = t.iteration < warmup;

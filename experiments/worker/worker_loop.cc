@@ -1,7 +1,5 @@
 #include "experiments/worker/worker_loop.h"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -17,10 +15,10 @@
 #include "core/atomic_file.h"
 #include "core/clock.h"
 #include "core/hash.h"
-#include "core/log.h"
 #include "core/transport/tags.h"
 #include "experiments/harness/checkpoint.h"
 #include "experiments/worker/gather.h"
+#include "experiments/worker/fault_injector.h"
 #include "experiments/worker/make_workload.h"
 #include "experiments/worker/record_writer.h"
 #include "experiments/worker/task_worker.h"
@@ -112,102 +110,143 @@ nlohmann::json run_info(const net::Mesh& mesh, std::span<const float> weights, c
           {"iterations_per_epoch", iterations_per_epoch}};
 }
 
-void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options) {
-  const int rank = mesh.rank();
-  const int workers = run.workers;
-  if (mesh.size() != workers + run.strategy.extra_ranks())
-    throw std::invalid_argument("run " + std::to_string(run.index) + " (" + run.title() + ") needs " +
-                                std::to_string(workers + run.strategy.extra_ranks()) + " ranks, the job has " +
-                                std::to_string(mesh.size()));
-  models::set_compute_threads(options.threads > 0 ? options.threads : config.threads_for(workers));
-  if (run.strategy.runs_tasks()) return run_task_worker(config, run, mesh, options);
-  const bool serves_only = rank >= workers;
-  // A server needs the model's size only; a worker loads its share of the data too.
-  auto workload = make_workload(config, serves_only ? 0 : rank, workers);
-  sync::SyncOptions sync_options = run.strategy.options;
-  sync_options.parameters = workload->weights().size();
-  sync_options.optimizer = config.optimizer;
-  auto strategy = sync::make_parameter_sync(run.strategy.name, mesh, sync_options);
-  const long per_epoch = config.epochs > 0 ? workload->iterations_per_epoch() : 0;
-  const long total = per_epoch > 0 ? per_epoch * config.epochs : config.warmup + config.iterations;
-  // Every checkpoint_every iterations, but not after the last: nothing is left to resume.
-  auto checkpoint_due = [&](long steps) { return steps % config.checkpoint_every == 0 && steps < total; };
+namespace {
 
-  std::optional<CheckpointDir> checkpoints;
-  if (config.checkpoint_every > 0 && !options.checkpoint_dir.empty()) checkpoints.emplace(options.checkpoint_dir, rank);
-  if (checkpoints && options.resume_step > 0)
-    resume(*checkpoints, options.resume_step, serves_only ? std::span<float>() : workload->weights(), *strategy);
-  if (strategy->serves_only()) {
-    // A server's rounds are the workers' steps: it checkpoints at the same counts.
-    std::function<void(std::uint64_t)> after_round;
-    if (checkpoints)
-      after_round = [&](std::uint64_t rounds) {
-        if (checkpoint_due(static_cast<long>(rounds)))
-          checkpoints->save(static_cast<long>(rounds), {}, strategy->save_state());
-      };
-    strategy->serve(after_round);
-    return;
+// One long-running rank of a run: a worker that trains, or a server that only serves.
+class WorkerRun {
+ public:
+  WorkerRun(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options)
+      : config_(config),
+        run_(run),
+        mesh_(mesh),
+        options_(options),
+        rank_(mesh.rank()),
+        serves_only_(rank_ >= run.workers),
+        // A server needs the model's size only; a worker loads its share of the data too.
+        workload_(make_workload(config, serves_only_ ? 0 : rank_, run.workers)),
+        strategy_(make_strategy()),
+        per_epoch_(config.epochs > 0 ? workload_->iterations_per_epoch() : 0),
+        total_(per_epoch_ > 0 ? per_epoch_ * config.epochs : config.warmup + config.iterations),
+        warmup_(std::min(config.warmup, total_ - 1)),
+        records_(rank_ == 0 ? options.records_path : "") {
+    if (config.checkpoint_every > 0 && !options.checkpoint_dir.empty())
+      checkpoints_.emplace(options.checkpoint_dir, rank_);
+    if (checkpoints_ && options.resume_step > 0)
+      resume(*checkpoints_, options.resume_step, serves_only_ ? std::span<float>() : workload_->weights(), *strategy_);
   }
 
-  RecordWriter records(rank == 0 ? options.records_path : "");
-  const long warmup = std::min(config.warmup, total - 1);
+  void run() {
+    if (strategy_->serves_only()) return serve();
+    train();
+    finish();
+  }
 
-  records.write(StartRecord{total, per_epoch}.to_json());
-  auto evaluate = [&](int epoch, long iteration) {
+ private:
+  std::unique_ptr<sync::ParameterSync> make_strategy() const {
+    sync::SyncOptions options = run_.strategy.options;
+    options.parameters = workload_->weights().size();
+    options.optimizer = config_.optimizer;
+    return sync::make_parameter_sync(run_.strategy.name, mesh_, options);
+  }
+
+  // Every checkpoint_every iterations, but not after the last: nothing is left to resume.
+  bool checkpoint_due(long steps) const { return steps % config_.checkpoint_every == 0 && steps < total_; }
+
+  // A server's rounds are the workers' steps: it checkpoints at the same counts.
+  void serve() {
+    std::function<void(std::uint64_t)> after_round;
+    if (checkpoints_)
+      after_round = [&](std::uint64_t rounds) {
+        if (checkpoint_due(static_cast<long>(rounds)))
+          checkpoints_->save(static_cast<long>(rounds), {}, strategy_->save_state());
+      };
+    strategy_->serve(after_round);
+  }
+
+  void evaluate(int epoch, long iteration) {
     Stopwatch watch;
-    const RankingSums all = gather_ranking(mesh, workers, workload->evaluate(rank, workers));
-    records.write(evaluation_record(epoch, iteration, all, watch.lap()).to_json());
-  };
-  const bool evaluates = per_epoch > 0 && workload->evaluates_ranking();
-  const long start = options.resume_step;
-  if (evaluates && start == 0) evaluate(0, 0);
+    const RankingSums all = gather_ranking(mesh_, run_.workers, workload_->evaluate(rank_, run_.workers));
+    records_.write(evaluation_record(epoch, iteration, all, watch.lap()).to_json());
+  }
 
-  const bool killer = options.attempt == 1 && config.kill.kills(run.index, rank);
-  const bool straggler = config.straggler.slows(rank);  // fault injection
-  for (long iteration = start; iteration < total; ++iteration) {
-    if (killer && iteration == config.kill.iteration && config.kill.as_error)
-      throw std::runtime_error("fault injection: rank " + std::to_string(rank) + " fails with an error at iteration " +
-                               std::to_string(iteration));
-    if (killer && iteration == config.kill.iteration) {
-      log_line("fault injection: killing myself (rank " + std::to_string(rank) + ") at iteration " +
-               std::to_string(iteration));
-      raise(SIGKILL);
+  void train() {
+    records_.write(StartRecord{total_, per_epoch_}.to_json());
+    const bool evaluates = per_epoch_ > 0 && workload_->evaluates_ranking();
+    if (evaluates && options_.resume_step == 0) evaluate(0, 0);
+    const FaultInjector faults(config_, run_, rank_, options_.attempt);
+    for (long iteration = options_.resume_step; iteration < total_; ++iteration) {
+      faults.before_iteration(iteration);
+      records_.write(step(iteration, faults).to_json());
+      if (evaluates && (iteration + 1) % per_epoch_ == 0)
+        evaluate(static_cast<int>((iteration + 1) / per_epoch_), iteration + 1);
+      // After the iteration's records: whatever a resumed run skips is recorded already.
+      if (checkpoints_ && checkpoint_due(iteration + 1)) checkpoint(iteration + 1);
     }
+    strategy_->synchronize(workload_->weights());
+    // A run bounded by iterations on ranked data still reports how well the model ranks.
+    if (!evaluates && workload_->evaluates_ranking()) evaluate(epochs_begun(*workload_, total_), total_);
+  }
+
+  // One iteration: compute (a straggler's slowed), then synchronize.
+  IterationRecord step(long iteration, const FaultInjector& faults) {
     Stopwatch watch;
-    const double loss = workload->compute(iteration);
-    if (straggler)
-      std::this_thread::sleep_for(std::chrono::duration<double>((config.straggler.slowdown - 1) * watch.elapsed()));
+    const double loss = workload_->compute(iteration);
+    std::this_thread::sleep_for(std::chrono::duration<double>(faults.extra_compute_s(watch.elapsed())));
     const double compute_s = watch.lap();
     sync::PhaseTimes phases;
-    strategy->step(workload->weights(), workload->gradients(), phases);
+    strategy_->step(workload_->weights(), workload_->gradients(), phases);
     const double sync_s = watch.lap();
     IterationRecord record;
     record.iteration = iteration;
-    record.epoch = per_epoch > 0 ? static_cast<int>(iteration / per_epoch + 1) : 0;
-    record.warmup = iteration < warmup;
+    record.epoch = per_epoch_ > 0 ? static_cast<int>(iteration / per_epoch_ + 1) : 0;
+    record.warmup = iteration < warmup_;
     record.seconds = compute_s + sync_s;
     record.compute_s = compute_s;
     record.sync_s = sync_s;
     record.loss = loss;
     record.phases = summed_phases(phases);
-    records.write(record.to_json());
-    if (evaluates && (iteration + 1) % per_epoch == 0)
-      evaluate(static_cast<int>((iteration + 1) / per_epoch), iteration + 1);
-    // After the iteration's records: whatever a resumed run skips is recorded already.
-    if (checkpoints && checkpoint_due(iteration + 1)) {
-      Stopwatch checkpoint_watch;
-      strategy->synchronize(workload->weights());  // ps with staleness: every step in
-      checkpoints->save(iteration + 1, workload->weights(), strategy->save_state());
-      records.write(CheckpointRecord{iteration + 1, checkpoint_watch.lap()}.to_json());
-    }
+    return record;
   }
-  strategy->synchronize(workload->weights());
-  // A run bounded by iterations on ranked data still reports how well the model ranks.
-  if (!evaluates && workload->evaluates_ranking()) evaluate(epochs_begun(*workload, total), total);
-  check_identical_weights(mesh, workers, workload->weights());
-  if (rank == 0 && !options.info_path.empty())
-    write_file_atomically(options.info_path,
-                          run_info(mesh, workload->weights(), *workload, total, warmup, per_epoch).dump(2) + "\n");
+
+  void checkpoint(long steps) {
+    Stopwatch watch;
+    strategy_->synchronize(workload_->weights());  // ps with staleness: every step in
+    checkpoints_->save(steps, workload_->weights(), strategy_->save_state());
+    records_.write(CheckpointRecord{steps, watch.lap()}.to_json());
+  }
+
+  // Every worker holds the same weights; rank 0 writes the run's facts.
+  void finish() {
+    check_identical_weights(mesh_, run_.workers, workload_->weights());
+    if (rank_ == 0 && !options_.info_path.empty())
+      write_file_atomically(
+          options_.info_path,
+          run_info(mesh_, workload_->weights(), *workload_, total_, warmup_, per_epoch_).dump(2) + "\n");
+  }
+
+  const ExperimentConfig& config_;
+  const RunSpec& run_;
+  net::Mesh& mesh_;
+  const WorkerRunOptions& options_;
+  const int rank_;
+  const bool serves_only_;
+  std::unique_ptr<Workload> workload_;
+  std::unique_ptr<sync::ParameterSync> strategy_;
+  const long per_epoch_, total_, warmup_;
+  RecordWriter records_;
+  std::optional<CheckpointDir> checkpoints_;
+};
+
+}  // namespace
+
+void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& mesh, const WorkerRunOptions& options) {
+  if (mesh.size() != run.workers + run.strategy.extra_ranks())
+    throw std::invalid_argument("run " + std::to_string(run.index) + " (" + run.title() + ") needs " +
+                                std::to_string(run.workers + run.strategy.extra_ranks()) + " ranks, the job has " +
+                                std::to_string(mesh.size()));
+  models::set_compute_threads(options.threads > 0 ? options.threads : config.threads_for(run.workers));
+  if (run.strategy.runs_tasks()) return run_task_worker(config, run, mesh, options);
+  WorkerRun(config, run, mesh, options).run();
 }
 
 }  // namespace syncbed::experiments

@@ -102,121 +102,184 @@ void ShardedShuffle::restore_state(std::span<const std::byte> state) {
   in.finish();
 }
 
-void ShardedShuffle::exchange(std::span<float> grads, std::span<float> out, bool update, PhaseTimes& times) {
-  if (grads.size() != options_.parameters || out.size() != options_.parameters)
-    throw std::invalid_argument("sharded: a vector of " + std::to_string(grads.size()) +
-                                " elements, but the shards were cut for " + std::to_string(options_.parameters));
-  Stopwatch watch;
-  const int n = mesh_.size();
-  const int me = mesh_.rank();
-  const ShardRange mine = shard(me);
-  const std::size_t segments = segments_of(mine.size);
-  const std::span<float> master = update ? master_shard(out) : grads.subspan(mine.begin, mine.size);
-  if (update) optimizer_.begin_step();
+// One exchange (step or sum) with pieces of type Wire on the wire: fp32 travels in
+// place (the gradient is sent from grads, broadcast shards land straight in `out`); bf16
+// is truncated into the compressed buffers before sending and expanded after receiving.
+template <typename Wire>
+class ShardedShuffle::Round {
+ public:
+  struct Buffers {
+    Wire* outgoing;   // this worker's gradient as sent, indexed like it
+    Wire* incoming;   // shuffle pieces: a max_shard_ slot per rank
+    Wire* broadcast;  // every owner's published shard as received, indexed like `out`
+  };
+
+  Round(ShardedShuffle& s, std::span<float> grads, std::span<float> out, Buffers wire)
+      : s_(s),
+        grads_(grads),
+        out_(out),
+        wire_(wire),
+        n_(s.mesh_.size()),
+        me_(s.mesh_.rank()),
+        mine_(s.shard(me_)),
+        segments_(s.segments_of(mine_.size)),
+        shuffle_(static_cast<std::size_t>(n_) * segments_),
+        broadcast_(n_),
+        pieces_(n_) {}
+
+  // finish(offset, sum) turns each summed segment of this rank's shard into what it
+  // publishes (the sum itself, or the updated weights).
+  template <typename Finish>
+  void run(Finish finish, bool updates, PhaseTimes& times) {
+    post_receives();
+    send_gradient();
+    shuffling_ += watch_.lap();
+    for (std::size_t k = 0; k < segments_; ++k) reduce_and_publish(k, finish);
+    collect_broadcast();
+    times.add("shuffle", shuffling_);
+    times.add("aggregate", adding_);
+    if (updates) times.add("update", updating_);
+    times.add("broadcast", broadcasting_);
+  }
+
+ private:
+  static void pack(std::span<const float> from, float* to) {
+    if (from.data() != to) std::memcpy(to, from.data(), from.size_bytes());
+  }
+  static void pack(std::span<const float> from, std::uint16_t* to) { bf16_truncate(from, to); }
+  static void unpack(const float* from, std::span<float> to) {
+    if (from != to.data()) std::memcpy(to.data(), from, to.size_bytes());
+  }
+  static void unpack(const std::uint16_t* from, std::span<float> to) { bf16_expand(from, to); }
+
+  std::size_t length_of(const ShardRange& shard, std::size_t offset) const {
+    return std::min(s_.segment_, shard.size - offset);
+  }
 
   // Receives first, so every segment lands directly in its slot. Shuffle segment k of
-  // peer p: shuffle[p * segments + k]; broadcast segments of p's shard: broadcast[p].
-  std::vector<net::Request> shuffle(static_cast<std::size_t>(n) * segments), sends;
-  std::vector<std::vector<net::Request>> broadcast(n);
-  for (int peer = 0; peer < n; ++peer) {
-    if (peer == me) continue;
-    const ShardRange theirs = shard(peer);
-    for (std::size_t k = 0; k < segments; ++k) {
-      const std::size_t offset = k * segment_, length = std::min(segment_, mine.size - offset);
-      const std::size_t slot = peer * max_shard_ + offset;
-      shuffle[peer * segments + k] = bf16_ ? mesh_.recv(peer, kShuffleTag, std::span(incoming16_.data() + slot, length))
-                                           : mesh_.recv(peer, kShuffleTag, std::span(incoming_.data() + slot, length));
-    }
-    for (std::size_t offset = 0; offset < theirs.size; offset += segment_) {
-      const std::size_t at = theirs.begin + offset, length = std::min(segment_, theirs.size - offset);
-      broadcast[peer].push_back(bf16_ ? mesh_.recv(peer, kBroadcastTag, std::span(broadcast16_.data() + at, length))
-                                      : mesh_.recv(peer, kBroadcastTag, out.subspan(at, length)));
+  // peer p: shuffle_[p * segments_ + k]; broadcast segments of p's shard: broadcast_[p].
+  void post_receives() {
+    for (int peer = 0; peer < n_; ++peer) {
+      if (peer == me_) continue;
+      for (std::size_t k = 0; k < segments_; ++k) {
+        const std::size_t offset = k * s_.segment_;
+        shuffle_[peer * segments_ + k] = s_.mesh_.recv(
+            peer, kShuffleTag, std::span(wire_.incoming + peer * s_.max_shard_ + offset, length_of(mine_, offset)));
+      }
+      const ShardRange theirs = s_.shard(peer);
+      for (std::size_t offset = 0; offset < theirs.size; offset += s_.segment_)
+        broadcast_[peer].push_back(s_.mesh_.recv(
+            peer, kBroadcastTag, std::span(wire_.broadcast + theirs.begin + offset, length_of(theirs, offset))));
     }
   }
 
-  // Shuffle sends to peers me+1, me+2, ..., so at any moment the N workers send to
-  // different owners. A bf16 segment is truncated just before it goes, so the first
-  // bytes leave at once instead of after a pass over the whole gradient.
-  for (int step = 1; step <= n; ++step) {
-    const int peer = (me + step) % n;
-    const ShardRange theirs = shard(peer);
-    for (std::size_t offset = 0; offset < theirs.size; offset += segment_) {
-      const std::size_t length = std::min(segment_, theirs.size - offset);
-      const auto piece = grads.subspan(theirs.begin + offset, length);
-      if (bf16_) {
-        std::uint16_t* packed = outgoing16_.data() + theirs.begin + offset;
-        bf16_truncate(piece, packed);
-        if (peer != me) sends.push_back(mesh_.send(peer, kShuffleTag, std::span<const std::uint16_t>(packed, length)));
-      } else if (peer != me) {
-        sends.push_back(mesh_.send(peer, kShuffleTag, std::span<const float>(piece)));
+  // To peers me+1, me+2, ..., so at any moment the N workers send to different owners.
+  // A bf16 segment is truncated just before it goes, so the first bytes leave at once.
+  void send_gradient() {
+    for (int step = 1; step <= n_; ++step) {
+      const int peer = (me_ + step) % n_;
+      const ShardRange theirs = s_.shard(peer);
+      for (std::size_t offset = 0; offset < theirs.size; offset += s_.segment_) {
+        const std::size_t length = length_of(theirs, offset);
+        Wire* packed = wire_.outgoing + theirs.begin + offset;
+        pack(grads_.subspan(theirs.begin + offset, length), packed);
+        if (peer != me_) sends_.push_back(s_.mesh_.send(peer, kShuffleTag, std::span<const Wire>(packed, length)));
       }
     }
   }
-  double shuffling = watch.lap(), adding = 0, updating = 0, broadcasting = 0;
 
-  // Per segment of this rank's shard: sum in rank order 0..N-1 (whatever order the
-  // pieces arrived in) over grads' own piece, update, publish, send to every peer.
-  std::vector<const float*> pieces(n);
-  std::vector<const std::uint16_t*> pieces16(n);
-  for (std::size_t k = 0; k < segments; ++k) {
-    const std::size_t offset = k * segment_, length = std::min(segment_, mine.size - offset);
-    for (int peer = 0; peer < n; ++peer)
-      if (peer != me) shuffle[peer * segments + k].wait();
-    shuffling += watch.lap();
-    float* sum = grads.data() + mine.begin + offset;
-    if (bf16_) {
-      for (int r = 0; r < n; ++r)
-        pieces16[r] = (r == me ? outgoing16_.data() + mine.begin : incoming16_.data() + r * max_shard_) + offset;
-      sum_in_rank_order(pieces16, sum, length, options_.sum_in_compressed_format);
-    } else {
-      for (int r = 0; r < n; ++r)
-        pieces[r] = (r == me ? grads.data() + mine.begin : incoming_.data() + r * max_shard_) + offset;
-      sum_in_rank_order(pieces, sum, length, false);
-    }
-    adding += watch.lap();
-    const auto result = master.subspan(offset, length);
-    if (update) optimizer_.update(offset, result, std::span<const float>(sum, length));
-    updating += watch.lap();
-    // Publish: every copy of the shard, ours too, is what the peers receive.
-    float* published = out.data() + mine.begin + offset;
-    if (bf16_) {
-      std::uint16_t* packed = outgoing16_.data() + mine.begin + offset;
-      bf16_truncate(result, packed);
-      bf16_expand(packed, std::span(published, length));
-      for (int step = 1; step < n; ++step)
-        sends.push_back(mesh_.send((me + step) % n, kBroadcastTag, std::span<const std::uint16_t>(packed, length)));
-    } else {
-      if (result.data() != published) std::memcpy(published, result.data(), length * sizeof(float));
-      for (int step = 1; step < n; ++step)
-        sends.push_back(mesh_.send((me + step) % n, kBroadcastTag, std::span<const float>(published, length)));
-    }
-    broadcasting += watch.lap();
+  // Segment k of this rank's shard: sum in rank order 0..N-1 (whatever order the pieces
+  // arrived in) over grads' own piece, finish, publish, send to every peer.
+  template <typename Finish>
+  void reduce_and_publish(std::size_t k, Finish finish) {
+    const std::size_t offset = k * s_.segment_, length = length_of(mine_, offset);
+    for (int peer = 0; peer < n_; ++peer)
+      if (peer != me_) shuffle_[peer * segments_ + k].wait();
+    shuffling_ += watch_.lap();
+    for (int r = 0; r < n_; ++r)
+      pieces_[r] = (r == me_ ? wire_.outgoing + mine_.begin : wire_.incoming + r * s_.max_shard_) + offset;
+    float* sum = grads_.data() + mine_.begin + offset;
+    sum_in_rank_order(pieces_, sum, length,
+                      std::is_same_v<Wire, std::uint16_t> && s_.options_.sum_in_compressed_format);
+    adding_ += watch_.lap();
+    const std::span<const float> result = finish(offset, std::span<float>(sum, length));
+    updating_ += watch_.lap();
+    // Publish: every copy of the shard, ours too, is what the peers receive. bf16 packs
+    // into the own shard's part of the outgoing buffer, which the sum has consumed.
+    const std::span<float> published = out_.subspan(mine_.begin + offset, length);
+    const Wire* packed = publish(result, published, wire_.outgoing + mine_.begin + offset);
+    for (int step = 1; step < n_; ++step)
+      sends_.push_back(s_.mesh_.send((me_ + step) % n_, kBroadcastTag, std::span<const Wire>(packed, length)));
+    broadcasting_ += watch_.lap();
   }
 
-  // Every other owner's shard, expanded segment by segment as it lands with bf16.
-  for (int step = 1; step < n; ++step) {
-    const int peer = (me + step) % n;
-    const ShardRange theirs = shard(peer);
-    for (std::size_t k = 0; k < broadcast[peer].size(); ++k) {
-      broadcast[peer][k].wait();
-      if (!bf16_) continue;
-      const std::size_t at = theirs.begin + k * segment_, length = std::min(segment_, theirs.size - k * segment_);
-      bf16_expand(broadcast16_.data() + at, out.subspan(at, length));
-    }
+  static const float* publish(std::span<const float> result, std::span<float> published, float*) {
+    pack(result, published.data());
+    return published.data();
   }
-  for (auto& s : sends) s.wait();
-  broadcasting += watch.lap();
-  times.add("shuffle", shuffling);
-  times.add("aggregate", adding);
-  if (update) times.add("update", updating);
-  times.add("broadcast", broadcasting);
+  static const std::uint16_t* publish(std::span<const float> result, std::span<float> published,
+                                      std::uint16_t* packed) {
+    pack(result, packed);
+    unpack(packed, published);
+    return packed;
+  }
+
+  // Every other owner's shard, unpacked segment by segment as it lands.
+  void collect_broadcast() {
+    for (int step = 1; step < n_; ++step) {
+      const int peer = (me_ + step) % n_;
+      const ShardRange theirs = s_.shard(peer);
+      for (std::size_t k = 0; k < broadcast_[peer].size(); ++k) {
+        broadcast_[peer][k].wait();
+        const std::size_t at = theirs.begin + k * s_.segment_;
+        unpack(wire_.broadcast + at, out_.subspan(at, length_of(theirs, k * s_.segment_)));
+      }
+    }
+    for (auto& send : sends_) send.wait();
+    broadcasting_ += watch_.lap();
+  }
+
+  ShardedShuffle& s_;
+  std::span<float> grads_, out_;
+  Buffers wire_;
+  const int n_, me_;
+  const ShardRange mine_;
+  const std::size_t segments_;
+  std::vector<net::Request> shuffle_, sends_;
+  std::vector<std::vector<net::Request>> broadcast_;
+  std::vector<const Wire*> pieces_;  // the N pieces of the segment being summed
+  Stopwatch watch_;
+  double shuffling_ = 0, adding_ = 0, updating_ = 0, broadcasting_ = 0;
+};
+
+template <typename Finish>
+void ShardedShuffle::exchange(std::span<float> grads, std::span<float> out, Finish finish, bool updates,
+                              PhaseTimes& times) {
+  if (grads.size() != options_.parameters || out.size() != options_.parameters)
+    throw std::invalid_argument("sharded: a vector of " + std::to_string(grads.size()) +
+                                " elements, but the shards were cut for " + std::to_string(options_.parameters));
+  if (bf16_)
+    Round<std::uint16_t>(*this, grads, out, {outgoing16_.data(), incoming16_.data(), broadcast16_.data()})
+        .run(finish, updates, times);
+  else
+    Round<float>(*this, grads, out, {grads.data(), incoming_.data(), out.data()}).run(finish, updates, times);
 }
 
 void ShardedShuffle::step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) {
-  exchange(grads, weights, true, times);
+  const std::span<float> master = master_shard(weights);
+  optimizer_.begin_step();
+  auto update = [&](std::size_t offset, std::span<float> sum) {
+    const std::span<float> updated = master.subspan(offset, sum.size());
+    optimizer_.update(offset, updated, sum);
+    return std::span<const float>(updated);
+  };
+  exchange(grads, weights, update, true, times);
 }
 
-void ShardedShuffle::allreduce_sum(std::span<float> data, PhaseTimes& times) { exchange(data, data, false, times); }
+void ShardedShuffle::allreduce_sum(std::span<float> data, PhaseTimes& times) {
+  auto keep_sum = [](std::size_t, std::span<float> sum) { return std::span<const float>(sum); };
+  exchange(data, data, keep_sum, false, times);
+}
 
 // Shuffle every gradient shard to its owner, sum, update the shard, broadcast it back.
 PhaseCosts ShardedShuffle::costs(const ClusterCosts& c, const SyncOptions&) {

@@ -42,10 +42,14 @@ class ShardedShuffle : public ParameterSync {
   void restore_state(std::span<const std::byte> state) override;
 
  private:
-  // Shuffles and sums grads; each summed segment of this rank's shard is then updated
-  // into the master (step) or kept as the result (sum) and broadcast. On return, out
-  // holds every owner's published shard. grads' own shard is overwritten by the sum.
-  void exchange(std::span<float> grads, std::span<float> out, bool update, PhaseTimes& times);
+  template <typename Wire>
+  class Round;
+  // Shuffles and sums grads; finish(offset, sum) turns each summed segment of this rank's
+  // shard into what it publishes (step: the updated master; sum: the sum), which is
+  // broadcast. On return, out holds every owner's published shard; grads' own shard
+  // holds the sum.
+  template <typename Finish>
+  void exchange(std::span<float> grads, std::span<float> out, Finish finish, bool updates, PhaseTimes& times);
   ShardRange shard(std::size_t owner) const;
   std::size_t segments_of(std::size_t elements) const { return (elements + segment_ - 1) / segment_; }
   // The fp32 weights the owner updates: the shard of `weights` itself, or with bf16 a

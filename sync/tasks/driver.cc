@@ -26,13 +26,7 @@ constexpr auto kForever = std::chrono::hours(24 * 365);
 // One thread per executor receives its reports (the mesh receives from one named peer at
 // a time) and queues them with their arrival time; a failed receive queues the loss.
 struct Driver::Reports {
-  struct Event {
-    int executor = 0;
-    bool lost = false;
-    std::string error;
-    TaskReport report;
-    std::int64_t arrival_ns = 0;
-  };
+  using Event = ReportEvent;
 
   std::mutex mutex;
   std::condition_variable cv;
@@ -199,92 +193,125 @@ void Driver::send_round(const Round& round) {
   }
 }
 
-std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>& on_iteration) {
+// What one run of the driver keeps between rounds.
+struct Driver::RunState {
+  RunState(const DriverOptions& options)
+      : threshold(options.drop, options.executors), min_replicas(options.drop.min_replicas(options.executors)) {}
   Progress progress;
-  long emitted = 0;
+  long emitted = 0;                          // iterations handed to on_iteration
   std::vector<std::int64_t> losses_pending;  // detection times of losses not yet recovered
-  DropThreshold threshold(options_.drop, options_.executors);
-  const int min_replicas = options_.drop.min_replicas(options_.executors);
+  DropThreshold threshold;
+  int min_replicas;
+  std::map<int, std::size_t> remaining;  // of this round, per executor
+  std::size_t outstanding() const {
+    std::size_t n = 0;
+    for (const auto& [executor, count] : remaining) n += count;
+    return n;
+  }
+};
+
+std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>& on_iteration) {
+  RunState state(options_);
   while (!scheduler_.finished()) {
-    Round round = scheduler_.next_round();
-    for (auto& [executor, list] : round.tasks)
-      for (auto& task : list)
-        if (task.key.kind == TaskKind::kForwardBackward) task.time_limit_ns = threshold.limit_ns();
-    const std::int64_t sent = steady_now_ns();
-    send_round(round);
-    progress.sent(round, sent, seconds(steady_now_ns() - sent));
-    ++stats_.rounds;
-    stats_.tasks += static_cast<long>(round.size());
-    std::map<int, std::size_t> remaining;
-    for (const auto& [executor, list] : round.tasks) remaining[executor] = list.size();
-    auto outstanding = [&] {
-      std::size_t n = 0;
-      for (const auto& [executor, count] : remaining) n += count;
-      return n;
-    };
-    while (outstanding() > 0) {
-      auto event = reports_->pop(options_.report_timeout);
-      if (!event) {
-        std::string waiting;
-        for (const auto& [executor, count] : remaining)
-          if (count) waiting += (waiting.empty() ? "" : ", ") + std::to_string(executor);
-        throw std::runtime_error("no task report for " + std::to_string(options_.report_timeout.count() / 1000) +
-                                 " s from executor(s) " + waiting);
-      }
-      const int e = event->executor;
-      if (event->lost || event->report.status == TaskStatus::kGoodbye) {
-        if (!scheduler_.is_alive(e)) continue;  // its loss is known already
-        log_line("driver: executor " + std::to_string(e) + " lost (" + event->error + "); moving its tasks to the " +
-                 std::to_string(scheduler_.alive().size() - 1) + " survivors");
-        scheduler_.executor_lost(e);
-        remaining[e] = 0;
-        ++stats_.executors_lost;
-        losses_pending.push_back(event->arrival_ns);
-        continue;
-      }
-      if (!scheduler_.is_alive(e)) continue;
-      --remaining[e];
-      const TaskReport& r = event->report;
-      switch (r.status) {
-        case TaskStatus::kDone:
-        case TaskStatus::kDropped:
-          scheduler_.completed(r.key);
-          progress.done(r, event->arrival_ns);
-          if (r.key.kind != TaskKind::kForwardBackward) break;
-          if (r.status == TaskStatus::kDropped) {
-            ++stats_.dropped_tasks;
-            threshold.dropped(r.key.iteration);
-          } else {
-            threshold.finished(r.key.iteration, r.compute_ns);
-          }
-          break;
-        case TaskStatus::kFailed:
-          ++stats_.failed_tasks;
-          log_line("driver: " + r.key.describe() + " failed on executor " + std::to_string(e) + ": " + r.message +
-                   "; it runs again");
-          scheduler_.failed(r.key, r.message);
-          break;
-        default:
-          scheduler_.skipped(r.key);
-      }
-      while (emitted < scheduler_.iterations_done()) {
-        IterationTiming timing = progress.iteration(emitted++);
-        timing.discarded = timing.replicas < min_replicas;
-        if (timing.discarded) {
-          ++stats_.discarded_iterations;
-          log_line("driver: iteration " + std::to_string(timing.iteration) + " discarded: only " +
-                   std::to_string(timing.replicas) + " of " + std::to_string(options_.executors) +
-                   " forward-backward tasks finished within the straggler threshold");
-        }
-        threshold.iteration_done(timing.iteration);
-        for (std::int64_t detected : losses_pending)
-          stats_.recovery_seconds.push_back(seconds(event->arrival_ns - detected));
-        losses_pending.clear();
-        if (on_iteration) on_iteration(timing);
-      }
+    start_round(state);
+    while (state.outstanding() > 0) {
+      const ReportEvent event = next_report(state);
+      handle_report(event, state);
+      emit_iterations(event.arrival_ns, state, on_iteration);
     }
   }
-  // The final weights, from wherever each shard's last copy lives.
+  std::vector<float> weights = final_weights();
+  finish(RoundMessage::End::kStop);
+  return weights;
+}
+
+// Schedules the next round, with the straggler threshold as forward-backward's limit.
+void Driver::start_round(RunState& state) {
+  Round round = scheduler_.next_round();
+  for (auto& [executor, list] : round.tasks)
+    for (auto& task : list)
+      if (task.key.kind == TaskKind::kForwardBackward) task.time_limit_ns = state.threshold.limit_ns();
+  const std::int64_t sent = steady_now_ns();
+  send_round(round);
+  state.progress.sent(round, sent, seconds(steady_now_ns() - sent));
+  ++stats_.rounds;
+  stats_.tasks += static_cast<long>(round.size());
+  state.remaining.clear();
+  for (const auto& [executor, list] : round.tasks) state.remaining[executor] = list.size();
+}
+
+Driver::ReportEvent Driver::next_report(const RunState& state) {
+  auto event = reports_->pop(options_.report_timeout);
+  if (event) return std::move(*event);
+  std::string waiting;
+  for (const auto& [executor, count] : state.remaining)
+    if (count) waiting += (waiting.empty() ? "" : ", ") + std::to_string(executor);
+  throw std::runtime_error("no task report for " + std::to_string(options_.report_timeout.count() / 1000) +
+                           " s from executor(s) " + waiting);
+}
+
+// A lost executor's tasks move to the survivors; a report moves its task on.
+void Driver::handle_report(const ReportEvent& event, RunState& state) {
+  const int e = event.executor;
+  if (event.lost || event.report.status == TaskStatus::kGoodbye) {
+    if (!scheduler_.is_alive(e)) return;  // its loss is known already
+    log_line("driver: executor " + std::to_string(e) + " lost (" + event.error + "); moving its tasks to the " +
+             std::to_string(scheduler_.alive().size() - 1) + " survivors");
+    scheduler_.executor_lost(e);
+    state.remaining[e] = 0;
+    ++stats_.executors_lost;
+    state.losses_pending.push_back(event.arrival_ns);
+    return;
+  }
+  if (!scheduler_.is_alive(e)) return;
+  --state.remaining[e];
+  const TaskReport& r = event.report;
+  switch (r.status) {
+    case TaskStatus::kDone:
+    case TaskStatus::kDropped:
+      scheduler_.completed(r.key);
+      state.progress.done(r, event.arrival_ns);
+      if (r.key.kind != TaskKind::kForwardBackward) break;
+      if (r.status == TaskStatus::kDropped) {
+        ++stats_.dropped_tasks;
+        state.threshold.dropped(r.key.iteration);
+      } else {
+        state.threshold.finished(r.key.iteration, r.compute_ns);
+      }
+      break;
+    case TaskStatus::kFailed:
+      ++stats_.failed_tasks;
+      log_line("driver: " + r.key.describe() + " failed on executor " + std::to_string(e) + ": " + r.message +
+               "; it runs again");
+      scheduler_.failed(r.key, r.message);
+      break;
+    default:
+      scheduler_.skipped(r.key);
+  }
+}
+
+// Every iteration completed since the last call, in order: its timing, whether too few
+// replicas made it (discarded), the recovery time of losses before it.
+void Driver::emit_iterations(std::int64_t now_ns, RunState& state,
+                             const std::function<void(const IterationTiming&)>& on_iteration) {
+  while (state.emitted < scheduler_.iterations_done()) {
+    IterationTiming timing = state.progress.iteration(state.emitted++);
+    timing.discarded = timing.replicas < state.min_replicas;
+    if (timing.discarded) {
+      ++stats_.discarded_iterations;
+      log_line("driver: iteration " + std::to_string(timing.iteration) + " discarded: only " +
+               std::to_string(timing.replicas) + " of " + std::to_string(options_.executors) +
+               " forward-backward tasks finished within the straggler threshold");
+    }
+    state.threshold.iteration_done(timing.iteration);
+    for (std::int64_t detected : state.losses_pending) stats_.recovery_seconds.push_back(seconds(now_ns - detected));
+    state.losses_pending.clear();
+    if (on_iteration) on_iteration(timing);
+  }
+}
+
+// The final weights, from wherever each shard's last copy lives.
+std::vector<float> Driver::final_weights() {
   std::vector<float> weights(options_.parameters);
   std::vector<Fetch> fetches;
   for (int j = 0; j < options_.executors; ++j) {
@@ -293,7 +320,6 @@ std::vector<float> Driver::run(const std::function<void(const IterationTiming&)>
                        std::as_writable_bytes(std::span<float>(weights.data() + shard.begin, shard.size))});
   }
   BlockClient(mesh_, nullptr, options_.wait_for_block).fetch(fetches);
-  finish(RoundMessage::End::kStop);
   return weights;
 }
 
@@ -317,8 +343,8 @@ void Driver::finish(RoundMessage::End end) {
   reports_->threads.clear();
   while (auto event = reports_->pop(std::chrono::milliseconds(0))) {
     if (event->report.status != TaskStatus::kGoodbye) continue;
-    // The goodbye carries the executor's block store high-water mark in place of a time.
-    stats_.peak_store_bytes = std::max(stats_.peak_store_bytes, static_cast<std::size_t>(event->report.put_ns));
+    stats_.peak_store_bytes =
+        std::max(stats_.peak_store_bytes, static_cast<std::size_t>(event->report.peak_store_bytes));
   }
 }
 

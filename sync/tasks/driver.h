@@ -80,9 +80,24 @@ class Driver {
   const DriverStats& stats() const { return stats_; }
 
  private:
+  // A task's report, or the loss of its executor, as the report threads queue it.
+  struct ReportEvent {
+    int executor = 0;
+    bool lost = false;
+    std::string error;
+    TaskReport report;
+    std::int64_t arrival_ns = 0;
+  };
   struct Reports;
   struct Progress;
+  struct RunState;
+  void start_round(RunState& state);
   void send_round(const Round& round);
+  ReportEvent next_report(const RunState& state);
+  void handle_report(const ReportEvent& event, RunState& state);
+  void emit_iterations(std::int64_t now_ns, RunState& state,
+                       const std::function<void(const IterationTiming&)>& on_iteration);
+  std::vector<float> final_weights();
   void finish(RoundMessage::End end);
 
   net::Mesh& mesh_;

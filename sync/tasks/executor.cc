@@ -114,7 +114,7 @@ void Executor::run() {
   }
   TaskReport goodbye;
   goodbye.status = TaskStatus::kGoodbye;
-  goodbye.put_ns = static_cast<std::int64_t>(store_.peak_bytes());  // the driver reports it
+  goodbye.peak_store_bytes = static_cast<std::int64_t>(store_.peak_bytes());  // the driver reports it
   report(goodbye);
   if (aborted) throw std::runtime_error("executor " + std::to_string(mesh_.rank()) + ": the driver aborted the run");
 }

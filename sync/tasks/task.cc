@@ -75,12 +75,14 @@ RoundMessage RoundMessage::decode(std::span<const std::uint64_t> words, int exec
 }
 
 std::array<std::byte, TaskReport::kWireBytes> TaskReport::encode() const {
-  const std::uint64_t words[12] = {static_cast<std::uint64_t>(key.kind),    static_cast<std::uint64_t>(key.iteration),
-                                   static_cast<std::uint64_t>(key.index),   static_cast<std::uint64_t>(status),
-                                   static_cast<std::uint64_t>(received_ns), static_cast<std::uint64_t>(start_ns),
-                                   static_cast<std::uint64_t>(end_ns),      static_cast<std::uint64_t>(fetch_ns),
-                                   static_cast<std::uint64_t>(compute_ns),  static_cast<std::uint64_t>(put_ns),
-                                   std::bit_cast<std::uint64_t>(loss),      static_cast<std::uint64_t>(replicas)};
+  const std::uint64_t words[kWords] = {
+      static_cast<std::uint64_t>(key.kind),        static_cast<std::uint64_t>(key.iteration),
+      static_cast<std::uint64_t>(key.index),       static_cast<std::uint64_t>(status),
+      static_cast<std::uint64_t>(received_ns),     static_cast<std::uint64_t>(start_ns),
+      static_cast<std::uint64_t>(end_ns),          static_cast<std::uint64_t>(fetch_ns),
+      static_cast<std::uint64_t>(compute_ns),      static_cast<std::uint64_t>(put_ns),
+      std::bit_cast<std::uint64_t>(loss),          static_cast<std::uint64_t>(replicas),
+      static_cast<std::uint64_t>(peak_store_bytes)};
   std::array<std::byte, kWireBytes> bytes{};
   std::memcpy(bytes.data(), words, sizeof words);
   std::memcpy(bytes.data() + sizeof words, message.data(), std::min(message.size(), kMessageBytes));
@@ -88,7 +90,7 @@ std::array<std::byte, TaskReport::kWireBytes> TaskReport::encode() const {
 }
 
 TaskReport TaskReport::decode(std::span<const std::byte, kWireBytes> bytes) {
-  std::uint64_t words[12];
+  std::uint64_t words[kWords];
   std::memcpy(words, bytes.data(), sizeof words);
   TaskReport report;
   report.key = {decode_kind(words[0]), static_cast<long>(words[1]), static_cast<int>(words[2])};
@@ -102,6 +104,7 @@ TaskReport TaskReport::decode(std::span<const std::byte, kWireBytes> bytes) {
   report.put_ns = static_cast<std::int64_t>(words[9]);
   report.loss = std::bit_cast<double>(words[10]);
   report.replicas = static_cast<std::int64_t>(words[11]);
+  report.peak_store_bytes = static_cast<std::int64_t>(words[12]);
   const char* text = reinterpret_cast<const char*>(bytes.data() + sizeof words);
   report.message.assign(text, strnlen(text, kMessageBytes));
   return report;

@@ -70,12 +70,14 @@ struct TaskReport {
   std::int64_t received_ns = 0;  // the round arrived
   std::int64_t start_ns = 0, end_ns = 0;
   std::int64_t fetch_ns = 0, compute_ns = 0, put_ns = 0;
-  double loss = 0;            // forward-backward
-  std::int64_t replicas = 0;  // parameter-sync: the replicas whose gradients it summed
-  std::string message;        // kFailed: why (truncated to fit the wire)
+  double loss = 0;                    // forward-backward
+  std::int64_t replicas = 0;          // parameter-sync: the replicas whose gradients it summed
+  std::int64_t peak_store_bytes = 0;  // kGoodbye: the executor's block store high-water mark
+  std::string message;                // kFailed: why (truncated to fit the wire)
 
+  static constexpr std::size_t kWords = 13;
   static constexpr std::size_t kMessageBytes = 320;
-  static constexpr std::size_t kWireBytes = 12 * 8 + kMessageBytes;
+  static constexpr std::size_t kWireBytes = kWords * 8 + kMessageBytes;
   std::array<std::byte, kWireBytes> encode() const;
   static TaskReport decode(std::span<const std::byte, kWireBytes> bytes);
 };
