@@ -3,6 +3,7 @@
 // iteration's time is the slowest rank's, and the median over iterations is reported.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -35,9 +36,7 @@ std::vector<double> slowest_per_iteration(net::Mesh& mesh, int workers, std::vec
   return mesh.rank() == 0 ? slowest : std::vector<double>{};
 }
 
-}  // namespace
-
-int bench_allreduce_command(const std::vector<std::string>& args) {
+std::vector<OptionSpec> bench_allreduce_options() {
   auto specs = worker_option_specs("2");
   std::string names;
   for (const auto& entry : sync::strategy_entries())
@@ -51,12 +50,11 @@ int bench_allreduce_command(const std::vector<std::string>& args) {
       {"sizes", "LIST", "vector sizes in bytes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
   specs.push_back({"iters", "K", "timed iterations per size, after one verified warm-up", "10"});
   specs.push_back({"json", "FILE", "also write the results as JSON (a file is replaced atomically; - prints it)", ""});
-  Options options("bench-allreduce", "Sum-allreduce throughput of a sync strategy, in nccl-tests columns.", specs);
-  if (!options.parse(args)) return 0;
-  const auto sizes = options.get_sizes("sizes");
-  const int iters = static_cast<int>(options.get_int("iters", 1, 100'000));
-  for (auto size : sizes)
-    if (size % sizeof(float) != 0) throw std::invalid_argument("bench-allreduce: sizes must be multiples of 4 bytes");
+  return specs;
+}
+
+// The strategy's options from the command line, checked against the registry.
+sync::SyncOptions strategy_options(const Options& options) {
   sync::SyncOptions choice;
   choice.compression = sync::parse_compression(options.get("compression"));
   choice.segment_bytes = parse_size(options.get("segment"));
@@ -65,67 +63,90 @@ int bench_allreduce_command(const std::vector<std::string>& args) {
   choice.ps.servers = static_cast<int>(options.get_int("ps-servers", 0, 1024));
   choice.ps.separate_servers = options.has("ps-separate");
   sync::check_parameter_sync(options.get("strategy"), choice, static_cast<int>(options.get_int("workers", 0, 1024)));
+  return choice;
+}
+
+// One size: a verified warm-up, `iters` timed sums; rank 0 gets the row (the median of
+// the slowest rank's times). A serving rank serves instead and gets nothing.
+std::optional<experiments::AllreduceRow> measure(net::Mesh& mesh, const std::string& strategy,
+                                                 sync::SyncOptions options, std::span<float> vector, int world,
+                                                 int iters, std::size_t& wrong) {
+  options.parameters = vector.size();
+  auto sync = sync::make_parameter_sync(strategy, mesh, options);
+  if (sync->serves_only()) {
+    sync->serve();
+    return std::nullopt;
+  }
+  const float tolerance = options.compression == sync::Compression::kBf16 ? kBf16Tolerance : 0.0f;
+  std::vector<double> seconds;
+  std::size_t wrong_here = 0;
+  for (int it = -1; it < iters; ++it) {
+    experiments::fill_allreduce_input(mesh.rank(), vector);
+    sync::PhaseTimes phases;
+    Stopwatch watch;
+    sync->allreduce_sum(vector, phases);
+    const double elapsed = watch.lap();
+    if (it >= 0) seconds.push_back(elapsed);
+    if (it == -1 || it == iters - 1) wrong_here += experiments::count_wrong_sums(vector, world, tolerance);
+  }
+  wrong += wrong_here;
+  auto slowest = slowest_per_iteration(mesh, world, seconds);
+  if (mesh.rank() != 0) return std::nullopt;
+  std::sort(slowest.begin(), slowest.end());
+  return experiments::AllreduceRow{vector.size_bytes(), slowest[slowest.size() / 2], world, wrong_here};
+}
+
+nlohmann::json row_json(const experiments::AllreduceRow& row) {
+  return {{"size", row.bytes},
+          {"count", row.bytes / sizeof(float)},
+          {"type", "float"},
+          {"redop", "sum"},
+          {"time_us", row.seconds * 1e6},
+          {"algbw_gbytes_per_s", row.algbw()},
+          {"busbw_gbytes_per_s", row.busbw()},
+          {"wrong", row.wrong}};
+}
+
+}  // namespace
+
+int bench_allreduce_command(const std::vector<std::string>& args) {
+  Options options("bench-allreduce", "Sum-allreduce throughput of a sync strategy, in nccl-tests columns.",
+                  bench_allreduce_options());
+  if (!options.parse(args)) return 0;
+  const auto sizes = options.get_sizes("sizes");
+  const int iters = static_cast<int>(options.get_int("iters", 1, 100'000));
+  for (auto size : sizes)
+    if (size % sizeof(float) != 0) throw std::invalid_argument("bench-allreduce: sizes must be multiples of 4 bytes");
+  const sync::SyncOptions choice = strategy_options(options);
+  const std::string strategy = options.get("strategy");
   if (!options.get("json").empty()) check_writable(options.get("json"));
   // The vector and the strategy's buffers for it: at least twice the largest size.
   const int extra_ranks = sync::extra_ranks(choice);
-  check_memory(options, 2 * *std::max_element(sizes.begin(), sizes.end()), extra_ranks);
+  const std::size_t largest = *std::max_element(sizes.begin(), sizes.end());
+  check_memory(options, 2 * largest, extra_ranks);
   if (auto code = launch_if_requested(options, extra_ranks)) return *code;
 
   auto mesh = connect_worker(options);
-  const bool bf16 = choice.compression == sync::Compression::kBf16;
-  const std::size_t largest = *std::max_element(sizes.begin(), sizes.end()) / sizeof(float);
-  AlignedBuffer<float> data(largest);
+  AlignedBuffer<float> data(largest / sizeof(float));
   const bool lead = mesh->rank() == 0;
   const int world = mesh->size() - extra_ranks;  // workers
   if (lead) {
     std::printf("# syncbed bench-allreduce: strategy %s, compression %s, %d workers%s, %d iterations per size\n",
-                options.get("strategy").c_str(), options.get("compression").c_str(), world,
-                world == mesh->size() ? "" : (" + " + std::to_string(mesh->size() - world) + " servers").c_str(),
-                iters);
+                strategy.c_str(), options.get("compression").c_str(), world,
+                extra_ranks ? (" + " + std::to_string(extra_ranks) + " servers").c_str() : "", iters);
     experiments::print_allreduce_header();
   }
   nlohmann::json rows = nlohmann::json::array();
-  std::size_t total_wrong = 0;
+  std::size_t wrong = 0;
   for (const auto size : sizes) {
-    const std::size_t count = size / sizeof(float);
-    sync::SyncOptions sync_options = choice;
-    sync_options.parameters = count;
-    auto sync = sync::make_parameter_sync(options.get("strategy"), *mesh, sync_options);
-    if (sync->serves_only()) {
-      sync->serve();
-      continue;
-    }
-    const std::span<float> vector = data.span().first(count);
-    std::vector<double> seconds;
-    std::size_t wrong = 0;
-    for (int it = -1; it < iters; ++it) {
-      experiments::fill_allreduce_input(mesh->rank(), vector);
-      sync::PhaseTimes phases;
-      Stopwatch watch;
-      sync->allreduce_sum(vector, phases);
-      const double elapsed = watch.lap();
-      if (it >= 0) seconds.push_back(elapsed);
-      if (it == -1 || it == iters - 1)
-        wrong += experiments::count_wrong_sums(vector, world, bf16 ? kBf16Tolerance : 0.0f);
-    }
-    auto slowest = slowest_per_iteration(*mesh, world, seconds);
-    total_wrong += wrong;
-    if (!lead) continue;
-    std::sort(slowest.begin(), slowest.end());
-    const experiments::AllreduceRow row{size, slowest[slowest.size() / 2], world, wrong};
-    experiments::print_allreduce_row(row);
-    rows.push_back({{"size", size},
-                    {"count", count},
-                    {"type", "float"},
-                    {"redop", "sum"},
-                    {"time_us", row.seconds * 1e6},
-                    {"algbw_gbytes_per_s", row.algbw()},
-                    {"busbw_gbytes_per_s", row.busbw()},
-                    {"wrong", wrong}});
+    const auto row = measure(*mesh, strategy, choice, data.span().first(size / sizeof(float)), world, iters, wrong);
+    if (!row) continue;
+    experiments::print_allreduce_row(*row);
+    rows.push_back(row_json(*row));
   }
   if (lead && !options.get("json").empty())
     write_file_atomically(options.get("json"), nlohmann::json{{"benchmark", "allreduce"},
-                                                              {"strategy", options.get("strategy")},
+                                                              {"strategy", strategy},
                                                               {"compression", options.get("compression")},
                                                               {"world_size", world},
                                                               {"ps_servers", choice.ps.servers},
@@ -134,7 +155,7 @@ int bench_allreduce_command(const std::vector<std::string>& args) {
                                                               {"results", rows}}
                                                        .dump(2) +
                                                    "\n");
-  if (total_wrong) throw std::runtime_error(std::to_string(total_wrong) + " wrong elements in verified iterations");
+  if (wrong) throw std::runtime_error(std::to_string(wrong) + " wrong elements in verified iterations");
   return 0;
 }
 

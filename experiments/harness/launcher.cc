@@ -177,133 +177,169 @@ class StderrCapture {
   std::string tail_;
 };
 
-}  // namespace
+// One local job: its workers started, watched and reaped, stopped when one fails (or,
+// with a supervisor, when the supervisor ends), when the rendezvous fails or on Ctrl-C.
+class LocalJob {
+ public:
+  using Clock = std::chrono::steady_clock;
 
-LaunchOutcome launch_local(const LaunchOptions& options) {
-  if (options.workers < 1) throw std::invalid_argument("at least one worker is needed");
-  const std::string token = make_job_token();
-  std::optional<net::Coordinator> coordinator;
-  if (options.master_addr.empty())
-    coordinator.emplace(net::Endpoint{"127.0.0.1", 0}, options.workers, token, options.rendezvous_timeout);
-  const std::string master_addr = coordinator ? "127.0.0.1" : options.master_addr;
-  const std::uint16_t port = coordinator ? coordinator->port() : net::kDefaultMasterPort;
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  explicit LocalJob(const LaunchOptions& options)
+      : options_(options),
+        token_(make_job_token()),
+        self_(std::filesystem::read_symlink("/proc/self/exe").string()),
+        pids_(options.workers, -1),
+        captures_(options.workers) {
+    if (options.master_addr.empty())
+      coordinator_.emplace(net::Endpoint{"127.0.0.1", 0}, options.workers, token_, options.rendezvous_timeout);
+    outcome_.exits.resize(options.workers);
+  }
 
-  InterruptScope interrupt_scope;
+  LaunchOutcome run() {
+    for (int rank = 0; rank < options_.workers; ++rank) start(rank);
+    launched_ = Clock::now();
+    auto next_poll = Clock::now();
+    while (running_ > 0) {
+      drain_all();
+      int status = 0;
+      if (const pid_t pid = waitpid(-1, &status, WNOHANG); pid > 0) {
+        reaped(pid, status);
+        continue;
+      }
+      watch_interrupt_and_rendezvous();
+      kill_overdue();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (options_.poll && Clock::now() >= next_poll) {
+        next_poll = Clock::now() + std::chrono::milliseconds(100);
+        options_.poll();
+      }
+    }
+    drain_all();
+    for (int rank = 0; rank < options_.workers; ++rank)
+      if (captures_[rank]) outcome_.exits[rank].last_error = captures_[rank]->last_line();
+    return std::move(outcome_);
+  }
 
-  std::vector<pid_t> pids(options.workers, -1);
-  LaunchOutcome outcome;
-  std::vector<WorkerExit>& exits = outcome.exits;
-  exits.resize(options.workers);
-  std::vector<std::unique_ptr<StderrCapture>> captures(options.workers);
-  int running = 0;
-  for (int rank = 0; rank < options.workers; ++rank) {
-    std::vector<std::string> args = options.wrap ? options.wrap(rank) : std::vector<std::string>{};
-    args.push_back(options.wrap ? self : "syncbed");
-    args.insert(args.end(), options.worker_args.begin(), options.worker_args.end());
-    auto env = worker_environment(rank, options.workers, master_addr, port, token, coordinator.has_value());
-    env.insert(env.end(), options.extra_env.begin(), options.extra_env.end());
+ private:
+  std::vector<std::string> environment_of(int rank) const {
+    const std::string master_addr = coordinator_ ? "127.0.0.1" : options_.master_addr;
+    const std::uint16_t port = coordinator_ ? coordinator_->port() : net::kDefaultMasterPort;
+    auto env = worker_environment(rank, options_.workers, master_addr, port, token_, coordinator_.has_value());
+    env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());
     env.push_back(std::string(kLauncherPidVariable) + "=" + std::to_string(getpid()));
-    if (!options.wrap) env.push_back("SYNCBED_LOCAL_RANKS=" + std::to_string(options.workers));  // all on this machine
+    if (!options_.wrap) env.push_back("SYNCBED_LOCAL_RANKS=" + std::to_string(options_.workers));  // all here
+    return env;
+  }
+
+  void start(int rank) {
+    std::vector<std::string> args = options_.wrap ? options_.wrap(rank) : std::vector<std::string>{};
+    args.push_back(options_.wrap ? self_ : "syncbed");
+    args.insert(args.end(), options_.worker_args.begin(), options_.worker_args.end());
+    auto env = environment_of(rank);
     auto argv = pointers(args);
     auto envp = pointers(env);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    if (!options.log_dir.empty()) {
-      captures[rank] = std::make_unique<StderrCapture>(options.log_dir + "/rank" + std::to_string(rank) + ".log");
-      posix_spawn_file_actions_adddup2(&actions, captures[rank]->child_end(), STDERR_FILENO);
+    if (!options_.log_dir.empty()) {
+      captures_[rank] = std::make_unique<StderrCapture>(options_.log_dir + "/rank" + std::to_string(rank) + ".log");
+      posix_spawn_file_actions_adddup2(&actions, captures_[rank]->child_end(), STDERR_FILENO);
     }
     // A worker inherits stdin, stdout and stderr only: not the coordinator's listening
     // socket (which would outlive us) nor any file we have open.
     posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-    const int rc = options.wrap
-                       ? posix_spawnp(&pids[rank], args[0].c_str(), &actions, nullptr, argv.data(), envp.data())
-                       : posix_spawn(&pids[rank], "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+    const int rc = options_.wrap
+                       ? posix_spawnp(&pids_[rank], args[0].c_str(), &actions, nullptr, argv.data(), envp.data())
+                       : posix_spawn(&pids_[rank], "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
-    if (captures[rank]) captures[rank]->started();
+    if (captures_[rank]) captures_[rank]->started();
     if (rc != 0) {
-      for (pid_t pid : pids)
+      for (pid_t pid : pids_)
         if (pid > 0) kill(pid, SIGKILL);
       throw std::runtime_error(std::string("cannot start worker process: ") + std::strerror(rc));
     }
-    exits[rank].rank = rank;
-    ++running;
+    outcome_.exits[rank].rank = rank;
+    ++running_;
   }
 
-  using Clock = std::chrono::steady_clock;
-  const auto launched = Clock::now();
-  std::optional<Clock::time_point> kill_at;  // set once a worker failed or we were interrupted
-  bool forwarded_interrupt = false;
-  bool signalled = false;  // from here on, exits are our doing, not causes
-  bool killed = false;
-  auto next_poll = Clock::now();
-  auto drain_all = [&] {
-    for (auto& capture : captures)
+  void drain_all() {
+    for (auto& capture : captures_)
       if (capture) capture->drain();
-  };
-  auto stop_workers = [&](std::chrono::seconds within) {
-    signalled = true;
-    for (pid_t p : pids)
-      if (p > 0) kill(p, SIGTERM);
-    kill_at = Clock::now() + within;
-  };
-  while (running > 0) {
-    drain_all();
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
-      for (int rank = 0; rank < options.workers; ++rank) {
-        if (pids[rank] != pid) continue;
-        pids[rank] = -1;
-        --running;
-        exits[rank].exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        exits[rank].signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        exits[rank].seconds = std::chrono::duration<double>(Clock::now() - launched).count();
-        exits[rank].killed_by_launcher = signalled;
-        const bool supervised = options.supervisor >= 0;
-        if (supervised && rank != options.supervisor && exits[rank].exit_code != 0)
-          log_line("launcher: " + exits[rank].describe() + "; rank " + std::to_string(options.supervisor) +
-                   " decides whether the job goes on");
-        const bool ends_job = supervised ? rank == options.supervisor : exits[rank].exit_code != 0;
-        if (ends_job && !kill_at && running > 0) {
-          if (exits[rank].exit_code != 0)
-            log_line("launcher: " + exits[rank].describe() + "; waiting up to " +
-                     std::to_string(options.grace.count()) + " s for the other workers");
-          kill_at = Clock::now() + options.grace;
-        }
-      }
-      continue;
+  }
+
+  // A worker exited: record how; a failure (or the supervisor's end) starts the grace
+  // period the others get before they are killed.
+  void reaped(pid_t pid, int status) {
+    const auto rank = std::find(pids_.begin(), pids_.end(), pid) - pids_.begin();
+    if (rank == static_cast<long>(pids_.size())) return;
+    pids_[rank] = -1;
+    --running_;
+    WorkerExit& exit = outcome_.exits[rank];
+    exit.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    exit.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    exit.seconds = std::chrono::duration<double>(Clock::now() - launched_).count();
+    exit.killed_by_launcher = signalled_;
+    const bool supervised = options_.supervisor >= 0;
+    if (supervised && rank != options_.supervisor && exit.exit_code != 0)
+      log_line("launcher: " + exit.describe() + "; rank " + std::to_string(options_.supervisor) +
+               " decides whether the job goes on");
+    const bool ends_job = supervised ? rank == options_.supervisor : exit.exit_code != 0;
+    if (ends_job && !kill_at_ && running_ > 0) {
+      if (exit.exit_code != 0)
+        log_line("launcher: " + exit.describe() + "; waiting up to " + std::to_string(options_.grace.count()) +
+                 " s for the other workers");
+      kill_at_ = Clock::now() + options_.grace;
     }
-    if (interrupt_flag && !forwarded_interrupt) {
-      forwarded_interrupt = true;
+  }
+
+  void stop_workers(std::chrono::seconds within) {
+    signalled_ = true;  // from here on, exits are our doing, not causes
+    for (pid_t p : pids_)
+      if (p > 0) kill(p, SIGTERM);
+    kill_at_ = Clock::now() + within;
+  }
+
+  void watch_interrupt_and_rendezvous() {
+    if (interrupt_flag && !forwarded_interrupt_) {
+      forwarded_interrupt_ = true;
       log_line("launcher: interrupted, stopping the workers");
       stop_workers(std::chrono::seconds(5));
     }
-    if (coordinator && outcome.rendezvous_error.empty()) {
-      outcome.rendezvous_error = coordinator->failure();
-      if (!outcome.rendezvous_error.empty()) {
-        log_line("launcher: the rendezvous failed: " + outcome.rendezvous_error + "; stopping the workers");
+    if (coordinator_ && outcome_.rendezvous_error.empty()) {
+      outcome_.rendezvous_error = coordinator_->failure();
+      if (!outcome_.rendezvous_error.empty()) {
+        log_line("launcher: the rendezvous failed: " + outcome_.rendezvous_error + "; stopping the workers");
         stop_workers(std::chrono::seconds(2));
       }
     }
-    if (kill_at && !killed && Clock::now() >= *kill_at) {
-      killed = signalled = true;  // SIGKILL cannot be ignored: from here on we only reap
-      for (int rank = 0; rank < options.workers; ++rank)
-        if (pids[rank] > 0) {
-          log_line("launcher: killing rank " + std::to_string(rank) + ", which did not exit in time");
-          kill(pids[rank], SIGKILL);
-        }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (options.poll && Clock::now() >= next_poll) {
-      next_poll = Clock::now() + std::chrono::milliseconds(100);
-      options.poll();
-    }
   }
-  drain_all();
-  for (int rank = 0; rank < options.workers; ++rank)
-    if (captures[rank]) exits[rank].last_error = captures[rank]->last_line();
-  return outcome;
+
+  void kill_overdue() {
+    if (!kill_at_ || killed_ || Clock::now() < *kill_at_) return;
+    killed_ = signalled_ = true;  // SIGKILL cannot be ignored: from here on we only reap
+    for (int rank = 0; rank < options_.workers; ++rank)
+      if (pids_[rank] > 0) {
+        log_line("launcher: killing rank " + std::to_string(rank) + ", which did not exit in time");
+        kill(pids_[rank], SIGKILL);
+      }
+  }
+
+  const LaunchOptions& options_;
+  const std::string token_, self_;
+  std::optional<net::Coordinator> coordinator_;
+  InterruptScope interrupt_scope_;
+  std::vector<pid_t> pids_;
+  std::vector<std::unique_ptr<StderrCapture>> captures_;
+  LaunchOutcome outcome_;
+  int running_ = 0;
+  Clock::time_point launched_;
+  std::optional<Clock::time_point> kill_at_;  // set once a worker failed or we were interrupted
+  bool forwarded_interrupt_ = false, signalled_ = false, killed_ = false;
+};
+
+}  // namespace
+
+LaunchOutcome launch_local(const LaunchOptions& options) {
+  if (options.workers < 1) throw std::invalid_argument("at least one worker is needed");
+  return LocalJob(options).run();
 }
 
 }  // namespace syncbed::experiments
