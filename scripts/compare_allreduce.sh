@@ -3,8 +3,11 @@
 # interleaved per round, median of rounds:
 #   scripts/compare_allreduce.sh [ROUNDS] [SIZES] [WORKER COUNTS]
 # Defaults: 3 rounds, sizes 4M,28M,128M, workers "2 4". Installs the peers
-# (scripts/setup_baselines.sh), prints busbw and the target ratios; writes
-# results/allreduce/compare.csv, targets.csv and compare.png.
+# (scripts/setup_baselines.sh), prints busbw and the target ratios; writes compare.csv,
+# targets.csv and compare.png into $OUTPUT (default results/allreduce). $VARIANTS picks
+# what runs (default: every registered strategy, sharded-bf16 and every peer), e.g.
+#   VARIANTS="halving_doubling ring mpi gloo-halving-doubling" OUTPUT=results/halving_doubling \
+#     scripts/compare_allreduce.sh 5 64K,1M,4M,28M "2 3 4 5 6 7 8"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -21,9 +24,18 @@ mpi=build/experiments/bench/baselines/mpi_allreduce_bench
 gloo=build/experiments/bench/baselines/gloo_allreduce_bench
 mpirun_tcp=(mpirun --oversubscribe --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include lo)
 [ "$(id -u)" -eq 0 ] && mpirun_tcp+=(--allow-run-as-root)
-variants="$("$syncbed" strategies --names | tr '\n' ' ')sharded-bf16"
-if [ -x "$mpi" ]; then variants+=" mpi"; else echo "compare: no Open MPI baseline (apt install libopenmpi-dev openmpi-bin)"; fi
-if [ -x "$gloo" ]; then variants+=" gloo-ring-chunked gloo-halving-doubling"; else echo "compare: no Gloo baseline (apt install libgloo-dev)"; fi
+output="${OUTPUT:-results/allreduce}"
+variants="${VARIANTS:-$("$syncbed" strategies --names | tr '\n' ' ')sharded-bf16 mpi gloo-ring-chunked gloo-halving-doubling}"
+# A peer that did not build is left out, with the reason.
+available=""
+for variant in $variants; do
+  case "$variant" in
+    mpi) [ -x "$mpi" ] || { echo "compare: no Open MPI baseline (libopenmpi-dev openmpi-bin)"; continue; } ;;
+    gloo-*) [ -x "$gloo" ] || { echo "compare: no Gloo baseline (libgloo-dev)"; continue; } ;;
+  esac
+  available+=" $variant"
+done
+variants=$available
 
 # Gloo has no launcher: N processes with RANK/WORLD_SIZE and a shared file store.
 run_gloo() {
@@ -61,8 +73,8 @@ for round in $(seq "$rounds"); do
   echo "compare: round $round/$rounds done" >&2
 done
 
-mkdir -p results/allreduce
+mkdir -p "$output"
 # Debian's python3 has python3-matplotlib; a python3 earlier on PATH (pyenv, venv) may not.
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
-"$python" scripts/allreduce_table.py "$out/all" results/allreduce
+"$python" scripts/allreduce_table.py "$out/all" "$output"

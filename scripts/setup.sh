@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages syncbed needs; quiet and quick when nothing is missing.
+# Installs the Debian packages syncbed needs (or, given package names, those); quiet and
+# quick when nothing is missing.
 set -euo pipefail
 
-packages=(
+default_packages=(
   build-essential cmake ninja-build pkg-config
   libboost-dev libdnnl-dev ocl-icd-opencl-dev libeigen3-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   python3-matplotlib iproute2 iperf3 iptables iputils-ping   # iptables: delay and loss without netem
@@ -10,6 +11,7 @@ packages=(
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for scripts/fuzz.sh
   clang-format git           # scripts/test.sh checks the style of every tracked file
 )
+if [ $# -gt 0 ]; then packages=("$@"); else packages=("${default_packages[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do

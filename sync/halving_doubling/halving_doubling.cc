@@ -5,8 +5,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/state_bytes.h"
 #include "core/transport/tags.h"
 
 namespace syncbed::sync {
@@ -24,12 +22,12 @@ int largest_power_of_two_at_most(int n) {
 }  // namespace
 
 HalvingDoubling::HalvingDoubling(net::Mesh& mesh, const SyncOptions& options)
-    : mesh_(mesh),
+    : AllreduceThenUpdate("halving_doubling", mesh.size(), options),
+      mesh_(mesh),
       parameters_(options.parameters),
       segment_(std::max<std::size_t>(1, options.segment_bytes / sizeof(float))),
       p_(largest_power_of_two_at_most(mesh.size())),
-      scratch_(mesh.size() > 1 ? options.parameters : 0),
-      optimizer_(options.optimizer, options.parameters) {
+      scratch_(mesh.size() > 1 ? options.parameters : 0) {
   const int folded = mesh.size() - p_;  // ranks 0, 2, ..., 2 folded - 2 sit out
   const int rank = mesh.rank();
   if (rank < 2 * folded)
@@ -114,33 +112,6 @@ void HalvingDoubling::sum(std::span<float> data) {
   reduce_scatter(data, mine);
   all_gather(data, mine);
   if (folds) exchange(rank - 1, kUnfoldPhase, 0, data, {}, false);
-}
-
-void HalvingDoubling::step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) {
-  Stopwatch watch;
-  sum(grads);
-  times.add("allreduce", watch.lap());
-  optimizer_.step(weights, grads);
-  times.add("update", watch.lap());
-}
-
-void HalvingDoubling::allreduce_sum(std::span<float> data, PhaseTimes& times) {
-  Stopwatch watch;
-  sum(data);
-  times.add("allreduce", watch.lap());
-}
-
-// Every worker holds the whole (replicated) optimizer state.
-std::vector<std::byte> HalvingDoubling::save_state() {
-  StateWriter out;
-  out.optimizer(optimizer_);
-  return out.take();
-}
-
-void HalvingDoubling::restore_state(std::span<const std::byte> state) {
-  StateReader in(state, "halving_doubling state");
-  in.optimizer(optimizer_, "optimizer");
-  in.finish();
 }
 
 PhaseCosts HalvingDoubling::costs(const ClusterCosts& c, const SyncOptions&) {

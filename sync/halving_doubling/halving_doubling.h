@@ -18,30 +18,24 @@
 #include <span>
 
 #include "core/buffer.h"
-#include "core/optimizer.h"
+#include "core/transport/mesh.h"
+#include "sync/allreduce_then_update.h"
 #include "sync/cost_model.h"
-#include "sync/parameter_sync.h"
 
 namespace syncbed::sync {
 
-class HalvingDoubling : public ParameterSync {
+class HalvingDoubling : public AllreduceThenUpdate {
  public:
   HalvingDoubling(net::Mesh& mesh, const SyncOptions& options);
-  std::string name() const override { return "halving_doubling"; }
   // 2 log2 p dependent steps of halving sizes, plus the fold when N is not a power of 2.
   static PhaseCosts costs(const ClusterCosts& cluster, const SyncOptions& options);
-  void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) override;
-  void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
-  int workers() const override { return mesh_.size(); }
-  std::vector<std::byte> save_state() override;
-  void restore_state(std::span<const std::byte> state) override;
 
  private:
   // Blocks [first, last) of the p blocks the vector is cut into.
   struct Blocks {
     std::size_t first = 0, last = 0;
   };
-  void sum(std::span<float> data);
+  void sum(std::span<float> data) override;
   void reduce_scatter(std::span<float> data, Blocks& mine);
   void all_gather(std::span<float> data, Blocks mine);
   // Sends `out` to `peer` and receives into `in` from it, both in segments; with `add`,
@@ -57,7 +51,6 @@ class HalvingDoubling : public ParameterSync {
   int p_;                // participants after the fold: the largest power of two <= N
   int virtual_rank_;     // 0..p-1, or -1 for a rank folded into its partner
   AlignedBuffer<float> scratch_;
-  Optimizer optimizer_;
 };
 
 }  // namespace syncbed::sync

@@ -168,17 +168,21 @@ INSTANTIATE_TEST_SUITE_P(LayoutsWorldsCounts, PsLayouts,
 // A checkpoint after step 3 (every rank's save_state(), separate servers' from their
 // after_round hook), restored into strategies built afresh on a new mesh, then steps 3..5:
 // the weights must equal, bitwise, those of 6 uninterrupted steps.
-class StrategyCheckpoint : public ::testing::TestWithParam<int> {};
+// Every registered strategy with its defaults, then the other layouts that keep state.
+std::vector<std::pair<std::string, StrategySetup>> checkpoint_setups() {
+  std::vector<std::pair<std::string, StrategySetup>> setups;
+  for (const auto& name : parameter_sync_names()) setups.push_back({name, {name}});
+  setups.push_back({"sharded_bf16", {"sharded", 0, false, 0, Compression::kBf16}});
+  setups.push_back({"ps_two_servers", {"ps", 2, false, 0}});
+  setups.push_back({"ps_two_separate", {"ps", 2, true, 0}});
+  setups.push_back({"ps_staleness2", {"ps", 0, false, 2}});
+  return setups;
+}
 
-const StrategySetup kCheckpointSetups[] = {
-    {"ring"},           {"sharded"},         {"sharded", 0, false, 0, Compression::kBf16}, {"ps"}, {"ps", 2, false, 0},
-    {"ps", 2, true, 0}, {"ps", 0, false, 2},
-};
-const char* const kCheckpointSetupNames[] = {"ring",           "sharded",         "sharded_bf16", "ps",
-                                             "ps_two_servers", "ps_two_separate", "ps_staleness2"};
+class StrategyCheckpoint : public ::testing::TestWithParam<std::pair<std::string, StrategySetup>> {};
 
 TEST_P(StrategyCheckpoint, RestoredStateContinuesBitwiseLikeAnUninterruptedRun) {
-  const StrategySetup& setup = kCheckpointSetups[GetParam()];
+  const StrategySetup& setup = GetParam().second;
   constexpr int kWorld = 3, kSaveAfter = 3, kTotal = 6;
   constexpr std::size_t kParameters = 1001;
   const auto config = optimizer_of(OptimizerConfig::Kind::kAdam);
@@ -218,8 +222,8 @@ TEST_P(StrategyCheckpoint, RestoredStateContinuesBitwiseLikeAnUninterruptedRun) 
     EXPECT_EQ(std::memcmp(resumed[r].data(), straight[r].data(), kParameters * sizeof(float)), 0) << "rank " << r;
 }
 
-INSTANTIATE_TEST_SUITE_P(Strategies, StrategyCheckpoint, ::testing::Range(0, 7),
-                         [](const auto& info) { return std::string(kCheckpointSetupNames[info.param]); });
+INSTANTIATE_TEST_SUITE_P(Strategies, StrategyCheckpoint, ::testing::ValuesIn(checkpoint_setups()),
+                         [](const auto& info) { return info.param.first; });
 
 // A state of another size or strategy is refused with a message, not loaded.
 TEST(StrategyCheckpoint, AStateOfAnotherShapeIsRefused) {
