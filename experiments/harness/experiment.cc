@@ -197,9 +197,8 @@ class Sweep {
     auto follow = [&] {
       auto fresh = tail.read_new();
       progress.update(fresh);
-      if (attempt > 1 && std::any_of(fresh.begin(), fresh.end(), [](const nlohmann::json& r) {
-            return kind_of(r) == RecordKind::kIteration;
-          }))
+      if (attempt > 1 && std::any_of(fresh.begin(), fresh.end(),
+                                     [](const nlohmann::json& r) { return kind_of(r) == RecordKind::kIteration; }))
         policy.training_again(since_launch.elapsed());
       records.insert(records.end(), fresh.begin(), fresh.end());
     };
