@@ -8,7 +8,10 @@
 namespace syncbed::experiments {
 
 RestartPolicy::RestartPolicy(bool restartable, int max_restarts, std::string checkpoint_dir, int ranks)
-    : restartable_(restartable), max_restarts_(max_restarts), checkpoint_dir_(std::move(checkpoint_dir)), ranks_(ranks) {}
+    : restartable_(restartable),
+      max_restarts_(max_restarts),
+      checkpoint_dir_(std::move(checkpoint_dir)),
+      ranks_(ranks) {}
 
 bool RestartPolicy::retry(int attempt, const LaunchOutcome& outcome, std::string& error) {
   const auto& exits = outcome.exits;

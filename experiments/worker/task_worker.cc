@@ -18,7 +18,6 @@
 namespace syncbed::experiments {
 namespace {
 
-
 // A model replica per data partition this executor has been asked to compute, built on
 // first use: a partition moved here after a loss brings its own share of the data.
 class WorkloadGradients : public sync::tasks::GradientSource {
