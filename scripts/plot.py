@@ -3,6 +3,8 @@
 
 usage: scripts/plot.py RESULTS_DIR
 
+The fields it reads are those of experiments/harness/records.h (RunSummary, IterationRecord).
+
 Writes, as PNG and SVG next to the results:
   scaling    throughput vs workers, one line per strategy, with ideal linear scaling
   efficiency throughput / (N/N0 x the same strategy's throughput at its smallest N0, normally 1)
