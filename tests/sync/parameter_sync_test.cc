@@ -61,7 +61,7 @@ struct StrategySetup {
   bool ps_separate_servers = false;
   int staleness = 0;
   Compression compression = Compression::kNone;
-  int extra_ranks() const { return ps_separate_servers ? ps_servers : 0; }
+  int extra_ranks() const { return sync::extra_ranks(options(0, {})); }  // as the registry counts them
   SyncOptions options(std::size_t parameters, const OptimizerConfig& config) const {
     SyncOptions options;
     options.parameters = parameters;
