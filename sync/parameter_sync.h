@@ -21,7 +21,6 @@ namespace syncbed::sync {
 struct PhaseTimes {
   std::vector<std::pair<std::string, double>> phases;
   void add(const std::string& phase, double seconds) { phases.emplace_back(phase, seconds); }
-  double total() const;
 };
 
 class ParameterSync {

@@ -1,13 +1,10 @@
 #include "experiments/harness/experiment_config.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "core/config.h"
 #include "core/cpus.h"
@@ -41,6 +38,29 @@ OptimizerConfig parse_optimizer(const std::optional<ConfigNode>& node, const std
   return config;
 }
 
+// A strategy object's task-model keys: execution, group scheduling, BigDL's straggler drop.
+sync::TaskModelOptions parse_task_model(const ConfigNode& node) {
+  sync::TaskModelOptions tasks;
+  const std::string execution = node.get_string("execution", "steps");
+  if (execution != "steps" && execution != "tasks")
+    node.fail("execution must be \"steps\" or \"tasks\", got '" + execution + "'");
+  tasks.enabled = execution == "tasks";
+  tasks.group = static_cast<int>(node.get_int("group", 0, 10'000, 0));
+  tasks.block_store_bytes = static_cast<std::size_t>(node.get_int("block_store_mb", 1, 1 << 20, 0)) << 20;
+  auto& drop = tasks.drop;
+  drop.drop_percentage = node.get_number("drop_percentage", 0, 0.99, 0);
+  // BigDL makes both explicit; here the cap defaults to half the tasks, or the drop share if larger.
+  drop.max_drop_percentage = node.get_number("max_drop_percentage", 0, 0.99, std::max(0.5, drop.drop_percentage));
+  drop.warmup_iterations = node.get_int("warmup_iterations", 0, 1'000'000, drop.warmup_iterations);
+  drop.threshold_window = node.get_int("threshold_window", 1, 1'000'000, drop.threshold_window);
+  if (drop.max_drop_percentage < drop.drop_percentage)
+    node.required("max_drop_percentage").fail("must be at least drop_percentage");
+  if (!drop.enabled())
+    for (const char* key : {"max_drop_percentage", "warmup_iterations", "threshold_window"})
+      if (node.has(key)) node.required(key).fail("applies with \"drop_percentage\" > 0 only");
+  return tasks;
+}
+
 StrategySpec parse_strategy(const ConfigNode& node) {
   StrategySpec spec;
   if (node.json().is_string()) {
@@ -61,23 +81,7 @@ StrategySpec parse_strategy(const ConfigNode& node) {
     o.ps.servers = static_cast<int>(node.get_int("servers", 0, 1024, 0));
     o.ps.separate_servers = node.get_bool("separate_servers", false);
     o.ps.staleness = static_cast<int>(node.get_int("staleness", 0, 1000, 0));
-    const std::string execution = node.get_string("execution", "steps");
-    if (execution != "steps" && execution != "tasks")
-      node.fail("execution must be \"steps\" or \"tasks\", got '" + execution + "'");
-    o.task_model.enabled = execution == "tasks";
-    o.task_model.group = static_cast<int>(node.get_int("group", 0, 10'000, 0));
-    o.task_model.block_store_bytes = static_cast<std::size_t>(node.get_int("block_store_mb", 1, 1 << 20, 0)) << 20;
-    auto& drop = o.task_model.drop;
-    drop.drop_percentage = node.get_number("drop_percentage", 0, 0.99, 0);
-    // BigDL makes both explicit; here the cap defaults to half the tasks, or the drop share if larger.
-    drop.max_drop_percentage = node.get_number("max_drop_percentage", 0, 0.99, std::max(0.5, drop.drop_percentage));
-    drop.warmup_iterations = node.get_int("warmup_iterations", 0, 1'000'000, drop.warmup_iterations);
-    drop.threshold_window = node.get_int("threshold_window", 1, 1'000'000, drop.threshold_window);
-    if (drop.max_drop_percentage < drop.drop_percentage)
-      node.required("max_drop_percentage").fail("must be at least drop_percentage");
-    if (!drop.enabled())
-      for (const char* key : {"max_drop_percentage", "warmup_iterations", "threshold_window"})
-        if (node.has(key)) node.required(key).fail("applies with \"drop_percentage\" > 0 only");
+    o.task_model = parse_task_model(node);
     if (o.sum_in_compressed_format && o.compression != sync::Compression::kBf16)
       node.required("bf16_sum").fail("needs \"compression\": \"bf16\"");
   }
