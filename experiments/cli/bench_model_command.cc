@@ -41,18 +41,12 @@ int bench_model_command(const std::vector<std::string>& args) {
                   "optimizer update per step; the median step is reported.",
                   bench_model_options());
   if (!options.parse(args)) return 0;
-  const experiments::ModelEntry* model = nullptr;
-  try {
-    model = &experiments::find_model(options.get("model"));
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--model: ") + e.what());
-  }
+  const experiments::ModelEntry* model = &experiments::model_from_options(options);
   if (!options.get("json").empty()) check_writable(options.get("json"));  // now, not after the run
   const int threads = static_cast<int>(options.get_int("threads", 0, 1024));
   const int steps = static_cast<int>(options.get_int("steps", 1, 1'000'000));
   const int warmup = static_cast<int>(options.get_int("warmup", 0, 1'000'000));
-  const int batch = options.get("batch").empty() ? model->default_batch
-                                                 : static_cast<int>(options.get_int("batch", 1, model->max_batch));
+  const int batch = experiments::batch_from_options(options, *model);
   models::set_compute_threads(threads);
   std::printf("bench-model: %s, batch %d, %d threads\n", model->name.c_str(), batch, models::compute_threads());
 

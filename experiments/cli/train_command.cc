@@ -49,15 +49,9 @@ int train_command(const std::vector<std::string>& args) {
                   "and NDCG@10 with leave-one-out, before training and after every epoch).",
                   train_options());
   if (!options.parse(args)) return 0;
-  const experiments::ModelEntry* model = nullptr;
-  try {
-    model = &experiments::find_model(options.get("model"));
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string("--model: ") + e.what());
-  }
+  const experiments::ModelEntry* model = &experiments::model_from_options(options);
   if (!options.get("json").empty()) check_writable(options.get("json"));  // now, not after the run
-  const int batch = options.get("batch").empty() ? model->default_batch
-                                                 : static_cast<int>(options.get_int("batch", 1, model->max_batch));
+  const int batch = experiments::batch_from_options(options, *model);
   models::set_compute_threads(static_cast<int>(options.get_int("threads", 0, 1024)));
   nlohmann::json result = model->train(options, batch);
   result["threads"] = models::compute_threads();

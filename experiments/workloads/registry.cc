@@ -78,6 +78,19 @@ void parse_model_and_data(const ConfigNode& model, const ConfigNode& data, Model
   entry.parse(model, data, model_spec, data_spec);
 }
 
+const ModelEntry& model_from_options(const cli::Options& options) {
+  try {
+    return find_model(options.get("model"));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--model: ") + e.what());
+  }
+}
+
+int batch_from_options(const cli::Options& options, const ModelEntry& model) {
+  if (options.get("batch").empty()) return model.default_batch;
+  return static_cast<int>(options.get_int("batch", 1, model.max_batch));
+}
+
 OptimizerConfig default_optimizer(const std::string& model) { return find_model(model).optimizer; }
 
 std::string ranked_models_text() {

@@ -48,6 +48,11 @@ std::vector<std::string> model_names();
 // Throws std::invalid_argument naming the known models.
 const ModelEntry& find_model(const std::string& name);
 
+// `--model` and `--batch` of bench-model and train: the entry (an unknown name is refused
+// naming the option) and the batch (the model's default when not given).
+const ModelEntry& model_from_options(const cli::Options& options);
+int batch_from_options(const cli::Options& options, const ModelEntry& model);
+
 // The config's "model" and "data" sections, checked against the registry.
 void parse_model_and_data(const ConfigNode& model, const ConfigNode& data, ModelSpec& model_spec, DataSpec& data_spec);
 // The default optimizer of the model, for a config without "optimizer".
