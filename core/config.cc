@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/join.h"
 #include "core/units.h"
 
 namespace syncbed {
@@ -15,12 +16,6 @@ std::string type_name(const nlohmann::json& value) {
   if (value.is_array()) return "an array";
   if (value.is_object()) return "an object";
   return "null";
-}
-
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
-  return out;
 }
 
 }  // namespace

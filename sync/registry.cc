@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/join.h"
 #include "sync/halving_doubling/halving_doubling.h"
 #include "sync/ps/parameter_server.h"
 #include "sync/ring/ring_strategy.h"
@@ -93,9 +94,7 @@ std::vector<std::string> parameter_sync_names() {
 const StrategyEntry& find_strategy(const std::string& name) {
   for (const auto& entry : strategy_entries())
     if (entry.name == name) return entry;
-  std::string known;
-  for (const auto& n : parameter_sync_names()) known += (known.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("unknown sync strategy '" + name + "' (known: " + known + ")");
+  throw std::invalid_argument("unknown sync strategy '" + name + "' (known: " + join(parameter_sync_names()) + ")");
 }
 
 void check_parameter_sync(const std::string& name, const SyncOptions& options, int workers) {

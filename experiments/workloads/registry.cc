@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/join.h"
 #include "experiments/workloads/inception_v1/inception_v1.h"
 #include "experiments/workloads/ncf/ncf.h"
 
@@ -11,12 +12,6 @@ namespace {
 
 bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-std::string joined(const std::vector<std::string>& parts, const std::string& separator) {
-  std::string text;
-  for (const auto& part : parts) text += (text.empty() ? "" : separator) + part;
-  return text;
 }
 
 // The registry, one row per model; built on first use.
@@ -33,8 +28,8 @@ void refuse_other_models_keys(const ConfigNode& node, const std::vector<std::str
   }
 }
 
-std::vector<std::string> every_models(const std::vector<std::string> ModelEntry::*keys,
-                                      std::vector<std::string> first) {
+std::vector<std::string> keys_of_every_model(const std::vector<std::string> ModelEntry::*keys,
+                                             std::vector<std::string> first) {
   for (const auto& entry : model_entries())
     for (const auto& key : entry.*keys)
       if (!contains(first, key)) first.push_back(key);
@@ -57,7 +52,7 @@ std::vector<std::string> model_names() {
 const ModelEntry& find_model(const std::string& name) {
   for (const auto& entry : model_entries())
     if (entry.name == name) return entry;
-  throw std::invalid_argument("unknown model '" + name + "' (" + joined(model_names(), ", ") + ")");
+  throw std::invalid_argument("unknown model '" + name + "' (" + join(model_names(), ", ") + ")");
 }
 
 void parse_model_and_data(const ConfigNode& model, const ConfigNode& data, ModelSpec& model_spec, DataSpec& data_spec) {
@@ -67,12 +62,12 @@ void parse_model_and_data(const ConfigNode& model, const ConfigNode& data, Model
   if (data.json().is_string()) {
     data_spec.kind = data.as_choice(entry.data_kinds);
   } else {
-    data.expect_keys(every_models(&ModelEntry::data_keys, {"kind", "path"}));
+    data.expect_keys(keys_of_every_model(&ModelEntry::data_keys, {"kind", "path"}));
     data_spec.kind = data.required("kind").as_choice(entry.data_kinds);
     refuse_other_models_keys(data, &ModelEntry::data_keys, entry);
   }
   data_spec.ranked = contains(entry.ranked_kinds, data_spec.kind);
-  model.expect_keys(every_models(&ModelEntry::model_keys, {"name", "batch"}));
+  model.expect_keys(keys_of_every_model(&ModelEntry::model_keys, {"name", "batch"}));
   refuse_other_models_keys(model, &ModelEntry::model_keys, entry);
   model_spec.batch = static_cast<int>(model.get_int("batch", 1, entry.max_batch, entry.default_batch));
   entry.parse(model, data, model_spec, data_spec);
@@ -96,9 +91,8 @@ OptimizerConfig default_optimizer(const std::string& model) { return find_model(
 std::string ranked_models_text() {
   std::vector<std::string> parts;
   for (const auto& entry : model_entries())
-    if (!entry.ranked_kinds.empty())
-      parts.push_back("model " + entry.name + " on " + joined(entry.ranked_kinds, " or "));
-  return joined(parts, ", or ") + " data";
+    if (!entry.ranked_kinds.empty()) parts.push_back("model " + entry.name + " on " + join(entry.ranked_kinds, " or "));
+  return join(parts, ", or ") + " data";
 }
 
 }  // namespace syncbed::experiments

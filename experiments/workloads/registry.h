@@ -22,7 +22,6 @@ namespace syncbed::experiments {
 
 struct ModelEntry {
   std::string name;
-  std::string summary;                    // one line, for --help and the README
   std::string item_unit;                  // what a throughput counts: "images", "samples"
   std::vector<std::string> data_kinds;    // the config's "data" kinds it trains on
   std::vector<std::string> ranked_kinds;  // those with leave-one-out evaluation (epochs, HR@10)

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 
+#include "core/join.h"
 #include "experiments/harness/experiment.h"
 #include "experiments/harness/experiment_config.h"
 #include "sync/registry.h"
@@ -22,8 +23,7 @@ using syncbed::experiments::parse_rate_bits;
 
 // The registry's names as error messages list them; the first three strategies always among them.
 std::string known_strategies() {
-  std::string known;
-  for (const auto& name : syncbed::sync::parameter_sync_names()) known += (known.empty() ? "" : ", ") + name;
+  const std::string known = syncbed::join(syncbed::sync::parameter_sync_names());
   EXPECT_NE(known.find("ps, ring, sharded"), std::string::npos) << known;
   return known;
 }

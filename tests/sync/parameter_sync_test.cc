@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/bf16.h"
+#include "core/join.h"
 #include "sync/ps/parameter_server.h"
 #include "tests/mesh_harness.h"
 
@@ -290,8 +291,7 @@ TEST(ShardedBf16, ConvergesOnAConvexProblem) {
 
 // The registry's names as error messages list them; the first three strategies always among them.
 std::string known_strategies() {
-  std::string known;
-  for (const auto& name : parameter_sync_names()) known += (known.empty() ? "" : ", ") + name;
+  const std::string known = join(parameter_sync_names());
   EXPECT_NE(known.find("ps, ring, sharded"), std::string::npos) << known;
   return known;
 }

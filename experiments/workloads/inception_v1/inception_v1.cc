@@ -25,7 +25,6 @@ ModelEntry inception_v1_entry() {
   sgd.learning_rate = 0.01f;
   sgd.momentum = 0.9f;
   return {"inception_v1",
-          "Inception-v1 (GoogLeNet, BigDL's image model) on synthetic ImageNet-shaped images or Fashion-MNIST",
           "images",
           {"synthetic", "fashion-mnist"},
           {},

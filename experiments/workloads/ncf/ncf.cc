@@ -43,7 +43,6 @@ ModelEntry ncf_entry() {
   adam.learning_rate = 0.0005f;
   adam.momentum = 0.0f;
   return {"ncf",
-          "NCF (neural collaborative filtering, the paper's recommendation model) on MovieLens or generated feedback",
           "samples",
           {"synthetic", "synthetic-ml20m", "movielens"},
           {"movielens", "synthetic-ml20m"},
