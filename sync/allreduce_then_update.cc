@@ -1,24 +1,45 @@
 #include "sync/allreduce_then_update.h"
 
+#include <stdexcept>
+
 #include "core/clock.h"
 #include "core/state_bytes.h"
 
 namespace syncbed::sync {
 
 AllreduceThenUpdate::AllreduceThenUpdate(std::string name, int workers, const SyncOptions& options)
-    : name_(std::move(name)), workers_(workers), optimizer_(options.optimizer, options.parameters) {}
+    : name_(std::move(name)),
+      workers_(workers),
+      optimizer_(options.optimizer, options.parameters),
+      buckets_(buckets(options.parameters, options.overlap)) {}
 
 void AllreduceThenUpdate::step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) {
+  begin_step(weights, grads);
+  for (std::size_t bucket = 0; bucket < buckets_.size(); ++bucket) sync_bucket(bucket, times);
+}
+
+void AllreduceThenUpdate::begin_step(std::span<float> weights, std::span<float> grads) {
+  if (weights.size() != optimizer_.size() || grads.size() != optimizer_.size())
+    throw std::invalid_argument(name_ + ": a step of " + std::to_string(grads.size()) + " gradients and " +
+                                std::to_string(weights.size()) + " weights, built for " +
+                                std::to_string(optimizer_.size()));
+  weights_ = weights;
+  grads_ = grads;
+  optimizer_.begin_step();
+}
+
+void AllreduceThenUpdate::sync_bucket(std::size_t bucket, PhaseTimes& times) {
+  const ShardRange range = buckets_.at(bucket);
   Stopwatch watch;
-  sum(grads);
+  sum(grads_, range);
   times.add("allreduce", watch.lap());
-  optimizer_.step(weights, grads);
+  optimizer_.update(range.begin, weights_.subspan(range.begin, range.size), grads_.subspan(range.begin, range.size));
   times.add("update", watch.lap());
 }
 
 void AllreduceThenUpdate::allreduce_sum(std::span<float> data, PhaseTimes& times) {
   Stopwatch watch;
-  sum(data);
+  sum(data, {0, data.size()});
   times.add("allreduce", watch.lap());
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,6 +32,19 @@ class ParameterSync {
   // weights: identical on every worker on entry, updated in place. grads: this
   // worker's gradient; the strategy may overwrite it. Both have parameters() elements.
   virtual void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) = 0;
+
+  // Overlap (strategies whose registry row has the capability): the same step in the
+  // buckets of sync::buckets(parameters, options.overlap). begin_step() once, then
+  // sync_bucket(0), sync_bucket(1), ... in that order, each once backward has finished
+  // the bucket's gradients, from one thread (not necessarily begin_step's) while the
+  // caller goes on computing the gradients of the buckets after it. When sync_bucket(b)
+  // returns, bucket b's weights are updated, bitwise as step() would leave them.
+  virtual void begin_step(std::span<float> /*weights*/, std::span<float> /*grads*/) {
+    throw std::logic_error(name() + " does not synchronize in buckets");
+  }
+  virtual void sync_bucket(std::size_t /*bucket*/, PhaseTimes& /*times*/) {
+    throw std::logic_error(name() + " does not synchronize in buckets");
+  }
 
   // Plain element-wise sum over workers, in place (for the allreduce benchmark). `data`
   // has parameters() elements (ring also takes fewer); a wrong size throws.

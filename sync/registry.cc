@@ -19,19 +19,19 @@ std::unique_ptr<ParameterSync> make(net::Mesh& mesh, const SyncOptions& options)
 }
 
 // The registry, one row per strategy. Fields: name, summary, factory, cost model, then
-// which option groups the strategy honours (bf16, ps_layout, task_model). Built on first
+// which option groups the strategy honours (bf16, ps_layout, task_model, overlap). Built on first
 // use, so tests that list strategies while registering themselves find it filled.
 std::vector<StrategyEntry> registered_strategies() {
   return {
       {"halving_doubling",
        "recursive halving reduce-scatter, recursive doubling all-gather, then the optimizer everywhere",
-       make<HalvingDoubling>, HalvingDoubling::costs, false, false, false},
+       make<HalvingDoubling>, HalvingDoubling::costs, false, false, false, true},
       {"ps", "parameter servers: workers push gradient ranges, servers update, workers pull", make<ParameterServer>,
-       ParameterServer::costs, false, true, false},
+       ParameterServer::costs, false, true, false, false},
       {"ring", "ring allreduce (reduce-scatter, all-gather), then the optimizer on every worker", make<RingStrategy>,
-       RingStrategy::costs, false, false, false},
+       RingStrategy::costs, false, false, false, true},
       {"sharded", "BigDL's shuffle and broadcast: each shard's owner sums it and updates its weights",
-       make<ShardedShuffle>, ShardedShuffle::costs, true, false, true},
+       make<ShardedShuffle>, ShardedShuffle::costs, true, false, true, true},
   };
 }
 
@@ -77,6 +77,19 @@ void check_task_model(const StrategyEntry& entry, const SyncOptions& options) {
   if (tasks.group < 0) throw std::invalid_argument("group must be >= 0, got " + std::to_string(tasks.group));
 }
 
+void check_overlap(const StrategyEntry& entry, const SyncOptions& options) {
+  if (!options.overlap.enabled) return;
+  if (!entry.overlap)
+    throw std::invalid_argument("overlap applies to sync strategy " +
+                                strategies_with([](const auto& e) { return e.overlap; }) + " only, not '" + entry.name +
+                                "'");
+  if (options.task_model.enabled)
+    throw std::invalid_argument("overlap needs long-running workers: it does not combine with execution \"tasks\"");
+  if (options.overlap.bucket_bytes < sizeof(float))
+    throw std::invalid_argument("the bucket size must hold one float, got " +
+                                std::to_string(options.overlap.bucket_bytes) + " bytes");
+}
+
 }  // namespace
 
 const std::vector<StrategyEntry>& strategy_entries() {
@@ -107,6 +120,7 @@ void check_parameter_sync(const std::string& name, const SyncOptions& options, i
     throw std::invalid_argument("the segment size must hold one float, got " + std::to_string(options.segment_bytes));
   check_ps_layout(entry, options.ps, workers);
   check_task_model(entry, options);
+  check_overlap(entry, options);
 }
 
 std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net::Mesh& mesh,
@@ -126,6 +140,7 @@ std::string default_label(const std::string& name, const SyncOptions& options) {
   if (tasks.enabled) label += "-tasks";
   if (tasks.enabled && tasks.group) label += "-g" + std::to_string(tasks.group);
   if (tasks.drop.enabled()) label += "-drop" + std::to_string(std::lround(100 * tasks.drop.drop_percentage));
+  if (options.overlap.enabled) label += "-overlap";
   return label;
 }
 

@@ -24,6 +24,7 @@ struct StrategyEntry {
   bool bf16 = false;        // compression and sum_in_compressed_format
   bool ps_layout = false;   // SyncOptions::ps (servers, separate servers, staleness)
   bool task_model = false;  // SyncOptions::task_model (BigDL's driver and tasks, sync/tasks/)
+  bool overlap = false;     // SyncOptions::overlap: begin_step() and sync_bucket()
 };
 
 // Every registered strategy, by name.
@@ -47,7 +48,7 @@ std::unique_ptr<ParameterSync> make_parameter_sync(const std::string& name, net:
 int extra_ranks(const SyncOptions& options);
 
 // The label results show when a config gives none: "sharded", "sharded-bf16",
-// "sharded-tasks-g4", "sharded-tasks-drop30".
+// "sharded-tasks-g4", "sharded-tasks-drop30", "ring-overlap".
 std::string default_label(const std::string& name, const SyncOptions& options);
 
 }  // namespace syncbed::sync

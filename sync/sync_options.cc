@@ -19,4 +19,16 @@ int DropOptions::min_replicas(int n) const {
   return std::max(1, static_cast<int>(std::ceil(n * (1.0 - max_drop_percentage) - 1e-9)));
 }
 
+std::vector<ShardRange> buckets(std::size_t parameters, const OverlapOptions& overlap) {
+  if (!overlap.enabled) return {{0, parameters}};
+  const std::size_t size = std::max<std::size_t>(1, overlap.bucket_bytes / sizeof(float));
+  std::vector<ShardRange> out;
+  for (std::size_t end = parameters; end > 0; end -= std::min(size, end)) {
+    const std::size_t begin = end - std::min(size, end);
+    out.push_back({begin, end - begin});
+  }
+  if (out.empty()) out.push_back({0, 0});  // a step still has one (empty) bucket
+  return out;
+}
+
 }  // namespace syncbed::sync

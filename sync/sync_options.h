@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "core/optimizer.h"
 
@@ -44,14 +45,28 @@ struct TaskModelOptions {
   DropOptions drop;                   // off unless drop.drop_percentage > 0
 };
 
+// Overlap of synchronization with backward: the gradient is synchronized in buckets,
+// each as soon as backward has finished it (strategies with the capability only).
+struct OverlapOptions {
+  bool enabled = false;
+  std::size_t bucket_bytes = std::size_t{25} << 20;  // PyTorch DDP's default bucket_cap_mb
+};
+
 struct SyncOptions {
   std::size_t parameters = 0;
   OptimizerConfig optimizer;
   std::size_t segment_bytes = std::size_t{1} << 20;  // pipelining, for strategies that segment
   Compression compression = Compression::kNone;      // kBf16: strategies that support it
   bool sum_in_compressed_format = false;             // bf16: add in bf16 like BigDL
+  OverlapOptions overlap;
   PsOptions ps;
   TaskModelOptions task_model;
 };
+
+// The buckets a step is synchronized in, in the order backward finishes them. Models lay
+// their parameters out in forward order and backward runs the layers in reverse, so
+// gradients become final from the end of the vector towards its start: bucket 0 is the
+// last bucket_bytes of it. Without overlap: one bucket, the whole vector.
+std::vector<ShardRange> buckets(std::size_t parameters, const OverlapOptions& overlap);
 
 }  // namespace syncbed::sync

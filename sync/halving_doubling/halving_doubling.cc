@@ -41,77 +41,79 @@ int HalvingDoubling::real_rank(int virtual_rank) const {
   return virtual_rank < folded ? 2 * virtual_rank + 1 : virtual_rank + folded;
 }
 
-std::span<float> HalvingDoubling::elements(std::span<float> data, Blocks blocks) const {
-  auto begin = [&](std::size_t block) {
-    return block == static_cast<std::size_t>(p_) ? data.size() : shard_range(data.size(), p_, block).begin;
-  };
-  return data.subspan(begin(blocks.first), begin(blocks.last) - begin(blocks.first));
+std::vector<ShardRange> HalvingDoubling::elements(Blocks blocks) const {
+  return parts_->pieces(blocks.first, blocks.last, range_);
 }
 
-void HalvingDoubling::exchange(int peer, std::uint64_t phase, std::size_t step, std::span<const float> out,
-                               std::span<float> in, bool add) {
-  auto tag = [&](std::size_t segment) { return net::make_tag(net::TagSpace::kStrategy, phase, step, segment); };
+void HalvingDoubling::exchange(int peer, std::uint64_t phase, std::size_t step, const std::vector<ShardRange>& out,
+                               const std::vector<ShardRange>& in, bool add) {
+  auto tag = [&](std::size_t piece) { return net::make_tag(net::TagSpace::kStrategy, phase, step, piece); };
   std::vector<net::Request> recvs, sends;
-  for (std::size_t at = 0; at < in.size(); at += segment_) {
-    const std::size_t length = std::min(segment_, in.size() - at);
-    std::span<float> into = add ? std::span<float>(scratch_.data() + at, length) : in.subspan(at, length);
-    recvs.push_back(mesh_.recv(peer, tag(at / segment_), into));
+  float* packed = scratch_.data();  // with add, the pieces land here one after another
+  for (const ShardRange& piece : in) {
+    recvs.push_back(
+        mesh_.recv(peer, tag(recvs.size()), std::span<float>(add ? packed : data_.data() + piece.begin, piece.size)));
+    packed += piece.size;
   }
-  for (std::size_t at = 0; at < out.size(); at += segment_)
-    sends.push_back(mesh_.send(peer, tag(at / segment_), out.subspan(at, std::min(segment_, out.size() - at))));
+  for (const ShardRange& piece : out)
+    sends.push_back(
+        mesh_.send(peer, tag(sends.size()), std::span<const float>(data_.subspan(piece.begin, piece.size))));
+  const float* incoming = scratch_.data();
   for (std::size_t k = 0; k < recvs.size(); ++k) {
     recvs[k].wait();
     if (!add) continue;
-    const std::size_t at = k * segment_, length = std::min(segment_, in.size() - at);
-    const float* incoming = scratch_.data() + at;
-    float* sum = in.data() + at;
-    for (std::size_t i = 0; i < length; ++i) sum[i] += incoming[i];
+    float* sum = data_.data() + in[k].begin;
+    for (std::size_t i = 0; i < in[k].size; ++i) sum[i] += incoming[i];
+    incoming += in[k].size;
   }
   for (auto& send : sends) send.wait();
 }
 
-void HalvingDoubling::reduce_scatter(std::span<float> data, Blocks& mine) {
+void HalvingDoubling::reduce_scatter(Blocks& mine) {
   std::size_t step = 0;
   for (int distance = p_ / 2; distance >= 1; distance /= 2, ++step) {
     const std::size_t middle = (mine.first + mine.last) / 2;
     const bool lower = (virtual_rank_ & distance) == 0;
     const Blocks keep = lower ? Blocks{mine.first, middle} : Blocks{middle, mine.last};
     const Blocks give = lower ? Blocks{middle, mine.last} : Blocks{mine.first, middle};
-    exchange(real_rank(virtual_rank_ ^ distance), kReduceScatterPhase, step, elements(data, give), elements(data, keep),
-             true);
+    exchange(real_rank(virtual_rank_ ^ distance), kReduceScatterPhase, step, elements(give), elements(keep), true);
     mine = keep;
   }
 }
 
-void HalvingDoubling::all_gather(std::span<float> data, Blocks mine) {
+void HalvingDoubling::all_gather(Blocks mine) {
   std::size_t step = 0;
   for (int distance = 1; distance < p_; distance *= 2, ++step) {
     const std::size_t width = mine.last - mine.first;
     const bool lower = (virtual_rank_ & distance) == 0;
     const Blocks theirs = lower ? Blocks{mine.last, mine.last + width} : Blocks{mine.first - width, mine.first};
-    exchange(real_rank(virtual_rank_ ^ distance), kAllGatherPhase, step, elements(data, mine), elements(data, theirs),
-             false);
+    exchange(real_rank(virtual_rank_ ^ distance), kAllGatherPhase, step, elements(mine), elements(theirs), false);
     mine = {std::min(mine.first, theirs.first), std::max(mine.last, theirs.last)};
   }
 }
 
-void HalvingDoubling::sum(std::span<float> data) {
+void HalvingDoubling::sum(std::span<float> data, ShardRange range) {
   if (data.size() > parameters_)
     throw std::invalid_argument("allreduce of " + std::to_string(data.size()) + " elements exceeds the " +
                                 std::to_string(parameters_) + " this instance was sized for");
-  if (mesh_.size() == 1 || data.empty()) return;
+  if (mesh_.size() == 1 || range.size == 0) return;
+  const InterleavedParts parts(data.size(), p_, segment_);
+  parts_ = &parts;
+  data_ = data;
+  range_ = range;
   const int rank = mesh_.rank();
   const bool folds = rank < 2 * (mesh_.size() - p_);
-  if (virtual_rank_ < 0) {  // hand the vector to the partner above, get the sum back
-    exchange(rank + 1, kFoldPhase, 0, data, {}, false);
-    exchange(rank + 1, kUnfoldPhase, 0, {}, data, false);
+  const Blocks all{0, static_cast<std::size_t>(p_)};
+  if (virtual_rank_ < 0) {  // hand the range to the partner above, get the sum back
+    exchange(rank + 1, kFoldPhase, 0, elements(all), {}, false);
+    exchange(rank + 1, kUnfoldPhase, 0, {}, elements(all), false);
     return;
   }
-  if (folds) exchange(rank - 1, kFoldPhase, 0, {}, data, true);
-  Blocks mine{0, static_cast<std::size_t>(p_)};
-  reduce_scatter(data, mine);
-  all_gather(data, mine);
-  if (folds) exchange(rank - 1, kUnfoldPhase, 0, data, {}, false);
+  if (folds) exchange(rank - 1, kFoldPhase, 0, {}, elements(all), true);
+  Blocks mine = all;
+  reduce_scatter(mine);
+  all_gather(mine);
+  if (folds) exchange(rank - 1, kUnfoldPhase, 0, elements(all), {}, false);
 }
 
 PhaseCosts HalvingDoubling::costs(const ClusterCosts& c, const SyncOptions&) {

@@ -1,11 +1,12 @@
 // Ring sum-allreduce: reduce-scatter then all-gather around the ring 0 -> 1 -> ... -> 0.
 //
-// The vector is cut into N chunks by BigDL's partition rule. In reduce-scatter step s
-// (0 <= s < N-1) rank r sends chunk (r-s) mod N to r+1 and adds chunk (r-s-1) mod N
-// received from r-1; afterwards r holds the full sum of chunk (r+1) mod N. All-gather
-// circulates the finished chunks the same way. Each chunk moves in segments
-// (segment_bytes) and a segment is forwarded as soon as it is reduced, so sending,
-// receiving and adding overlap. Bytes sent per rank: 2 (N-1)/N x the vector size.
+// The vector is cut into N chunks, each a set of interleaved blocks of at most
+// segment_bytes (sync/interleaved_parts.h), so any bucket of it sums to the same bits.
+// In reduce-scatter step s (0 <= s < N-1) rank r sends chunk (r-s) mod N to r+1 and adds
+// chunk (r-s-1) mod N received from r-1; afterwards r holds the full sum of chunk
+// (r+1) mod N. All-gather circulates the finished chunks the same way. Each block is a
+// message of its own and is forwarded as soon as it is reduced, so sending, receiving and
+// adding overlap. Bytes sent per rank: 2 (N-1)/N x the vector size.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 
 #include "core/buffer.h"
 #include "core/transport/mesh.h"
+#include "sync/interleaved_parts.h"
 
 namespace syncbed::sync {
 
@@ -26,11 +28,15 @@ class RingAllreduce {
   RingAllreduce(net::Mesh& mesh, std::size_t max_elements, RingOptions options = {});
 
   // Replaces data, on every rank, with the element-wise sum over all ranks.
-  void sum(std::span<float> data);
+  void sum(std::span<float> data) { sum(data, {0, data.size()}); }
+  // The same for the elements in `range` only (a bucket), chunked as the whole of data is:
+  // each element gets bitwise the sum sum(data) would give it.
+  void sum(std::span<float> data, ShardRange range);
 
  private:
-  void reduce_scatter(std::span<float> data);
-  void all_gather(std::span<float> data);
+  void reduce_scatter(std::span<float> data, const InterleavedParts& chunks, ShardRange range);
+  void all_gather(std::span<float> data, const InterleavedParts& chunks, ShardRange range);
+  std::size_t segment() const { return options_.segment_bytes / sizeof(float); }
 
   net::Mesh& mesh_;
   RingOptions options_;

@@ -15,7 +15,7 @@ class RingStrategy : public AllreduceThenUpdate {
   static PhaseCosts costs(const ClusterCosts& cluster, const SyncOptions& options);
 
  private:
-  void sum(std::span<float> data) override { ring_.sum(data); }
+  void sum(std::span<float> data, ShardRange range) override { ring_.sum(data, range); }
 
   RingAllreduce ring_;
 };

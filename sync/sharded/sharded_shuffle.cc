@@ -44,15 +44,28 @@ void sum_in_rank_order(const std::vector<const Piece*>& pieces, float* out, std:
   }
 }
 
+// Elements `rank` owns over all buckets, and where each bucket's shard starts among them.
+std::size_t lay_out_owned(const std::vector<ShardRange>& buckets, int workers, int rank,
+                          std::vector<std::size_t>& offsets) {
+  std::size_t owned = 0;
+  for (const ShardRange& bucket : buckets) {
+    offsets.push_back(owned);
+    owned += shard_range(bucket.size, workers, rank).size;
+  }
+  return owned;
+}
+
 }  // namespace
 
 ShardedShuffle::ShardedShuffle(net::Mesh& mesh, const SyncOptions& options)
     : mesh_(mesh),
       options_(options),
+      buckets_(buckets(options.parameters, options.overlap)),
+      owned_(lay_out_owned(buckets_, mesh.size(), mesh.rank(), owned_offset_)),
       bf16_(options.compression == Compression::kBf16),
       segment_(std::max<std::size_t>(1, options.segment_bytes / sizeof(float))),
       max_shard_(shard_range(options.parameters, mesh.size(), 0).size),
-      optimizer_(options.optimizer, shard_range(options.parameters, mesh.size(), mesh.rank()).size) {
+      optimizer_(options.optimizer, owned_) {
   const std::size_t slots = max_shard_ * mesh.size();
   if (bf16_) {
     incoming16_ = AlignedBuffer<std::uint16_t>(slots);
@@ -63,21 +76,15 @@ ShardedShuffle::ShardedShuffle(net::Mesh& mesh, const SyncOptions& options)
   }
 }
 
-ShardRange ShardedShuffle::shard(std::size_t owner) const {
-  return shard_range(options_.parameters, mesh_.size(), owner);
+ShardRange ShardedShuffle::shard(ShardRange bucket, std::size_t owner) const {
+  const ShardRange within = shard_range(bucket.size, mesh_.size(), owner);
+  return {bucket.begin + within.begin, within.size};
 }
 
-std::span<float> ShardedShuffle::master_shard(std::span<float> weights) {
-  const ShardRange own = shard(mesh_.rank());
-  const auto shard_of_weights = weights.subspan(own.begin, own.size);
-  if (!bf16_) return shard_of_weights;
-  // Workers only ever see bf16 weights; the fp32 master lives here, seeded from the
-  // weights every worker starts with.
-  if (!master_) {
-    master_.emplace(own.size);
-    if (own.size) std::memcpy(master_->data(), shard_of_weights.data(), own.size * sizeof(float));
-  }
-  return master_->span();
+std::span<float> ShardedShuffle::master_shard(std::size_t bucket) {
+  const ShardRange own = shard(buckets_[bucket], mesh_.rank());
+  if (!bf16_) return weights_.subspan(own.begin, own.size);
+  return master_->span().subspan(owned_offset_[bucket], own.size);
 }
 
 // The owner's shard of the optimizer state and, with bf16 once it exists, its fp32
@@ -96,7 +103,7 @@ void ShardedShuffle::restore_state(std::span<const std::byte> state) {
   in.optimizer(optimizer_, "optimizer");
   if (in.count("master flag")) {
     if (!bf16_) throw std::runtime_error(what + ": holds a bf16 master, but compression is off");
-    master_.emplace(shard(mesh_.rank()).size);
+    master_.emplace(owned_);
     in.floats(master_->span(), "master weights");
   }
   in.finish();
@@ -114,14 +121,15 @@ class ShardedShuffle::Round {
     Wire* broadcast;  // every owner's published shard as received, indexed like `out`
   };
 
-  Round(ShardedShuffle& s, std::span<float> grads, std::span<float> out, Buffers wire)
+  Round(ShardedShuffle& s, std::span<float> grads, std::span<float> out, ShardRange bucket, Buffers wire)
       : s_(s),
         grads_(grads),
         out_(out),
         wire_(wire),
+        bucket_(bucket),
         n_(s.mesh_.size()),
         me_(s.mesh_.rank()),
-        mine_(s.shard(me_)),
+        mine_(s.shard(bucket, me_)),
         segments_(s.segments_of(mine_.size)),
         shuffle_(static_cast<std::size_t>(n_) * segments_),
         broadcast_(n_),
@@ -166,7 +174,7 @@ class ShardedShuffle::Round {
         shuffle_[peer * segments_ + k] = s_.mesh_.recv(
             peer, kShuffleTag, std::span(wire_.incoming + peer * s_.max_shard_ + offset, length_of(mine_, offset)));
       }
-      const ShardRange theirs = s_.shard(peer);
+      const ShardRange theirs = s_.shard(bucket_, peer);
       for (std::size_t offset = 0; offset < theirs.size; offset += s_.segment_)
         broadcast_[peer].push_back(s_.mesh_.recv(
             peer, kBroadcastTag, std::span(wire_.broadcast + theirs.begin + offset, length_of(theirs, offset))));
@@ -178,7 +186,7 @@ class ShardedShuffle::Round {
   void send_gradient() {
     for (int step = 1; step <= n_; ++step) {
       const int peer = (me_ + step) % n_;
-      const ShardRange theirs = s_.shard(peer);
+      const ShardRange theirs = s_.shard(bucket_, peer);
       for (std::size_t offset = 0; offset < theirs.size; offset += s_.segment_) {
         const std::size_t length = length_of(theirs, offset);
         Wire* packed = wire_.outgoing + theirs.begin + offset;
@@ -228,7 +236,7 @@ class ShardedShuffle::Round {
   void collect_broadcast() {
     for (int step = 1; step < n_; ++step) {
       const int peer = (me_ + step) % n_;
-      const ShardRange theirs = s_.shard(peer);
+      const ShardRange theirs = s_.shard(bucket_, peer);
       for (std::size_t k = 0; k < broadcast_[peer].size(); ++k) {
         broadcast_[peer][k].wait();
         const std::size_t at = theirs.begin + k * s_.segment_;
@@ -242,6 +250,7 @@ class ShardedShuffle::Round {
   ShardedShuffle& s_;
   std::span<float> grads_, out_;
   Buffers wire_;
+  const ShardRange bucket_;
   const int n_, me_;
   const ShardRange mine_;
   const std::size_t segments_;
@@ -253,32 +262,59 @@ class ShardedShuffle::Round {
 };
 
 template <typename Finish>
-void ShardedShuffle::exchange(std::span<float> grads, std::span<float> out, Finish finish, bool updates,
-                              PhaseTimes& times) {
-  if (grads.size() != options_.parameters || out.size() != options_.parameters)
-    throw std::invalid_argument("sharded: a vector of " + std::to_string(grads.size()) +
-                                " elements, but the shards were cut for " + std::to_string(options_.parameters));
+void ShardedShuffle::exchange(std::span<float> grads, std::span<float> out, ShardRange bucket, Finish finish,
+                              bool updates, PhaseTimes& times) {
   if (bf16_)
-    Round<std::uint16_t>(*this, grads, out, {outgoing16_.data(), incoming16_.data(), broadcast16_.data()})
+    Round<std::uint16_t>(*this, grads, out, bucket, {outgoing16_.data(), incoming16_.data(), broadcast16_.data()})
         .run(finish, updates, times);
   else
-    Round<float>(*this, grads, out, {grads.data(), incoming_.data(), out.data()}).run(finish, updates, times);
+    Round<float>(*this, grads, out, bucket, {grads.data(), incoming_.data(), out.data()}).run(finish, updates, times);
+}
+
+void ShardedShuffle::check_size(std::span<const float> vector) const {
+  if (vector.size() != options_.parameters)
+    throw std::invalid_argument("sharded: a vector of " + std::to_string(vector.size()) +
+                                " elements, but the shards were cut for " + std::to_string(options_.parameters));
 }
 
 void ShardedShuffle::step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) {
-  const std::span<float> master = master_shard(weights);
+  begin_step(weights, grads);
+  for (std::size_t bucket = 0; bucket < buckets_.size(); ++bucket) sync_bucket(bucket, times);
+}
+
+void ShardedShuffle::begin_step(std::span<float> weights, std::span<float> grads) {
+  check_size(weights);
+  check_size(grads);
+  weights_ = weights;
+  grads_ = grads;
+  // Workers only ever see bf16 weights; the fp32 master of every owned shard lives
+  // here, seeded from the weights every worker starts with.
+  if (bf16_ && !master_) {
+    master_.emplace(owned_);
+    for (std::size_t bucket = 0; bucket < buckets_.size(); ++bucket) {
+      const ShardRange own = shard(buckets_[bucket], mesh_.rank());
+      if (own.size)
+        std::memcpy(master_->data() + owned_offset_[bucket], weights.data() + own.begin, own.size * sizeof(float));
+    }
+  }
   optimizer_.begin_step();
+}
+
+void ShardedShuffle::sync_bucket(std::size_t bucket, PhaseTimes& times) {
+  const std::span<float> master = master_shard(bucket);
+  const std::size_t state_offset = owned_offset_.at(bucket);
   auto update = [&](std::size_t offset, std::span<float> sum) {
     const std::span<float> updated = master.subspan(offset, sum.size());
-    optimizer_.update(offset, updated, sum);
+    optimizer_.update(state_offset + offset, updated, sum);
     return std::span<const float>(updated);
   };
-  exchange(grads, weights, update, true, times);
+  exchange(grads_, weights_, buckets_[bucket], update, true, times);
 }
 
 void ShardedShuffle::allreduce_sum(std::span<float> data, PhaseTimes& times) {
+  check_size(data);
   auto keep_sum = [](std::size_t, std::span<float> sum) { return std::span<const float>(sum); };
-  exchange(data, data, keep_sum, false, times);
+  exchange(data, data, {0, data.size()}, keep_sum, false, times);
 }
 
 // Shuffle every gradient shard to its owner, sum, update the shard, broadcast it back.
