@@ -1,5 +1,6 @@
 #include "models/inception_v1.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -32,6 +33,26 @@ constexpr ModuleSpec kStage4[] = {{"inception_4a", {192, 96, 208, 16, 48, 64}},
 constexpr ModuleSpec kStage5[] = {{"inception_5a", {256, 160, 320, 32, 128, 128}},
                                   {"inception_5b", {384, 192, 384, 48, 128, 128}}};
 
+// Per top-level layer of `body`: where the gradients that are final once its backward
+// is done begin. Backward runs from the last layer to the first and a layer's tensors are
+// named after it ("inception_3a/1x1.weight" belongs to "inception_3a"), so that is the
+// lowest offset of its tensors or of any layer after it.
+std::vector<std::size_t> final_gradients_after_each_layer(const Sequential& body, const ParameterBlock& params) {
+  const auto& layers = body.layers();
+  std::vector<std::size_t> final_from(layers.size());
+  std::size_t lowest = params.size();
+  for (std::size_t i = layers.size(); i-- > 0;) {
+    const std::string& name = layers[i]->name();
+    for (const auto& tensor : params.entries()) {
+      const bool owned = tensor.name.size() > name.size() && tensor.name.compare(0, name.size(), name) == 0 &&
+                         (tensor.name[name.size()] == '.' || tensor.name[name.size()] == '/');
+      if (owned) lowest = std::min(lowest, tensor.offset);
+    }
+    final_from[i] = lowest;
+  }
+  return final_from;
+}
+
 }  // namespace
 
 InceptionV1::InceptionV1(const InceptionConfig& config) : config_(config), body_("inception_v1") {
@@ -63,6 +84,7 @@ InceptionV1::InceptionV1(const InceptionConfig& config) : config_(config), body_
   dropout_ = &body_.add<Dropout>("pool5/drop", config.dropout, config.seed ^ 0x5eed);
   body_.add<InnerProduct>("loss3/classifier", channels, config.classes, params_);
   params_.allocate(config.seed);
+  final_from_ = final_gradients_after_each_layer(body_, params_);
 }
 
 const memory& InceptionV1::run_forward(const ImageBatch& batch, bool training) {
@@ -79,10 +101,17 @@ const memory& InceptionV1::run_forward(const ImageBatch& batch, bool training) {
   return body_.forward(input_, training);
 }
 
-float InceptionV1::forward_backward(const ImageBatch& batch) {
+float InceptionV1::forward_backward(const ImageBatch& batch) { return forward_backward(batch, {}); }
+
+float InceptionV1::forward_backward(const ImageBatch& batch, const std::function<void(std::size_t)>& ready) {
   const memory& logits = run_forward(batch, true);
   const float loss = static_cast<float>(loss_.forward_backward(logits, batch.labels));
-  body_.backward(loss_.diff_logits());
+  if (!ready) {
+    body_.backward(loss_.diff_logits());
+    return loss;
+  }
+  body_.backward(loss_.diff_logits(), [&](std::size_t layer) { ready(final_from_[layer]); });
+  ready(0);
   return loss;
 }
 

@@ -4,8 +4,11 @@
 // size is left, so small inputs (down to 48x48, e.g. padded Fashion-MNIST) work too.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <vector>
 
 #include "models/image_batch.h"
 #include "models/layers/dropout.h"
@@ -36,6 +39,10 @@ class InceptionV1 {
 
   // One training pass: fills gradients() and returns the mean loss of the batch.
   float forward_backward(const ImageBatch& batch);
+  // The same, calling ready(begin) whenever gradients()[begin, end) are final: after each
+  // top-level layer's backward (the last call has begin 0). Layers after it no longer
+  // read their weights, so they may be updated while backward goes on.
+  float forward_backward(const ImageBatch& batch, const std::function<void(std::size_t)>& ready);
   // Mean loss of the batch in evaluation mode (no dropout), without a backward pass.
   double loss(const ImageBatch& batch);
   // Evaluation pass (no dropout): class scores, batch.size x classes, row-major.
@@ -57,6 +64,8 @@ class InceptionV1 {
   Sequential body_;
   Dropout* dropout_ = nullptr;
   SoftmaxCrossEntropy loss_;
+  // Per top-level layer: where the gradients final after its backward begin.
+  std::vector<std::size_t> final_from_;
   memory input_;
   int prepared_batch_ = 0;
 };

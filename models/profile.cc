@@ -73,4 +73,22 @@ double Profile::seconds(const std::string& layer) const {
   return found == layers_.end() ? 0.0 : found->second.forward + found->second.backward + found->second.update;
 }
 
+namespace {
+double in_phase(double forward, double backward, double update, Phase phase) {
+  return phase == Phase::kForward ? forward : phase == Phase::kBackward ? backward : update;
+}
+}  // namespace
+
+double Profile::seconds(const std::string& layer, Phase phase) const {
+  const auto found = layers_.find(layer);
+  if (found == layers_.end()) return 0.0;
+  return in_phase(found->second.forward, found->second.backward, found->second.update, phase);
+}
+
+double Profile::seconds(Phase phase) const {
+  double total = 0;
+  for (const auto& [name, t] : layers_) total += in_phase(t.forward, t.backward, t.update, phase);
+  return total;
+}
+
 }  // namespace syncbed::models

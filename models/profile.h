@@ -21,6 +21,9 @@ class Profile {
   void print(std::ostream& out) const;
   // Seconds recorded for `layer` in all phases (0 if none).
   double seconds(const std::string& layer) const;
+  // Seconds recorded for `layer` in one phase, or for every layer in it.
+  double seconds(const std::string& layer, Phase phase) const;
+  double seconds(Phase phase) const;
 
  private:
   struct Times {

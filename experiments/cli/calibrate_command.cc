@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include "experiments/sim/machine_probe.h"
 #include "experiments/worker/make_workload.h"
 #include "models/dnnl_context.h"
+#include "models/profile.h"
 
 namespace syncbed::cli {
 
@@ -46,7 +48,9 @@ int calibrate_command(const std::vector<std::string>& args) {
   std::printf("calibrate %s: model %s, batch %d, %zu parameters, %d threads\n", config.name.c_str(),
               config.model.name.c_str(), config.model.batch, workload->weights().size(), threads);
   std::vector<double> times;
+  models::Profile profile;  // per layer, for when backward finishes each (overlap)
   for (int i = 0; i < warmup + iterations; ++i) {
+    if (i == warmup) models::set_active_profile(&profile);
     Stopwatch watch;
     workload->compute(i);
     const double seconds = watch.lap();
@@ -60,13 +64,22 @@ int calibrate_command(const std::vector<std::string>& args) {
   std::printf("  sum %.2f GB/s, optimizer %.2f ns/parameter, message %.1f us one way, stream %.2f GB/s\n",
               machine.reduce_gbytes_per_s, machine.optimizer_ns_per_parameter, machine.message_us,
               machine.stream_gbytes_per_s);
+  models::set_active_profile(nullptr);
   auto sorted = times;
   std::sort(sorted.begin(), sorted.end());
   const double median = sorted[sorted.size() / 2];
+  // Forward's share of the profiled time, applied to the median; each layer's backward.
+  const double profiled = profile.seconds(models::Phase::kForward) + profile.seconds(models::Phase::kBackward);
+  const double forward_ms = profiled > 0 ? median * profile.seconds(models::Phase::kForward) / profiled : median / 3;
+  std::map<std::string, double> layer_backward_ms;
+  for (const auto& layer : workload->parameter_layers())
+    layer_backward_ms[layer.name] = profile.seconds(layer.name, models::Phase::kBackward) * 1e3 / iterations;
   const nlohmann::json calibration{{"model", config.source.value("model", nlohmann::json())},
                                    {"data", config.source.value("data", nlohmann::json())},
                                    {"compute_ms", median},
                                    {"compute_ms_each", times},
+                                   {"forward_ms", forward_ms},
+                                   {"layer_backward_ms", layer_backward_ms},
                                    {"threads", threads},
                                    {"parameters", workload->weights().size()},
                                    {"machine", machine.to_json()},

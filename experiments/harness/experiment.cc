@@ -176,7 +176,7 @@ class Sweep {
     fs::create_directories(dir);
     nlohmann::json worker_config = config_.source;
     worker_config["name"] = config_.name;
-    if (config_.compute.emulated()) worker_config["compute"] = {{"emulated_ms", config_.compute.emulated_ms}};
+    if (config_.compute.emulated()) worker_config["compute"] = config_.compute.emulation_json();
     write_file_atomically(dir + "/config.json", worker_config.dump(2) + "\n");
     return dir;
   }
@@ -335,7 +335,11 @@ nlohmann::json read_calibration(const ExperimentConfig& config, const std::strin
 
 void resolve_compute(ExperimentConfig& config) {
   if (config.compute.mode != ComputeSpec::Mode::kFromCalibration) return;
-  config.compute.emulated_ms = read_calibration(config, "compute.from_calibration")["compute_ms"].get<double>();
+  const auto calibration = read_calibration(config, "compute.from_calibration");
+  config.compute.emulated_ms = calibration["compute_ms"].get<double>();
+  // Calibrations from before overlap lack the split; emulation then assumes one.
+  config.compute.forward_ms = calibration.value("forward_ms", -1.0);
+  config.compute.layer_backward_ms = calibration.value("layer_backward_ms", std::map<std::string, double>());
 }
 
 int run_experiment(ExperimentConfig config, const SweepOptions& options) {

@@ -68,7 +68,7 @@ StrategySpec parse_strategy(const ConfigNode& node) {
   } else {
     node.expect_keys({"name", "label", "compression", "bf16_sum", "segment", "servers", "separate_servers", "staleness",
                       "execution", "group", "block_store_mb", "drop_percentage", "max_drop_percentage",
-                      "warmup_iterations", "threshold_window"});
+                      "warmup_iterations", "threshold_window", "overlap", "bucket_mb"});
     spec.name = node.required("name").as_string();
     auto& o = spec.options;
     try {
@@ -82,6 +82,11 @@ StrategySpec parse_strategy(const ConfigNode& node) {
     o.ps.separate_servers = node.get_bool("separate_servers", false);
     o.ps.staleness = static_cast<int>(node.get_int("staleness", 0, 1000, 0));
     o.task_model = parse_task_model(node);
+    o.overlap.enabled = node.get_bool("overlap", false);
+    const double bucket_mb = node.get_number("bucket_mb", 1e-6, 1024, 25);
+    o.overlap.bucket_bytes = static_cast<std::size_t>(bucket_mb * (1 << 20));
+    if (node.has("bucket_mb") && !o.overlap.enabled)
+      node.required("bucket_mb").fail("applies with \"overlap\": true only");
     if (o.sum_in_compressed_format && o.compression != sync::Compression::kBf16)
       node.required("bf16_sum").fail("needs \"compression\": \"bf16\"");
   }
@@ -102,13 +107,21 @@ ComputeSpec parse_compute(const ConfigNode& node) {
     node.as_choice({"real"});
     return compute;
   }
-  node.expect_keys({"emulated_ms", "from_calibration"});
+  node.expect_keys({"emulated_ms", "from_calibration", "forward_ms", "layer_backward_ms"});
   if (node.has("emulated_ms") == node.has("from_calibration"))
     node.fail("give either \"emulated_ms\" or \"from_calibration\" (or the string \"real\")");
   if (node.has("emulated_ms")) {
     compute.mode = ComputeSpec::Mode::kEmulated;
     compute.emulated_ms = node.required("emulated_ms").as_number(0.001, 3'600'000);
+    compute.forward_ms = node.get_number("forward_ms", 0, compute.emulated_ms, -1);
+    if (const auto layers = node.optional("layer_backward_ms")) {
+      if (!layers->json().is_object()) layers->fail("must be an object of layer names and milliseconds");
+      for (const auto& [name, ms] : layers->json().items())
+        compute.layer_backward_ms[name] = layers->required(name).as_number(0, 3'600'000);
+    }
   } else {
+    for (const char* key : {"forward_ms", "layer_backward_ms"})
+      if (node.has(key)) node.required(key).fail("comes from the calibration with \"from_calibration\"");
     if (!node.required("from_calibration").as_bool())
       node.required("from_calibration").fail("must be true when given (use \"real\" for real compute)");
     compute.mode = ComputeSpec::Mode::kFromCalibration;
@@ -320,6 +333,13 @@ std::vector<RunSpec> sweep(const ExperimentConfig& config) {
   for (const auto& strategy : config.strategies)
     for (int workers : config.workers) runs.push_back({int(runs.size()) + 1, strategy, workers});
   return runs;
+}
+
+nlohmann::json ComputeSpec::emulation_json() const {
+  nlohmann::json out{{"emulated_ms", emulated_ms}};
+  if (forward_ms >= 0) out["forward_ms"] = forward_ms;
+  if (!layer_backward_ms.empty()) out["layer_backward_ms"] = layer_backward_ms;
+  return out;
 }
 
 std::string calibration_path(const ExperimentConfig& config) { return config.output + "/calibration.json"; }

@@ -28,7 +28,13 @@ struct StrategySpec {
 struct ComputeSpec {
   enum class Mode { kReal, kEmulated, kFromCalibration } mode = Mode::kReal;
   double emulated_ms = 0;  // kEmulated; kFromCalibration once resolved
+  // How backward spends it, for overlap (EmulatedCompute); from the calibration or given.
+  double forward_ms = -1;
+  std::map<std::string, double> layer_backward_ms;
   bool emulated() const { return mode != Mode::kReal; }
+  EmulatedCompute emulation() const { return {emulated_ms, forward_ms, layer_backward_ms}; }
+  // The emulated times as the "compute" object of a config.
+  nlohmann::json emulation_json() const;
 };
 
 struct KillFault {  // test hook: a worker kills itself with SIGKILL

@@ -45,8 +45,10 @@ StartRecord StartRecord::from_json(const json& j) {
 json IterationRecord::to_json() const {
   json phase_seconds = json::object();
   for (const auto& [name, s] : phases) phase_seconds[name] = s;
-  json out{{"kind", "iteration"},    {"iteration", iteration}, {"warmup", warmup},        {"seconds", seconds},
-           {"compute_s", compute_s}, {"sync_s", sync_s},       {"phases", phase_seconds}, {"loss", json()}};
+  json out{{"kind", "iteration"},     {"iteration", iteration}, {"warmup", warmup},
+           {"seconds", seconds},      {"compute_s", compute_s}, {"sync_s", sync_s},
+           {"phases", phase_seconds}, {"loss", json()},         {"exposed_sync_s", exposed_sync_s}};
+  put(out, "buckets", buckets);
   put(out, "loss", loss);
   if (epoch > 0) out["epoch"] = epoch;
   put(out, "jobs", jobs);
@@ -66,6 +68,8 @@ IterationRecord IterationRecord::from_json(const json& j) {
   r.seconds = j.at("seconds").get<double>();
   r.compute_s = j.at("compute_s").get<double>();
   r.sync_s = j.at("sync_s").get<double>();
+  r.exposed_sync_s = j.value("exposed_sync_s", r.sync_s);  // records from before overlap: all of it
+  r.buckets = take_blob(j, "buckets");
   r.loss = take<double>(j, "loss");
   for (const auto& [name, s] : j.at("phases").items()) r.phases.emplace_back(name, s.get<double>());
   r.jobs = take_blob(j, "jobs");
@@ -127,6 +131,7 @@ json RunSummary::to_json() const {
               {"iteration_ms", iteration_ms},
               {"compute_ms", compute_ms},
               {"sync_ms", sync_ms},
+              {"exposed_sync_ms", exposed_sync_ms},
               {"sync_overhead", sync_overhead},
               {"phases_ms", phases_ms},
               {"loss_last", loss_last ? json(*loss_last) : json()}});
@@ -170,6 +175,7 @@ RunSummary RunSummary::from_json(const json& j) {
   s.iteration_ms = j.value("iteration_ms", 0.0);
   s.compute_ms = j.value("compute_ms", 0.0);
   s.sync_ms = j.value("sync_ms", 0.0);
+  s.exposed_sync_ms = j.value("exposed_sync_ms", s.sync_ms);
   s.sync_overhead = j.value("sync_overhead", 0.0);
   if (j.contains("phases_ms")) s.phases_ms = j["phases_ms"].get<std::map<std::string, double>>();
   s.loss_last = take<double>(j, "loss_last");

@@ -39,10 +39,14 @@ struct IterationRecord {
   long iteration = 0;  // 0-based, warm-up included
   int epoch = 0;       // 1-based; 0 (field left out): not training in epochs
   bool warmup = false;
-  double seconds = 0;    // compute_s + sync_s (the task model: the driver's whole iteration)
+  double seconds = 0;    // compute_s + exposed_sync_s (the task model: the driver's whole iteration)
   double compute_s = 0;  // forward and backward
+  // Communication: with overlap the communication thread's busy time over all buckets,
+  // which runs partly during compute; without, the time of the step after compute.
   double sync_s = 0;
-  std::optional<double> loss;                          // none: every replica dropped
+  double exposed_sync_s = 0;   // the part of sync not hidden behind compute: seconds - compute_s
+  nlohmann::json buckets;      // overlap: per bucket begin, size, ready_ms, start_ms, end_ms from the step's start
+  std::optional<double> loss;  // none: every replica dropped
   std::vector<std::pair<std::string, double>> phases;  // seconds per phase, in the order they ran
   nlohmann::json jobs;                                 // the task model: per-job task timings
   std::optional<DropRecord> drop;                      // the task model only
@@ -92,10 +96,10 @@ struct RunSummary {
   long warmup = 0;
   long items = 0;  // items of the timed iterations, over all workers
   double seconds = 0, throughput = 0;
-  double iteration_ms = 0, compute_ms = 0, sync_ms = 0;  // medians
-  double sync_overhead = 0;                              // sync / compute, summed over timed iterations
-  std::map<std::string, double> phases_ms;               // medians
-  std::optional<double> loss_last;                       // mean of the last 10; none when emulated
+  double iteration_ms = 0, compute_ms = 0, sync_ms = 0, exposed_sync_ms = 0;  // medians
+  double sync_overhead = 0;                 // exposed sync / compute, summed over timed iterations
+  std::map<std::string, double> phases_ms;  // medians
+  std::optional<double> loss_last;          // mean of the last 10; none when emulated
   std::optional<double> emulated_ms;
   std::optional<double> wall_s;  // launch to end, restarts included
   std::optional<std::string> weights_hash;

@@ -81,7 +81,7 @@ namespace {
 
 // The medians and sums of a run's timed iterations, and what its other records say.
 struct Tally {
-  std::vector<double> seconds, compute, sync, losses, checkpoints;
+  std::vector<double> seconds, compute, sync, exposed, losses, checkpoints;
   std::map<std::string, std::vector<double>> phases;
   nlohmann::json evaluations = nlohmann::json::array();
   long iterations = 0;     // warm-up included
@@ -115,6 +115,7 @@ struct Tally {
     seconds.push_back(r.seconds);
     compute.push_back(r.compute_s);
     sync.push_back(r.sync_s);
+    exposed.push_back(r.exposed_sync_s);
     if (r.loss) losses.push_back(*r.loss);
     for (const auto& [name, s] : r.phases) phases[name].push_back(s);
     if (r.drop) {
@@ -178,7 +179,8 @@ RunSummary summarize_run(const RunFacts& facts, const std::vector<nlohmann::json
   s.iteration_ms = median_of(tally.seconds) * 1e3;
   s.compute_ms = median_of(tally.compute) * 1e3;
   s.sync_ms = median_of(tally.sync) * 1e3;
-  s.sync_overhead = compute_total > 0 ? Tally::sum(tally.sync) / compute_total : 0.0;
+  s.exposed_sync_ms = median_of(tally.exposed) * 1e3;
+  s.sync_overhead = compute_total > 0 ? Tally::sum(tally.exposed) / compute_total : 0.0;
   for (const auto& [name, values] : tally.phases) s.phases_ms[name] = median_of(values) * 1e3;
   if (!facts.emulated) s.loss_last = tally.mean_of_last_losses(10);
   if (facts.emulated) s.emulated_ms = facts.emulated_ms;
@@ -274,9 +276,9 @@ std::string comparison_table(const std::vector<RunSummary>& summaries) {
   }
   std::ostringstream out;
   char line[1024];
-  std::snprintf(line, sizeof line, "%-*s %4s %12s %7s %9s %9s %9s %8s%s  %s\n", width, "strategy", "N",
-                (unit + "/s").c_str(), "effic.", "iter ms", "compute", "sync", "sync/cmp", ranked ? "   HR@10" : "",
-                "sync phases, median ms");
+  std::snprintf(line, sizeof line, "%-*s %4s %12s %7s %9s %9s %9s %9s %8s%s  %s\n", width, "strategy", "N",
+                (unit + "/s").c_str(), "effic.", "iter ms", "compute", "sync", "exposed", "exp/cmp",
+                ranked ? "   HR@10" : "", "sync phases, median ms");
   out << line;
   for (const auto& strategy : order)
     for (const auto& s : summaries) {
@@ -301,9 +303,10 @@ std::string comparison_table(const std::vector<RunSummary>& summaries) {
         std::snprintf(hit_rate, sizeof hit_rate, "  %.4f", *s.hit_rate);
       else if (ranked)
         std::snprintf(hit_rate, sizeof hit_rate, "  %6s", "-");
-      std::snprintf(line, sizeof line, "%-*s %4d %12.1f %7s %9.1f %9.1f %9.1f %7.1f%%%s  %s%s\n", width,
+      std::snprintf(line, sizeof line, "%-*s %4d %12.1f %7s %9.1f %9.1f %9.1f %9.1f %7.1f%%%s  %s%s\n", width,
                     strategy.c_str(), s.workers, s.throughput, efficiency, s.iteration_ms, s.compute_ms, s.sync_ms,
-                    100 * s.sync_overhead, hit_rate, phases.c_str(), s.emulated ? " (emulated compute)" : "");
+                    s.exposed_sync_ms, 100 * s.sync_overhead, hit_rate, phases.c_str(),
+                    s.emulated ? " (emulated compute)" : "");
       out << line;
     }
   return out.str();

@@ -12,7 +12,7 @@ std::unique_ptr<Workload> make_real_workload(const ExperimentConfig& config, int
 std::unique_ptr<Workload> make_workload(const ExperimentConfig& config, int rank, int workers) {
   if (!config.compute.emulated()) return make_real_workload(config, rank, workers);
   auto model = find_model(config.model.name).make(config.workload(), rank, workers, false);
-  return make_emulated_workload(std::move(model), config.compute.emulated_ms, rank, config.model.batch);
+  return make_emulated_workload(std::move(model), config.compute.emulation(), rank, config.model.batch);
 }
 
 }  // namespace syncbed::experiments

@@ -110,7 +110,7 @@ void run_driver(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
     record.warmup = t.iteration < warmup;
     record.seconds = t.seconds;
     record.compute_s = t.job1.compute;
-    record.sync_s = t.seconds - t.job1.compute;
+    record.sync_s = record.exposed_sync_s = t.seconds - t.job1.compute;
     record.phases = {{"launch", t.launch},          {"scheduling", t.scheduling},      {"fetch_weights", t.job1.fetch},
                      {"put_gradients", t.job1.put}, {"fetch_gradients", t.job2.fetch}, {"update", t.job2.compute},
                      {"put_weights", t.job2.put}};

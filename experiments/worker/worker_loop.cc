@@ -23,6 +23,7 @@
 #include "experiments/worker/record_writer.h"
 #include "experiments/worker/task_worker.h"
 #include "models/dnnl_context.h"
+#include "sync/overlap.h"
 #include "sync/registry.h"
 
 namespace syncbed::experiments {
@@ -125,6 +126,9 @@ class WorkerRun {
         // A server needs the model's size only; a worker loads its share of the data too.
         workload_(make_workload(config, serves_only_ ? 0 : rank_, run.workers)),
         strategy_(make_strategy()),
+        overlap_(run.strategy.options.overlap.enabled && !serves_only_
+                     ? std::make_unique<sync::OverlappedStep>(*strategy_, strategy_options())
+                     : nullptr),
         per_epoch_(config.epochs > 0 ? workload_->iterations_per_epoch() : 0),
         total_(per_epoch_ > 0 ? per_epoch_ * config.epochs : config.warmup + config.iterations),
         warmup_(std::min(config.warmup, total_ - 1)),
@@ -142,11 +146,14 @@ class WorkerRun {
   }
 
  private:
-  std::unique_ptr<sync::ParameterSync> make_strategy() const {
+  sync::SyncOptions strategy_options() const {
     sync::SyncOptions options = run_.strategy.options;
     options.parameters = workload_->weights().size();
     options.optimizer = config_.optimizer;
-    return sync::make_parameter_sync(run_.strategy.name, mesh_, options);
+    return options;
+  }
+  std::unique_ptr<sync::ParameterSync> make_strategy() const {
+    return sync::make_parameter_sync(run_.strategy.name, mesh_, strategy_options());
   }
 
   // Every checkpoint_every iterations, but not after the last: nothing is left to resume.
@@ -187,25 +194,51 @@ class WorkerRun {
     if (!evaluates && workload_->evaluates_ranking()) evaluate(epochs_begun(*workload_, total_), total_);
   }
 
-  // One iteration: compute (a straggler's slowed), then synchronize.
+  // One iteration: compute (a straggler's slowed), then synchronize; with overlap, each
+  // bucket is synchronized as soon as backward has finished it.
   IterationRecord step(long iteration, const FaultInjector& faults) {
     Stopwatch watch;
-    const double loss = workload_->compute(iteration);
+    double loss;
+    if (overlap_) {
+      overlap_->begin(workload_->weights(), workload_->gradients());
+      loss = workload_->compute_overlapped(iteration, [&](std::size_t begin) { overlap_->ready_from(begin); });
+    } else {
+      loss = workload_->compute(iteration);
+    }
     std::this_thread::sleep_for(std::chrono::duration<double>(faults.extra_compute_s(watch.elapsed())));
     const double compute_s = watch.lap();
     sync::PhaseTimes phases;
-    strategy_->step(workload_->weights(), workload_->gradients(), phases);
-    const double sync_s = watch.lap();
+    if (overlap_)
+      overlap_->finish(phases);
+    else
+      strategy_->step(workload_->weights(), workload_->gradients(), phases);
+    const double exposed_s = watch.lap();
     IterationRecord record;
     record.iteration = iteration;
     record.epoch = per_epoch_ > 0 ? static_cast<int>(iteration / per_epoch_ + 1) : 0;
     record.warmup = iteration < warmup_;
-    record.seconds = compute_s + sync_s;
+    record.seconds = compute_s + exposed_s;
     record.compute_s = compute_s;
-    record.sync_s = sync_s;
+    record.sync_s = exposed_s;
+    record.exposed_sync_s = exposed_s;
     record.loss = loss;
     record.phases = summed_phases(phases);
+    if (overlap_) add_buckets(record);
     return record;
+  }
+
+  // The communication thread's time and each bucket's timeline.
+  void add_buckets(IterationRecord& record) const {
+    record.sync_s = 0;
+    record.buckets = nlohmann::json::array();
+    for (const sync::BucketTiming& bucket : overlap_->timings()) {
+      record.sync_s += bucket.end_s - bucket.start_s;
+      record.buckets.push_back({{"begin", bucket.range.begin},
+                                {"size", bucket.range.size},
+                                {"ready_ms", bucket.ready_s * 1e3},
+                                {"start_ms", bucket.start_s * 1e3},
+                                {"end_ms", bucket.end_s * 1e3}});
+    }
   }
 
   void checkpoint(long steps) {
@@ -232,6 +265,7 @@ class WorkerRun {
   const bool serves_only_;
   std::unique_ptr<Workload> workload_;
   std::unique_ptr<sync::ParameterSync> strategy_;
+  std::unique_ptr<sync::OverlappedStep> overlap_;  // with overlap on: runs strategy_'s buckets
   const long per_epoch_, total_, warmup_;
   RecordWriter records_;
   std::optional<CheckpointDir> checkpoints_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace syncbed::experiments {
@@ -23,6 +24,15 @@ struct DataSpec {
   int eval_negatives = 999;             // ncf: per user in evaluation
   // Leave-one-out data exists, so the model trains in epochs and reports HR@10 / NDCG@10.
   bool ranked = false;
+};
+
+// Emulated compute: how long one iteration takes and how backward spends it.
+struct EmulatedCompute {
+  double total_ms = 0;
+  double forward_ms = -1;  // < 0: a third of the total (backward costs about twice forward)
+  // Per layer (ParameterLayer::name): its share of backward, from `syncbed calibrate`.
+  // Empty: shares in proportion to the layers' parameters.
+  std::map<std::string, double> layer_backward_ms;
 };
 
 // Everything a workload is built from.

@@ -14,9 +14,14 @@ const memory& Sequential::forward(const memory& src, bool training) {
   return *x;
 }
 
-const memory& Sequential::backward(const memory& diff_dst) {
+const memory& Sequential::backward(const memory& diff_dst) { return backward(diff_dst, {}); }
+
+const memory& Sequential::backward(const memory& diff_dst, const std::function<void(std::size_t)>& after_layer) {
   const memory* g = &diff_dst;
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) g = &(*it)->backward(*g);
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    g = &layers_[i]->backward(*g);
+    if (after_layer) after_layer(i);
+  }
   return *g;
 }
 

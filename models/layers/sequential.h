@@ -1,6 +1,8 @@
 // Layers applied in order; gradients flow back in reverse.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +27,8 @@ class Sequential : public Layer {
   memory::desc prepare(const memory::desc& src, bool needs_diff_src) override;
   const memory& forward(const memory& src, bool training) override;
   const memory& backward(const memory& diff_dst) override;
+  // The same, calling after_layer(i) once layer i's backward is done (last layer first).
+  const memory& backward(const memory& diff_dst, const std::function<void(std::size_t)>& after_layer);
   double forward_flops() const override;
   std::uint64_t activation_pattern() const override;
 

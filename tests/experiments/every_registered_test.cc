@@ -41,6 +41,42 @@ TEST_P(EveryStrategy, RunTrainsAndWritesItsResults) {
 
 INSTANTIATE_TEST_SUITE_P(Registered, EveryStrategy, ::testing::ValuesIn(syncbed::sync::parameter_sync_names()));
 
+std::vector<std::string> overlapping_strategies() {
+  std::vector<std::string> names;
+  for (const auto& entry : syncbed::sync::strategy_entries())
+    if (entry.overlap) names.push_back(entry.name);
+  return names;
+}
+
+// With overlap, each bucket synchronized as the emulated backward releases its layers:
+// the run ends with the weights of the run without, and records every bucket.
+class EveryOverlappingStrategy : public EveryStrategy {};
+
+TEST_P(EveryOverlappingStrategy, RunsWithOverlapToTheSameWeights) {
+  json config = tiny_config({GetParam(), {{"name", GetParam()}, {"overlap", true}, {"bucket_mb", 0.05}}}, {3});
+  config["compute"] = {{"emulated_ms", 20}};
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(summaries.size(), 2u);
+  EXPECT_EQ(summaries[1]["strategy"], GetParam() + "-overlap");
+  for (const json& summary : summaries) {
+    ASSERT_EQ(summary["status"], "ok") << summary.dump();
+    EXPECT_GE(summary["exposed_sync_ms"].get<double>(), 0) << summary.dump();
+  }
+  EXPECT_EQ(summaries[0]["weights_hash"], summaries[1]["weights_hash"]);
+  std::size_t bucketed = 0;
+  for (const json& record : read_jsonl(dir_ / "out" / "records.jsonl")) {
+    if (record["kind"] != "iteration" || record["strategy"] != GetParam() + "-overlap") continue;
+    ++bucketed;
+    ASSERT_GT(record["buckets"].size(), 1u) << record.dump();
+    for (const json& bucket : record["buckets"])
+      EXPECT_LE(bucket["ready_ms"].get<double>(), bucket["start_ms"].get<double>()) << record.dump();
+  }
+  EXPECT_EQ(bucketed, 5u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, EveryOverlappingStrategy, ::testing::ValuesIn(overlapping_strategies()));
+
 // One calibration, then every strategy in one simulated sweep.
 class EveryStrategySimulated : public EveryStrategy {};
 

@@ -9,6 +9,7 @@
 #include "core/join.h"
 #include "experiments/harness/experiment.h"
 #include "experiments/harness/experiment_config.h"
+#include "experiments/workloads/emulated_workload.h"
 #include "sync/registry.h"
 
 namespace {
@@ -209,7 +210,44 @@ const Refusal kRefusals[] = {
           }); },
      "config: strategies[0].chunks: unknown key (known: name, label, compression, bf16_sum, segment, servers, "
      "separate_servers, staleness, execution, group, block_store_mb, drop_percentage, max_drop_percentage, "
-     "warmup_iterations, threshold_window)"},
+     "warmup_iterations, threshold_window, overlap, bucket_mb)"},
+    {"overlap on ps",
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][2] = {{"name", "ps"}, {"overlap", true}};
+          }); },
+     "config: strategies[2]: overlap applies to sync strategy 'halving_doubling' or 'ring' or 'sharded' only, not "
+     "'ps'"},
+    {"bucket size without overlap",
+     [] { return edit(base(), [](json& j) {
+            j["strategies"][0] = {{"name", "ring"}, {"bucket_mb", 4}};
+          }); },
+     "config: strategies[0].bucket_mb: applies with \"overlap\": true only"},
+    {"bucket size of zero",
+     [] {
+       return edit(base(), [](json& j) {
+         j["strategies"][0] = {{"name", "ring"}, {"overlap", true}, {"bucket_mb", 0}};
+       });
+     },
+     "config: strategies[0].bucket_mb: must be between 1e-06 and 1024, got 0"},
+    {"forward longer than the iteration",
+     [] { return edit(base(), [](json& j) {
+            j["compute"] = {{"emulated_ms", 5}, {"forward_ms", 6}};
+          }); },
+     "config: compute.forward_ms: must be between 0 and 5, got 6"},
+    {"layer times from a calibration given by hand",
+     [] {
+       return edit(base(), [](json& j) {
+         j["compute"] = {{"from_calibration", true}, {"layer_backward_ms", {{"fc", 1}}}};
+       });
+     },
+     "config: compute.layer_backward_ms: comes from the calibration with \"from_calibration\""},
+    {"a layer time that is not a number",
+     [] {
+       return edit(base(), [](json& j) {
+         j["compute"] = {{"emulated_ms", 5}, {"layer_backward_ms", {{"fc", "slow"}}}};
+       });
+     },
+     "config: compute.layer_backward_ms.fc: must be a number, got \"slow\""},
     {"unknown compression",
      [] { return edit(base(), [](json& j) {
             j["strategies"][0] = {{"name", "sharded"}, {"compression", "fp8"}};
@@ -303,7 +341,7 @@ const Refusal kRefusals[] = {
     {"unknown compute key", [] { return edit(base(), [](json& j) {
                                    j["compute"] = {{"sleep_ms", 3}};
                                  }); },
-     "config: compute.sleep_ms: unknown key (known: emulated_ms, from_calibration)"},
+     "config: compute.sleep_ms: unknown key (known: emulated_ms, from_calibration, forward_ms, layer_backward_ms)"},
     {"emulated epochs", [] { return edit(ncf_base(), [](json& j) {
                                j["compute"] = {{"emulated_ms", 3}};
                              }); },
@@ -520,6 +558,42 @@ TEST(ExperimentConfig, TasksAddTheDriverRankAndLabelTheirGroup) {
   EXPECT_EQ(config.strategies[1].options.task_model.group, 4);
   EXPECT_EQ(config.strategies[1].options.task_model.block_store_bytes, std::size_t{64} << 20);
   EXPECT_EQ(config.kill.job, 2);
+}
+
+TEST(ExperimentConfig, OverlapIsAStrategyOptionWithDdpsBucketSize) {
+  json j = base();
+  j["strategies"] = {
+      {{"name", "ring"}, {"overlap", true}}, {{"name", "sharded"}, {"overlap", true}, {"bucket_mb", 0.5}}, "ring"};
+  const auto config = parse_experiment_config(j, "file");
+  EXPECT_EQ(config.strategies[0].label, "ring-overlap");
+  EXPECT_TRUE(config.strategies[0].options.overlap.enabled);
+  EXPECT_EQ(config.strategies[0].options.overlap.bucket_bytes, std::size_t{25} << 20);
+  EXPECT_EQ(config.strategies[1].options.overlap.bucket_bytes, std::size_t{1} << 19);
+  EXPECT_FALSE(config.strategies[2].options.overlap.enabled);
+}
+
+// Emulated backward: layers released last first, each after its share of backward.
+TEST(EmulatedCompute, ReleasesLayersLastFirstByTheirBackwardTimes) {
+  using syncbed::experiments::ParameterLayer;
+  using syncbed::experiments::release_schedule;
+  const std::vector<ParameterLayer> layers{{"a", 0, 10}, {"b", 10, 30}, {"c", 40, 60}};
+  const auto timed = release_schedule(layers, {100, 40, {{"a", 10}, {"b", 20}, {"c", 30}}});
+  ASSERT_EQ(timed.size(), 3u);
+  EXPECT_EQ(timed[0].begin, 40u);
+  EXPECT_DOUBLE_EQ(timed[0].at_ms, 40 + 60.0 * 30 / 60);
+  EXPECT_EQ(timed[1].begin, 10u);
+  EXPECT_DOUBLE_EQ(timed[1].at_ms, 40 + 60.0 * 50 / 60);
+  EXPECT_EQ(timed[2].begin, 0u);
+  EXPECT_DOUBLE_EQ(timed[2].at_ms, 100);
+  // Without calibrated layers: forward a third, backward shared by parameter count.
+  const auto counted = release_schedule(layers, {90, -1, {}});
+  EXPECT_DOUBLE_EQ(counted[0].at_ms, 30 + 60.0 * 60 / 100);
+  EXPECT_DOUBLE_EQ(counted[1].at_ms, 30 + 60.0 * 90 / 100);
+  // A model that does not tell its layers: everything at the end.
+  const auto whole = release_schedule({}, {90, -1, {}});
+  ASSERT_EQ(whole.size(), 1u);
+  EXPECT_EQ(whole[0].begin, 0u);
+  EXPECT_DOUBLE_EQ(whole[0].at_ms, 90);
 }
 
 TEST(ExperimentConfig, AKillWithoutARunFiresInEveryRun) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <set>
 
 #include "models/data/synthetic_images.h"
 #include "models/inception_v1.h"
@@ -97,6 +99,41 @@ TEST(InceptionV1, PredictReturnsOneRowPerImage) {
   const auto scores = model.predict(batch);
   ASSERT_EQ(scores.size(), 21u);
   for (float s : scores) EXPECT_TRUE(std::isfinite(s));
+}
+
+// Overlap relies on this: when backward reports gradients[begin, end) final, they are
+// the values the pass ends with, and reporting changes nothing.
+TEST(InceptionV1, GradientsReportedFinalDuringBackwardAreFinal) {
+  InceptionConfig config;
+  config.classes = 5;
+  config.image_size = 48;
+  config.channels = 1;
+  InceptionV1 plain(config), reporting(config);
+  plain.disable_dropout();
+  reporting.disable_dropout();
+  SyntheticImages data(1, 48, 5, 3);
+  ImageBatch batch;
+  data.next(2, batch);
+  const float loss = plain.forward_backward(batch);
+  const std::size_t total = reporting.gradients().size();
+  std::vector<std::size_t> begins;
+  std::vector<std::vector<float>> snapshots;  // gradients[begin, end) at each report
+  const float reported_loss = reporting.forward_backward(batch, [&](std::size_t begin) {
+    begins.push_back(begin);
+    snapshots.emplace_back(reporting.gradients().begin() + begin, reporting.gradients().end());
+  });
+  EXPECT_EQ(reported_loss, loss);
+  ASSERT_EQ(std::memcmp(reporting.gradients().data(), plain.gradients().data(), total * sizeof(float)), 0);
+  EXPECT_EQ(begins.back(), 0u);
+  EXPECT_GT(std::set<std::size_t>(begins.begin(), begins.end()).size(), 10u) << "one report per parameterized layer";
+  for (std::size_t k = 0; k < begins.size(); ++k) {
+    if (k > 0) {
+      EXPECT_LE(begins[k], begins[k - 1]);
+    }
+    EXPECT_EQ(
+        std::memcmp(snapshots[k].data(), plain.gradients().data() + begins[k], snapshots[k].size() * sizeof(float)), 0)
+        << "gradients from " << begins[k] << " changed after they were reported final";
+  }
 }
 
 }  // namespace

@@ -40,9 +40,16 @@ class ImageWorkload : public Workload {
   std::span<float> gradients() override { return model_.gradients(); }
   int items_per_iteration() const override { return batch_; }
   const char* item_unit() const override { return "images"; }
+  std::vector<ParameterLayer> parameter_layers() const override { return layers_of(model_.parameter_block()); }
 
-  double compute(long iteration) override {
-    if (!synthetic_.empty()) return model_.forward_backward(synthetic_[iteration % synthetic_.size()]);
+  double compute(long iteration) override { return model_.forward_backward(next_batch(iteration)); }
+  double compute_overlapped(long iteration, const GradientsReady& ready) override {
+    return model_.forward_backward(next_batch(iteration), ready);
+  }
+
+ private:
+  const models::ImageBatch& next_batch(long iteration) {
+    if (!synthetic_.empty()) return synthetic_[iteration % synthetic_.size()];
     if (next_ + batch_ > order_.size()) {
       std::shuffle(order_.begin(), order_.end(), rng_);
       next_ = 0;
@@ -50,10 +57,9 @@ class ImageWorkload : public Workload {
     models::fill_image_batch(images_, std::span(order_).subspan(next_, batch_), model_.config().image_size,
                              batch_data_);
     next_ += batch_;
-    return model_.forward_backward(batch_data_);
+    return batch_data_;
   }
 
- private:
   static models::InceptionConfig inception_config(const WorkloadSpec& spec) {
     models::InceptionConfig c;
     c.classes = spec.model.classes;

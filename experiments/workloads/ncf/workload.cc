@@ -60,6 +60,7 @@ class NcfWorkload : public Workload {
   const char* item_unit() const override { return "samples"; }
   long iterations_per_epoch() const override { return iterations_per_epoch_; }
   bool evaluates_ranking() const override { return data_ != nullptr; }
+  std::vector<ParameterLayer> parameter_layers() const override { return layers_of(model_->parameter_block()); }
 
   double compute(long iteration) override {
     batch_data_.clear();
