@@ -9,6 +9,8 @@ Writes, as PNG and SVG next to the results:
   scaling    throughput vs workers, one line per strategy, with ideal linear scaling
   efficiency throughput / (N/N0 x the same strategy's throughput at its smallest N0, normally 1)
   overhead   median time of each sync phase as a fraction of compute time, stacked
+  exposed    per N, one bar per strategy: median compute with the exposed sync (the part not
+             hidden behind compute, e.g. by overlap) stacked on it
   hit_rate   NCF HR@10 per epoch (only when the runs evaluated)
   convergence training loss (moving mean of 10 iterations) vs wall-clock time, one line per
              run (only for real compute: emulated runs have no loss)
@@ -141,6 +143,30 @@ def plot_overhead(summaries, directory):
     save(fig, directory, "overhead")
 
 
+def plot_exposed(summaries, directory):
+    lines = by_strategy(summaries)
+    ns = sorted({r["workers"] for runs in lines.values() for r in runs})
+    width = 0.8 / len(lines)
+    fig, ax = plt.subplots(figsize=(max(7, 0.35 * len(ns) * len(lines) + 2), 4.8))
+    for k, (strategy, runs) in enumerate(lines.items()):
+        at = {r["workers"]: r for r in runs}
+        xs = [i + (k - (len(lines) - 1) / 2) * width for i, n in enumerate(ns) if n in at]
+        compute = [at[n]["compute_ms"] for n in ns if n in at]
+        exposed = [at[n].get("exposed_sync_ms", at[n]["sync_ms"]) for n in ns if n in at]
+        bars = ax.bar(xs, exposed, width, bottom=compute, label=strategy)
+        ax.bar(xs, compute, width, color=bars.patches[0].get_facecolor(), alpha=0.25)
+    # The exposed part is a sliver of the iteration: start the axis at half the shortest compute.
+    lowest = min(r["compute_ms"] for runs in lines.values() for r in runs)
+    ax.set_ylim(bottom=0.5 * lowest)
+    ax.set_xticks(range(len(ns)))
+    ax.set_xticklabels(["N=%d" % n for n in ns])
+    ax.set_ylabel("ms per iteration, medians (axis from %.0f):\ncompute (pale), exposed sync on top" % (0.5 * lowest))
+    ax.set_title(title(summaries, "exposed sync over compute"), fontsize=9)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, directory, "exposed")
+
+
 def plot_hit_rate(summaries, directory):
     runs = [s for s in summaries if s["status"] == "ok" and s.get("evaluations")]
     if not runs:
@@ -248,6 +274,7 @@ def main():
     plot_scaling(summaries, directory)
     plot_efficiency(summaries, directory)
     plot_overhead(summaries, directory)
+    plot_exposed(summaries, directory)
     plot_hit_rate(summaries, directory)
     plot_scheduling(summaries, directory)
     plot_convergence(summaries, directory)

@@ -21,6 +21,7 @@ int strategies_command(const std::vector<std::string>& args) {
     if (entry.bf16) takes += " compression, bf16_sum;";
     if (entry.ps_layout) takes += " servers, separate_servers, staleness;";
     if (entry.task_model) takes += " execution \"tasks\" (group, block_store_mb, drop_percentage, ...);";
+    if (entry.overlap) takes += " overlap, bucket_mb;";
     std::printf("%-18s %s\n", entry.name.c_str(), entry.summary.c_str());
     if (!takes.empty()) std::printf("%-18s also takes:%s\n", "", takes.substr(0, takes.size() - 1).c_str());
   }

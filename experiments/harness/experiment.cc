@@ -88,8 +88,10 @@ void keep_logs(const std::string& run_dir, const std::string& output, int run_in
 // One finished run in a line: throughput, where the time went, and what was learned.
 std::string run_line(const RunSummary& s) {
   char text[512];
-  std::snprintf(text, sizeof text, "%.1f %s/s, iteration %.1f ms (compute %.1f, sync %.1f), sync/compute %.0f%%",
-                s.throughput, s.item_unit.c_str(), s.iteration_ms, s.compute_ms, s.sync_ms, 100 * s.sync_overhead);
+  std::snprintf(text, sizeof text,
+                "%.1f %s/s, iteration %.1f ms (compute %.1f, sync %.1f, exposed %.1f), exposed sync/compute %.0f%%",
+                s.throughput, s.item_unit.c_str(), s.iteration_ms, s.compute_ms, s.sync_ms, s.exposed_sync_ms,
+                100 * s.sync_overhead);
   std::string line = text;
   if (s.effective_throughput && *s.effective_throughput < s.throughput)
     line +=

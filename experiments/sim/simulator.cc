@@ -55,18 +55,37 @@ double expected_max_of_normals(int n) {
   return sum;
 }
 
+// When backward has released [begin, end): the first release reaching down to begin.
+double released_at(const ClusterModel& cluster, std::size_t begin) {
+  for (const auto& [from, fraction] : cluster.releases)
+    if (from <= begin) return fraction;
+  return 1.0;
+}
+
 SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,
                           std::size_t parameters, long items_per_worker) {
   const bool bf16 = strategy.options.compression == sync::Compression::kBf16;
-  const FluidCluster priced(cluster, workers, static_cast<double>(parameters), bf16);
   SimulatedRun run;
   run.strategy = strategy.label;
   run.workers = workers;
-  run.phases_s = sync::find_strategy(strategy.name).costs(priced, strategy.options);
-  for (const auto& [phase, seconds] : run.phases_s) run.sync_s += seconds;
   run.compute_s = cluster.compute_s + expected_max_of_normals(workers) * cluster.compute_sd_s;
+  // Buckets one after another, each once released (without overlap: one, after compute).
+  double done = 0;
+  for (const ShardRange& bucket : sync::buckets(parameters, strategy.options.overlap)) {
+    const FluidCluster priced(cluster, workers, static_cast<double>(bucket.size), bf16);
+    double seconds = 0;
+    for (const auto& [phase, s] : sync::find_strategy(strategy.name).costs(priced, strategy.options)) {
+      run.phases_s[phase] += s;
+      seconds += s;
+    }
+    const double ready =
+        strategy.options.overlap.enabled ? released_at(cluster, bucket.begin) * run.compute_s : run.compute_s;
+    done = std::max(done, ready) + seconds;
+    run.sync_s += seconds;
+  }
+  run.exposed_sync_s = std::max(0.0, done - run.compute_s);
   run.driver_s = 2.0 * workers * cluster.driver_task_s;
-  run.iteration_s = run.compute_s + run.sync_s + run.driver_s;
+  run.iteration_s = run.compute_s + run.exposed_sync_s + run.driver_s;
   run.throughput = double(items_per_worker) * workers / run.iteration_s;
   return run;
 }

@@ -6,11 +6,15 @@
 // incast costs time here), plus one message latency per dependent step. CPU work (sums,
 // the optimizer) runs at the rates `syncbed calibrate` measured on this machine; on an
 // emulated cluster all hosts share this machine's cores. The slowest of N hosts'
-// compute times sets the pace (expected maximum of N normal samples).
+// compute times sets the pace (expected maximum of N normal samples). With overlap each
+// bucket is priced on its own and starts once backward has released it and the bucket
+// before it is done; only what runs past the end of compute is exposed.
 #pragma once
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "experiments/harness/experiment_config.h"
 #include "experiments/sim/machine_probe.h"
@@ -25,13 +29,17 @@ struct ClusterModel {
   double compute_s = 0;         // mean per iteration and worker
   double compute_sd_s = 0;      // spread between hosts and iterations
   double driver_task_s = 0;     // BigDL's driver: per task, two jobs of N tasks per iteration
+  // When backward releases the gradients from `begin` on, as a fraction of compute time,
+  // last layer first (release_schedule); empty: all at the end of compute.
+  std::vector<std::pair<std::size_t, double>> releases;
 };
 
 struct SimulatedRun {
   std::string strategy;
   int workers = 0;
-  double compute_s = 0;  // the slowest worker's, expected
-  double sync_s = 0;
+  double compute_s = 0;       // the slowest worker's, expected
+  double sync_s = 0;          // communication, overlapped or not
+  double exposed_sync_s = 0;  // the part past the end of compute
   double driver_s = 0;
   double iteration_s = 0;
   double throughput = 0;  // items per second

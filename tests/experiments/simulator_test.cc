@@ -48,6 +48,26 @@ TEST(Simulator, ShardedMovesTwiceTheShardsOfEveryPeer) {
   EXPECT_NEAR(simulate_run(plain(), bf16, 4, 250'000, 10).sync_s, 0.75, 1e-6);
 }
 
+TEST(Simulator, OverlapStartsEachBucketOnceReleasedAndExposesOnlyWhatRunsPastCompute) {
+  // 1 MB of gradients (250k floats) in 4 buckets of 62.5k from the end; backward releases
+  // the upper half at 50% of compute and the rest at the end. Sharded at N=4 moves 1.5 s
+  // per MB, so each bucket costs 0.375 s.
+  ClusterModel cluster = plain();
+  cluster.compute_s = 2;
+  cluster.releases = {{125'000, 0.5}, {0, 1.0}};
+  auto overlapped = strategy("sharded");
+  overlapped.options.overlap = {true, 62'500 * 4};
+  const auto run = simulate_run(cluster, overlapped, 4, 250'000, 10);
+  EXPECT_NEAR(run.sync_s, 1.5, 1e-6);
+  // Buckets 0 and 1 run from 1 s to 1.75 s, inside compute; 2 and 3 from 2 s to 2.75 s.
+  EXPECT_NEAR(run.exposed_sync_s, 0.75, 1e-6);
+  EXPECT_NEAR(run.iteration_s, 2.75, 1e-6);
+  // Without overlap all of it comes after compute.
+  const auto whole = simulate_run(cluster, strategy("sharded"), 4, 250'000, 10);
+  EXPECT_NEAR(whole.exposed_sync_s, 1.5, 1e-6);
+  EXPECT_NEAR(whole.iteration_s, 3.5, 1e-6);
+}
+
 TEST(Simulator, RingPaysOneLatencyPerStep) {
   ClusterModel cluster = plain();
   cluster.latency_s = 0.01;
