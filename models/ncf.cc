@@ -125,7 +125,9 @@ std::span<const float> Ncf::predict(const InteractionBatch& batch) {
   return logits_;
 }
 
-double Ncf::forward_backward(const InteractionBatch& batch) {
+double Ncf::forward_backward(const InteractionBatch& batch) { return forward_backward(batch, {}); }
+
+double Ncf::forward_backward(const InteractionBatch& batch, const std::function<void(std::size_t)>& ready) {
   check_labels(batch);
   forward(batch);
   std::optional<ProfileScope> scope(std::in_place, kClear, "embedding", Phase::kBackward);
@@ -186,6 +188,7 @@ double Ncf::forward_backward(const InteractionBatch& batch) {
     std::swap(grad_a_, grad_b_);
   }
   // grad_a_ is now d loss / d MLP input (n x 2e).
+  if (ready) ready(layers_.front().weight.offset());
 
   scope.emplace(kScatter, "embedding", Phase::kBackward);
   // Embedding rows: GMF rows get the other side's row times the GMF gradient.
@@ -210,6 +213,7 @@ double Ncf::forward_backward(const InteractionBatch& batch) {
   scatter_rows(mlp_item_, int(e), batch.items, by_item, grad_a_.data() + e, int(2 * e), touched_);
   const std::size_t dense_begin = layers_.front().weight.offset();
   touched_.push_back({dense_begin, params_.size() - dense_begin});
+  if (ready) ready(0);
   return n ? total / n : 0.0;
 }
 

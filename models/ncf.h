@@ -8,7 +8,9 @@
 // updates just these ranges, the dense reference updates everything.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -44,6 +46,10 @@ class Ncf {
   // Mean binary cross-entropy of the batch; fills the gradient of the touched rows and of
   // every dense parameter, and zeroes the rows the previous call touched.
   double forward_backward(const InteractionBatch& batch);
+  // The same, calling ready(begin) when gradients()[begin, end) are final: once the head
+  // and the MLP are done (their parameters follow the embeddings), then with 0 once the
+  // embedding rows are.
+  double forward_backward(const InteractionBatch& batch, const std::function<void(std::size_t)>& ready);
   // Mean loss without a backward pass.
   double loss(const InteractionBatch& batch);
   // Logits (before the sigmoid) of the batch's (user, item) pairs; labels are ignored.

@@ -2,6 +2,7 @@
 // and lazy (touched rows only) against dense Adam.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "models/ncf.h"
@@ -71,6 +72,31 @@ TEST(Ncf, OnlyTouchedRowsCarryGradients) {
     }
   }
   EXPECT_EQ(touched.size(), 5u);  // one row per embedding table, plus the dense block
+}
+
+// Overlap: the head and MLP are reported final before the embedding rows, and what was
+// reported final does not change afterwards; reporting changes nothing.
+TEST(Ncf, GradientsReportedFinalDuringBackwardAreFinal) {
+  Ncf plain(tiny()), reporting(tiny());
+  const InteractionBatch batch = random_batch(tiny(), 12, 9);
+  const double loss = plain.forward_backward(batch);
+  std::vector<std::size_t> begins;
+  std::vector<std::vector<float>> snapshots;
+  const double reported_loss = reporting.forward_backward(batch, [&](std::size_t begin) {
+    begins.push_back(begin);
+    snapshots.emplace_back(reporting.gradients().begin() + begin, reporting.gradients().end());
+  });
+  EXPECT_EQ(reported_loss, loss);
+  const std::size_t total = plain.gradients().size();
+  ASSERT_EQ(std::memcmp(reporting.gradients().data(), plain.gradients().data(), total * sizeof(float)), 0);
+  ASSERT_EQ(begins.size(), 2u);
+  EXPECT_GT(begins[0], 0u);
+  EXPECT_LT(begins[0], total);
+  EXPECT_EQ(begins[1], 0u);
+  for (std::size_t k = 0; k < begins.size(); ++k)
+    EXPECT_EQ(
+        std::memcmp(snapshots[k].data(), plain.gradients().data() + begins[k], snapshots[k].size() * sizeof(float)), 0)
+        << "gradients from " << begins[k] << " changed after they were reported final";
 }
 
 TEST(Ncf, LazyAdamEqualsDenseAdamWhenEveryRowIsTouched) {

@@ -62,7 +62,22 @@ class NcfWorkload : public Workload {
   bool evaluates_ranking() const override { return data_ != nullptr; }
   std::vector<ParameterLayer> parameter_layers() const override { return layers_of(model_->parameter_block()); }
 
-  double compute(long iteration) override {
+  double compute(long iteration) override { return model_->forward_backward(next_batch(iteration)); }
+  double compute_overlapped(long iteration, const GradientsReady& ready) override {
+    return model_->forward_backward(next_batch(iteration), ready);
+  }
+
+  RankingSums evaluate(int part, int parts) override {
+    const int users = data_->users;
+    const int begin = static_cast<int>(std::int64_t(users) * part / parts);
+    const int end = static_cast<int>(std::int64_t(users) * (part + 1) / parts);
+    const models::RankingMetrics m = models::evaluate_ranking(*model_, *data_, 10, begin, end);
+    return {m.hit_rate * m.users, m.ndcg * m.users, double(m.users)};
+  }
+
+ private:
+  // This worker's batch of the iteration, with the gradient buffer cleared for it.
+  const models::InteractionBatch& next_batch(long iteration) {
     batch_data_.clear();
     if (samples_) {
       const int epoch = static_cast<int>(iteration / iterations_per_epoch_);
@@ -83,18 +98,9 @@ class NcfWorkload : public Workload {
     const std::size_t n = grads.size();
 #pragma omp parallel for schedule(static)
     for (std::size_t i = 0; i < n; ++i) grads[i] = 0;
-    return model_->forward_backward(batch_data_);
+    return batch_data_;
   }
 
-  RankingSums evaluate(int part, int parts) override {
-    const int users = data_->users;
-    const int begin = static_cast<int>(std::int64_t(users) * part / parts);
-    const int end = static_cast<int>(std::int64_t(users) * (part + 1) / parts);
-    const models::RankingMetrics m = models::evaluate_ranking(*model_, *data_, 10, begin, end);
-    return {m.hit_rate * m.users, m.ndcg * m.users, double(m.users)};
-  }
-
- private:
   int batch_, rank_, workers_;
   std::unique_ptr<models::LeaveOneOutData> data_;
   std::unique_ptr<models::Ncf> model_;
