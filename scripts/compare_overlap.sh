@@ -23,7 +23,7 @@ mkdir -p "$output"
 for round in $(seq "$rounds"); do
   for n in $worker_counts; do
     echo "round $round/$rounds, N=$n: PyTorch DDP"
-    python3 experiments/bench/baselines/ddp_overlap.py --workers "$n" --iterations 4 --rounds 1 --output "$out/ddp.jsonl"
+    experiments/bench/baselines/ddp_overlap.py --workers "$n" --iterations 4 --rounds 1 --output "$out/ddp.jsonl"
     echo "round $round/$rounds, N=$n: syncbed"
     build/experiments/syncbed run configs/overlap.json --no-plot --set compute=real --set "workers=[$n]" \
       --set "strategies=$strategies" --set iterations=4 --set warmup=1 --set "output=$out/syncbed" >/dev/null

@@ -16,6 +16,7 @@ appends it to --output.
 Needs Debian's python3-torch and python3-torchvision (scripts/setup_baselines.sh).
 """
 import argparse
+import copy
 import json
 import os
 import socket
@@ -53,7 +54,8 @@ def worker(rank, args, port):
     torch.manual_seed(1)
     dist.init_process_group("gloo", rank=rank, world_size=args.workers)
     model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=True)
-    plain = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    local = copy.deepcopy(model)  # never seen by DDP, so no reducer hook can fire on it
+    plain = torch.optim.SGD(local.parameters(), lr=0.01, momentum=0.9)
     ddp = torch.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=args.bucket_mb)
     synced = torch.optim.SGD(ddp.parameters(), lr=0.01, momentum=0.9)
     images = torch.randn(args.batch, 3, args.image_size, args.image_size)
@@ -61,7 +63,7 @@ def worker(rank, args, port):
     timed_iterations(ddp, synced, images, labels, 1)  # warm-up: allocations, gloo connections
     compute, iteration = [], []
     for _ in range(args.rounds):  # interleaved, so load changes hit both alike
-        compute += timed_iterations(model, plain, images, labels, args.iterations)
+        compute += timed_iterations(local, plain, images, labels, args.iterations)
         dist.barrier()
         iteration += timed_iterations(ddp, synced, images, labels, args.iterations)
     mine = torch.tensor([statistics.median(compute), statistics.median(iteration)])
