@@ -24,7 +24,7 @@ struct BucketTiming {
   ShardRange range;
   double ready_s = 0;  // its gradients were final
   double start_s = 0;  // the communication thread took it up
-  double end_s = 0;    // its weights were updated
+  double end_s = 0;    // its sync_bucket returned (ps: pushed; its weights arrive with the last)
 };
 
 class OverlappedStep {

@@ -37,8 +37,10 @@ class ParameterSync {
   // buckets of sync::buckets(parameters, options.overlap). begin_step() once, then
   // sync_bucket(0), sync_bucket(1), ... in that order, each once backward has finished
   // the bucket's gradients, from one thread (not necessarily begin_step's) while the
-  // caller goes on computing the gradients of the buckets after it. When sync_bucket(b)
-  // returns, bucket b's weights are updated, bitwise as step() would leave them.
+  // caller goes on computing the gradients of the buckets after it. When the last
+  // sync_bucket returns, every weight is updated, bitwise as step() would leave them;
+  // an earlier bucket's weights may be updated then already (ring, sharded) or only
+  // with the last bucket (ps pulls every result late, so pushes never wait on pulls).
   virtual void begin_step(std::span<float> /*weights*/, std::span<float> /*grads*/) {
     throw std::logic_error(name() + " does not synchronize in buckets");
   }

@@ -27,7 +27,7 @@ std::vector<StrategyEntry> registered_strategies() {
        "recursive halving reduce-scatter, recursive doubling all-gather, then the optimizer everywhere",
        make<HalvingDoubling>, HalvingDoubling::costs, false, false, false, true},
       {"ps", "parameter servers: workers push gradient ranges, servers update, workers pull", make<ParameterServer>,
-       ParameterServer::costs, false, true, false, false},
+       ParameterServer::costs, false, true, false, true},
       {"ring", "ring allreduce (reduce-scatter, all-gather), then the optimizer on every worker", make<RingStrategy>,
        RingStrategy::costs, false, false, false, true},
       {"sharded", "BigDL's shuffle and broadcast: each shard's owner sums it and updates its weights",
@@ -85,6 +85,9 @@ void check_overlap(const StrategyEntry& entry, const SyncOptions& options) {
                                 "'");
   if (options.task_model.enabled)
     throw std::invalid_argument("overlap needs long-running workers: it does not combine with execution \"tasks\"");
+  if (options.ps.staleness > 0)
+    throw std::invalid_argument("overlap needs staleness 0: a step in buckets ends with every bucket's weights, got " +
+                                std::to_string(options.ps.staleness));
   if (options.overlap.bucket_bytes < sizeof(float))
     throw std::invalid_argument("the bucket size must hold one float, got " +
                                 std::to_string(options.overlap.bucket_bytes) + " bytes");

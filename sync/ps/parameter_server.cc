@@ -16,10 +16,11 @@ ParameterServer::ParameterServer(net::Mesh& mesh, const SyncOptions& options)
       received_(layout_.servers, 0),
       result_recvs_(layout_.servers),
       intent_words_(layout_.servers) {
+  if (options.overlap.enabled) buckets_ = buckets(options.parameters, options.overlap);
   const int hosted = layout_.server_hosted_by(mesh.rank());
   if (hosted >= 0) {
     if (!layout_.separate) channel_ = std::make_unique<PsLocalChannel>();
-    server_ = std::make_unique<PsServer>(mesh, layout_, hosted, options.optimizer, channel_.get());
+    server_ = std::make_unique<PsServer>(mesh, layout_, hosted, options, channel_.get());
     if (channel_)
       server_thread_ = std::thread([this] {
         try {
@@ -41,7 +42,8 @@ void ParameterServer::guarded(Fn&& fn) {
     fn();
   } catch (...) {
     failed_ = true;
-    in_place_.clear();  // cancel receives into the caller's buffer while it still exists
+    in_place_.clear();  // cancel receives into the caller's buffers while they still exist
+    step_sends_.clear();
     throw;
   }
 }
@@ -50,19 +52,41 @@ bool ParameterServer::is_local(int server) const {
   return channel_ && server == layout_.server_hosted_by(mesh_.rank());
 }
 
+void ParameterServer::send_intent(int server, PsIntent intent, std::vector<net::Request>& sends) {
+  intent_words_[server] = intent.encode();
+  sends.push_back(
+      mesh_.send(layout_.server_rank(server), kPsIntentTag, std::span<const std::uint64_t>(intent_words_[server])));
+}
+
+void ParameterServer::announce(PsIntent intent, std::vector<net::Request>& sends) {
+  for (int server = 0; server < layout_.servers; ++server) {
+    if (is_local(server))
+      channel_->push(intent, {});
+    else
+      send_intent(server, intent, sends);
+  }
+}
+
 void ParameterServer::push(PsIntent intent, std::span<const float> data, std::vector<net::Request>& sends) {
   for (int server = 0; server < layout_.servers; ++server) {
     const ShardRange keys = layout_.keys(server);
-    const auto piece = data.empty() ? data : data.subspan(keys.begin, keys.size);
+    const auto piece = data.subspan(keys.begin, keys.size);
     if (is_local(server)) {
       channel_->push(intent, piece);
       continue;
     }
-    intent_words_[server] = intent.encode();
-    sends.push_back(
-        mesh_.send(layout_.server_rank(server), kPsIntentTag, std::span<const std::uint64_t>(intent_words_[server])));
-    if (intent.kind != PsKind::kStop) sends.push_back(mesh_.send(layout_.server_rank(server), kPsPushTag, piece));
+    send_intent(server, intent, sends);
+    sends.push_back(mesh_.send(layout_.server_rank(server), kPsPushTag, piece));
   }
+}
+
+void ParameterServer::seed(std::span<const float> weights) {
+  if (!seeded_ && mesh_.rank() == 0) {
+    std::vector<net::Request> sends;
+    push({PsKind::kInit, 0}, weights, sends);
+    for (auto& send : sends) send.wait();
+  }
+  seeded_ = true;
 }
 
 void ParameterServer::start_round(PsKind kind, std::span<const float> data, std::span<float> out,
@@ -121,20 +145,75 @@ void ParameterServer::receive(std::span<float> out, std::uint64_t needed, bool t
 }
 
 void ParameterServer::step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) {
+  if (!buckets_.empty()) {  // the servers take steps in pieces
+    begin_step(weights, grads);
+    for (std::size_t bucket = 0; bucket < buckets_.size(); ++bucket) sync_bucket(bucket, times);
+    return;
+  }
   guarded([&] {
     Stopwatch watch;
+    seed(weights);
     std::vector<net::Request> sends;
-    if (!seeded_ && mesh_.rank() == 0) {
-      push({PsKind::kInit, 0}, weights, sends);
-      for (auto& send : sends) send.wait();
-      sends.clear();
-    }
-    seeded_ = true;
     start_round(PsKind::kStep, grads, weights, sends);
     times.add("push", watch.lap());
     const std::uint64_t needed = pushed_ > static_cast<std::uint64_t>(staleness_) ? pushed_ - staleness_ : 0;
     receive(weights, needed, true);
     for (auto& send : sends) send.wait();
+    times.add("pull", watch.lap());
+  });
+}
+
+void ParameterServer::begin_step(std::span<float> weights, std::span<float> grads) {
+  guarded([&] {
+    if (buckets_.empty()) throw std::logic_error("ps: begin_step without overlap");
+    if (weights.size() != layout_.parameters || grads.size() != layout_.parameters)
+      throw std::invalid_argument("ps: a vector of " + std::to_string(grads.size()) +
+                                  " elements, but the servers hold " + std::to_string(layout_.parameters));
+    seed(weights);
+    step_weights_ = weights;
+    step_grads_ = grads;
+    // Each server returns its pieces in bucket order; they land in place, posted before
+    // any push so none can arrive first.
+    for (int server = 0; server < layout_.servers; ++server) {
+      if (is_local(server)) continue;
+      const std::size_t keys_begin = layout_.keys(server).begin;
+      for (const ShardRange& piece : layout_.pieces(server, buckets_))
+        in_place_.push_back(mesh_.recv(layout_.server_rank(server), kPsResultTag,
+                                       weights.subspan(keys_begin + piece.begin, piece.size)));
+    }
+    announce({PsKind::kStep, pushed_++}, step_sends_);
+    step_open_ = true;
+  });
+}
+
+void ParameterServer::sync_bucket(std::size_t bucket, PhaseTimes& times) {
+  guarded([&] {
+    Stopwatch watch;
+    const PsIntent intent{PsKind::kStep, pushed_ - 1};
+    for (int server = 0; server < layout_.servers; ++server) {
+      const ShardRange piece = layout_.piece(server, buckets_.at(bucket));
+      if (!piece.size) continue;
+      const auto data = step_grads_.subspan(layout_.keys(server).begin + piece.begin, piece.size);
+      if (is_local(server))
+        channel_->push(intent, data);
+      else
+        step_sends_.push_back(mesh_.send(layout_.server_rank(server), kPsPieceTag, std::span<const float>(data)));
+    }
+    times.add("push", watch.lap());
+    if (bucket + 1 < buckets_.size()) return;
+    // The pull: the servers' results have been landing in place since each piece was done.
+    for (int server = 0; server < layout_.servers; ++server) {
+      if (!is_local(server)) continue;
+      const std::size_t keys_begin = layout_.keys(server).begin;
+      for (const ShardRange& piece : layout_.pieces(server, buckets_))
+        channel_->take_result(step_weights_.subspan(keys_begin + piece.begin, piece.size));
+    }
+    for (auto& recv : in_place_) recv.wait();
+    in_place_.clear();
+    for (auto& send : step_sends_) send.wait();
+    step_sends_.clear();
+    std::fill(received_.begin(), received_.end(), pushed_);
+    step_open_ = false;
     times.add("pull", watch.lap());
   });
 }
@@ -199,12 +278,15 @@ std::uint64_t ParameterServer::weights_version() const {
 }
 
 void ParameterServer::close() {
+  // A step abandoned half-way (its worker is unwinding): the servers wait for pieces
+  // that will never come, so a clean stop could only time out.
+  if (step_open_) failed_ = true;
   if (!serves_only() && !failed_) {
     try {
       // Results still owed must be taken before the servers can stop.
       if (staleness_ > 0) receive(staging_.span(), pushed_, false);
       std::vector<net::Request> sends;
-      push({PsKind::kStop, pushed_}, {}, sends);
+      announce({PsKind::kStop, pushed_}, sends);
       for (auto& send : sends) send.wait();
       for (int server = 0; server < layout_.servers; ++server)
         if (!is_local(server)) mesh_.recv(layout_.server_rank(server), kPsResultTag, std::span<float>()).wait();

@@ -13,6 +13,11 @@
 // t-k. So no worker gets more than k steps ahead of the slowest; results that have
 // already arrived are taken too, so it is often fresher. synchronize() waits for all
 // rounds this worker pushed, after which every worker holds the same weights.
+//
+// Overlap (staleness 0): each bucket's part of every server's range is pushed as soon
+// as backward has finished it, and the servers return each part once all workers have
+// pushed it; the results land in place while backward goes on, and the last bucket's
+// sync_bucket() waits for them all (push early, pull late).
 #pragma once
 
 #include <memory>
@@ -37,6 +42,8 @@ class ParameterServer : public ParameterSync {
   // Push to the servers, servers sum and update their ranges, pull.
   static PhaseCosts costs(const ClusterCosts& cluster, const SyncOptions& options);
   void step(std::span<float> weights, std::span<float> grads, PhaseTimes& times) override;
+  void begin_step(std::span<float> weights, std::span<float> grads) override;
+  void sync_bucket(std::size_t bucket, PhaseTimes& times) override;
   void allreduce_sum(std::span<float> data, PhaseTimes& times) override;
   void synchronize(std::span<float> weights) override;
   bool serves_only() const override { return layout_.separate && mesh_.rank() >= layout_.workers; }
@@ -54,7 +61,12 @@ class ParameterServer : public ParameterSync {
   template <typename Fn>
   void guarded(Fn&& fn);
   bool is_local(int server) const;  // the co-located server on this rank
-  // Sends every server its key range of data (none for kStop) with the intent.
+  // Worker 0, before its first step: sends the servers the initial weights.
+  void seed(std::span<const float> weights);
+  // Sends every server the intent alone (a stop, or a step whose pieces follow).
+  void announce(PsIntent intent, std::vector<net::Request>& sends);
+  void send_intent(int server, PsIntent intent, std::vector<net::Request>& sends);
+  // Sends every server its key range of data with the intent.
   void push(PsIntent intent, std::span<const float> data, std::vector<net::Request>& sends);
   // Pushes the next round; in BSP its results will land in out.
   void start_round(PsKind kind, std::span<const float> data, std::span<float> out, std::vector<net::Request>& sends);
@@ -72,11 +84,15 @@ class ParameterServer : public ParameterSync {
   std::vector<net::Request> in_place_;                      // staleness 0: this round's result receives
   std::vector<net::Request> result_recvs_;                  // staleness > 0: one pending per server, into staging_
   AlignedBuffer<float> staging_;                            // staleness > 0
+  std::vector<ShardRange> buckets_;                         // overlap: sync::buckets, else empty
+  std::span<float> step_weights_, step_grads_;              // overlap: of the step begun
+  std::vector<net::Request> step_sends_;                    // overlap: the step's pushes so far
   std::vector<std::array<std::uint64_t, 2>> intent_words_;  // per server, alive until sent
   std::unique_ptr<PsLocalChannel> channel_;                 // to the co-located server
   std::unique_ptr<PsServer> server_;                        // hosted by this rank
   std::thread server_thread_;
-  bool seeded_ = false;  // worker 0 sent the servers its initial weights
+  bool seeded_ = false;     // worker 0 sent the servers its initial weights
+  bool step_open_ = false;  // overlap: begin_step() done, the last bucket not yet
   bool failed_ = false;
 };
 

@@ -8,12 +8,19 @@
 // intent (kind, round) and, unless it is stopping, its key range of the vector; the
 // server waits for all W workers' pushes of the round, sums them in rank order, and
 // sends every worker the result: its updated weights (step) or the sum (sum).
+//
+// With overlap a step's round comes in pieces: a piece is one bucket's part of the
+// server's key range (PsLayout::pieces). The worker sends the intent when the step
+// begins, then each piece as backward finishes its bucket; the server sums, updates and
+// returns each piece as soon as every worker has sent it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/buffer.h"
 #include "core/transport/mesh.h"
@@ -46,6 +53,7 @@ struct PsIntent {
 inline constexpr std::uint64_t kPsIntentTag = net::make_tag(net::TagSpace::kStrategy, 1);
 inline constexpr std::uint64_t kPsPushTag = net::make_tag(net::TagSpace::kStrategy, 2);
 inline constexpr std::uint64_t kPsResultTag = net::make_tag(net::TagSpace::kStrategy, 3);
+inline constexpr std::uint64_t kPsPieceTag = net::make_tag(net::TagSpace::kStrategy, 4);
 
 struct PsLayout {
   int workers = 1;
@@ -82,6 +90,20 @@ struct PsLayout {
     return server >= 0 && server < servers ? server : -1;
   }
   ShardRange keys(int server) const { return shard_range(parameters, servers, server); }
+  // The part of `bucket` in server's key range, relative to the range's start; empty
+  // when they do not meet.
+  ShardRange piece(int server, ShardRange bucket) const {
+    const ShardRange range = keys(server);
+    const std::size_t begin = std::max(range.begin, bucket.begin), end = std::min(range.end(), bucket.end());
+    return end > begin ? ShardRange{begin - range.begin, end - begin} : ShardRange{};
+  }
+  // A step's pieces for server, in bucket order (sync::buckets), the empty ones left out.
+  std::vector<ShardRange> pieces(int server, const std::vector<ShardRange>& buckets) const {
+    std::vector<ShardRange> result;
+    for (const ShardRange& bucket : buckets)
+      if (const ShardRange part = piece(server, bucket); part.size) result.push_back(part);
+    return result;
+  }
 };
 
 }  // namespace syncbed::sync

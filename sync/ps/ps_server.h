@@ -10,13 +10,15 @@
 #include "core/state_bytes.h"
 #include "sync/ps/ps_local_channel.h"
 #include "sync/ps/ps_protocol.h"
+#include "sync/sync_options.h"
 
 namespace syncbed::sync {
 
 class PsServer {
  public:
-  // local: the channel to the worker on this rank when the server is co-located.
-  PsServer(net::Mesh& mesh, const PsLayout& layout, int index, const OptimizerConfig& optimizer, PsLocalChannel* local);
+  // local: the channel to the worker on this rank when the server is co-located. With
+  // options.overlap on, steps come in pieces (sync/ps/ps_protocol.h).
+  PsServer(net::Mesh& mesh, const PsLayout& layout, int index, const SyncOptions& options, PsLocalChannel* local);
 
   // Returns once every worker has sent kStop (or the co-located worker kAbort); throws
   // on a transport failure or a protocol violation, naming the worker. after_round, if
@@ -34,6 +36,12 @@ class PsServer {
   struct Inbox;  // the pending receives from remote workers
 
   void check_round(const std::vector<PsIntent>& intents) const;
+  // Sums the workers' pushes of `part` (relative to the key range) in rank order into sum_.
+  template <typename PieceOf>
+  void sum_pushes(ShardRange part, PieceOf&& piece_of);
+  // A step in pieces: each piece summed, updated and returned once every worker sent it.
+  // False if the co-located worker aborted.
+  bool step_in_pieces(Inbox& inbox);
   std::string describe(int worker, const PsIntent& intent) const;
 
   net::Mesh& mesh_;
@@ -42,10 +50,13 @@ class PsServer {
   ShardRange keys_;
   int local_worker_;  // -1 when separate
   PsLocalChannel* local_;
+  bool steps_in_pieces_;
+  std::vector<ShardRange> pieces_;  // relative to keys_, in the order workers send them
   Optimizer optimizer_;
   AlignedBuffer<float> weights_;
   AlignedBuffer<float> sum_;
-  AlignedBuffer<float> incoming_;  // one key-range slot per worker
+  AlignedBuffer<float> incoming_;         // one key-range slot per worker
+  AlignedBuffer<float> incoming_pieces_;  // the same for the pieces of steps
   bool initialized_ = false;
   std::uint64_t round_ = 0;
 };

@@ -211,12 +211,11 @@ const Refusal kRefusals[] = {
      "config: strategies[0].chunks: unknown key (known: name, label, compression, bf16_sum, segment, servers, "
      "separate_servers, staleness, execution, group, block_store_mb, drop_percentage, max_drop_percentage, "
      "warmup_iterations, threshold_window, overlap, bucket_mb)"},
-    {"overlap on ps",
-     [] { return edit(base(), [](json& j) {
-            j["strategies"][2] = {{"name", "ps"}, {"overlap", true}};
-          }); },
-     "config: strategies[2]: overlap applies to sync strategy 'halving_doubling' or 'ring' or 'sharded' only, not "
-     "'ps'"},
+    {"overlap on stale ps",
+     [] {
+       return edit(base(), [](json& j) { j["strategies"][2] = {{"name", "ps"}, {"overlap", true}, {"staleness", 1}}; });
+     },
+     "config: strategies[2]: overlap needs staleness 0: a step in buckets ends with every bucket's weights, got 1"},
     {"bucket size without overlap",
      [] { return edit(base(), [](json& j) {
             j["strategies"][0] = {{"name", "ring"}, {"bucket_mb", 4}};

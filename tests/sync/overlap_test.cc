@@ -54,6 +54,10 @@ SyncOptions options_of(std::size_t bucket_floats, bool overlap, Compression comp
 // random pace, so ranks finish buckets in different orders in time.
 std::vector<float> train(net::Mesh& mesh, const std::string& strategy, const SyncOptions& options) {
   auto sync = make_parameter_sync(strategy, mesh, options);
+  if (sync->serves_only()) {
+    sync->serve();
+    return {};
+  }
   std::vector<float> weights(kParameters), grads(kParameters);
   for (std::size_t i = 0; i < kParameters; ++i) weights[i] = 0.01f * static_cast<float>(int(i % 37) - 18);
   std::optional<OverlappedStep> overlap;
@@ -131,6 +135,24 @@ TEST(OverlapBitwise, ShardedBf16) {
     EXPECT_EQ(std::memcmp(bucketed[r].data(), whole[r].data(), kParameters * sizeof(float)), 0) << "rank " << r;
 }
 
+TEST(OverlapBitwise, PsWithFewerServersAndWithSeparateServers) {
+  for (const bool separate : {false, true}) {
+    const int world = 5, workers = separate ? 3 : 5;
+    std::vector<std::vector<float>> whole(world), bucketed(world);
+    testing::run_ranks(world, [&](net::Mesh& mesh) {
+      for (const bool overlap : {false, true}) {
+        SyncOptions options = options_of(1000, overlap, Compression::kNone, OptimizerConfig::Kind::kSgd);
+        options.ps.servers = 2;
+        options.ps.separate_servers = separate;
+        (overlap ? bucketed : whole)[mesh.rank()] = train(mesh, "ps", options);
+      }
+    });
+    for (int r = 0; r < workers; ++r)
+      EXPECT_EQ(std::memcmp(bucketed[r].data(), whole[r].data(), kParameters * sizeof(float)), 0)
+          << (separate ? "separate" : "co-located") << " servers, rank " << r;
+  }
+}
+
 TEST(Overlap, ABucketIsSynchronizedWhileLaterGradientsAreStillBeingComputed) {
   testing::run_ranks(3, [&](net::Mesh& mesh) {
     const SyncOptions options = options_of(1000, true, Compression::kNone, OptimizerConfig::Kind::kSgd);
@@ -153,30 +175,37 @@ TEST(Overlap, ABucketIsSynchronizedWhileLaterGradientsAreStillBeingComputed) {
   });
 }
 
-TEST(Overlap, StrategiesWithoutTheCapabilityAreRefused) {
+TEST(Overlap, OptionsItCannotHonourAreRefused) {
   SyncOptions options;
   options.parameters = 10;
   options.overlap.enabled = true;
+  options.ps.staleness = 2;
   try {
     check_parameter_sync("ps", options);
-    FAIL() << "ps accepted overlap";
+    FAIL() << "ps accepted overlap with staleness";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("overlap applies to sync strategy"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("overlap needs staleness 0"), std::string::npos) << e.what();
   }
+  options.ps.staleness = 0;
+  options.task_model.enabled = true;
+  EXPECT_THROW(check_parameter_sync("sharded", options), std::invalid_argument);
+  options.task_model.enabled = false;
   options.overlap.bucket_bytes = 2;
   EXPECT_THROW(check_parameter_sync("ring", options), std::invalid_argument);
   options.overlap.bucket_bytes = 4;
   EXPECT_EQ(default_label("ring", options), "ring-overlap");
 }
 
-TEST(Overlap, ALostPeerFailsEveryRankWithinTheDeadline) {
+class OverlapLostPeer : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OverlapLostPeer, FailsEveryRankWithinTheDeadline) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::string> errors(3);
   testing::run_ranks(
       3,
       [&](net::Mesh& mesh) {
         const SyncOptions options = options_of(1000, true, Compression::kNone, OptimizerConfig::Kind::kSgd);
-        auto sync = make_parameter_sync("ring", mesh, options);
+        auto sync = make_parameter_sync(GetParam(), mesh, options);
         OverlappedStep overlap(*sync, options);
         std::vector<float> weights(kParameters, 0.5f), grads(kParameters, 1.0f);
         overlap.begin(weights, grads);
@@ -201,6 +230,8 @@ TEST(Overlap, ALostPeerFailsEveryRankWithinTheDeadline) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
   for (int rank : {0, 1}) EXPECT_NE(errors[rank].find("out of memory"), std::string::npos) << errors[rank];
 }
+
+INSTANTIATE_TEST_SUITE_P(RingAndPs, OverlapLostPeer, ::testing::Values("ring", "ps"));
 
 TEST(InterleavedParts, EveryRangeSplitsIntoItsPartsAndAnElementsPartNeverDependsOnTheRange) {
   for (std::size_t total : {0, 1, 5, 64, 1000, 7919})
