@@ -25,6 +25,9 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
   std::vector<std::shared_ptr<Connection>> peers;                                // null at our own rank
   std::shared_ptr<std::string> first_failure = std::make_shared<std::string>();  // I/O thread only
   std::string own_error;  // Mesh::abort's reason; I/O thread only
+  // Whether the abort came before any connection failed: then the failures that follow
+  // (e.g. its receives dropped mid-message) are its consequences, not its cause.
+  bool own_error_first = false;
 
   // Runs fn on the I/O thread and waits for it.
   void run_on_io(const std::function<void()>& fn) {
@@ -64,21 +67,21 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
                                                                           std::chrono::milliseconds waited) {
       auto self = weak.lock();
       if (!self) return abandoned.complete(OperationError{abandoned.peer, "the mesh was closed"});
-      bool finishing_write = false;
+      bool finishing = false;
       self->run_on_io([&] {
         if (abandoned.done()) return;
         if (why == Request::Abandon::kDestroyed) {
-          finishing_write = connection->cancel(abandoned);
+          finishing = connection->cancel(abandoned);
           return;
         }
         connection->fail(abandoned.describe(), "timed out after " + seconds_text(waited) +
                                                    " with no completion; the peer is stalled or lost");
       });
-      // The buffer must outlive the write: wait for it, as long as any operation may.
-      if (finishing_write && !abandoned.wait_until(Clock::now() + op_timeout))
+      // The buffer must outlive the transfer: wait for it, as long as any operation may.
+      if (finishing && !abandoned.wait_until(Clock::now() + op_timeout))
         self->run_on_io([&] {
           if (!abandoned.done())
-            connection->fail(abandoned.describe(), "dropped while being written, and the write did not finish");
+            connection->fail(abandoned.describe(), "dropped mid-transfer, and the transfer did not finish");
         });
     };
     return Request(std::move(op), std::move(on_abandon), options.op_timeout);
@@ -95,9 +98,10 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
     asio::post(io, [&] {
       // If a peer already failed, or we did, tell the survivors why we are leaving.
       const std::string prefix = "rank " + std::to_string(rank);
-      const std::string reason = !first_failure->empty() ? prefix + " is closing after: " + *first_failure
-                                 : !own_error.empty()    ? prefix + " failed: " + own_error
-                                                         : "";
+      const std::string reason = own_error_first           ? prefix + " failed: " + own_error
+                                 : !first_failure->empty() ? prefix + " is closing after: " + *first_failure
+                                 : !own_error.empty()      ? prefix + " failed: " + own_error
+                                                           : "";
       for (auto& connection : peers) {
         if (!connection) continue;
         connection->begin_close(
@@ -133,7 +137,9 @@ Mesh::~Mesh() {
 void Mesh::abort(const std::string& reason) {
   if (!impl_->io_thread.joinable()) return;
   impl_->run_on_io([&] {
-    if (impl_->own_error.empty()) impl_->own_error = reason;
+    if (!impl_->own_error.empty()) return;
+    impl_->own_error = reason;
+    impl_->own_error_first = impl_->first_failure->empty();
   });
 }
 

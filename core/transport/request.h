@@ -55,7 +55,9 @@ struct Operation {
 
 // Move-only. A Request destroyed before its operation completed cancels it first, so
 // a buffer is never written or read after the code that owns it has moved on (for
-// example when an exception unwinds past several posted operations).
+// example when an exception unwinds past several posted operations). An operation
+// already moving bytes (a send being written, a receive whose payload is arriving) is
+// let finish first, bounded by the op timeout, so the connection stays usable.
 class Request {
  public:
   enum class Abandon { kTimedOut, kDestroyed };

@@ -258,6 +258,18 @@ std::vector<RunSummary> read_summaries(const std::string& dir) {
   return summaries;
 }
 
+namespace {
+
+// Real compute whose ranks together want more threads than the host has cores.
+bool shares_cores(const RunSummary& s) {
+  if (s.emulated || !s.host.is_object() || !s.host.contains("cores")) return false;
+  const long cores = s.host["cores"].get<long>();
+  const long ranks = s.workers + s.servers + s.driver;
+  return cores > 0 && (ranks > cores || long(s.workers) * std::max(1, s.threads_per_worker) > cores);
+}
+
+}  // namespace
+
 std::string comparison_table(const std::vector<RunSummary>& summaries) {
   // Efficiency is against the strategy's smallest successful N (normally N=1):
   // throughput / (N / N0 x throughput at N0).
@@ -276,10 +288,11 @@ std::string comparison_table(const std::vector<RunSummary>& summaries) {
   }
   std::ostringstream out;
   char line[1024];
-  std::snprintf(line, sizeof line, "%-*s %4s %12s %7s %9s %9s %9s %9s %8s%s  %s\n", width, "strategy", "N",
+  std::snprintf(line, sizeof line, "%-*s %4s %12s %8s %9s %9s %9s %9s %8s%s  %s\n", width, "strategy", "N",
                 (unit + "/s").c_str(), "effic.", "iter ms", "compute", "sync", "exposed", "exp/cmp",
                 ranked ? "   HR@10" : "", "sync phases, median ms");
   out << line;
+  bool shared = false, above_linear = false;
   for (const auto& strategy : order)
     for (const auto& s : summaries) {
       if (s.strategy != strategy) continue;
@@ -289,9 +302,15 @@ std::string comparison_table(const std::vector<RunSummary>& summaries) {
         out << line;
         continue;
       }
-      char efficiency[16] = "      -";
-      if (const auto& [n0, t0] = base[strategy]; t0 > 0)
-        std::snprintf(efficiency, sizeof efficiency, "%6.1f%%", 100 * s.throughput * n0 / (s.workers * t0));
+      char efficiency[16] = "      - ";
+      if (const auto& [n0, t0] = base[strategy]; t0 > 0) {
+        const double percent = 100 * s.throughput * n0 / (s.workers * t0);
+        // '!' above 100% (the baseline run was disturbed), '*' where workers shared cores.
+        const char mark = percent > 100.5 ? '!' : shares_cores(s) ? '*' : ' ';
+        std::snprintf(efficiency, sizeof efficiency, "%6.1f%%%c", percent, mark);
+        above_linear = above_linear || mark == '!';
+        shared = shared || mark == '*';
+      }
       std::string phases;
       for (const auto& [name, ms] : s.phases_ms) {
         char part[64];
@@ -303,12 +322,20 @@ std::string comparison_table(const std::vector<RunSummary>& summaries) {
         std::snprintf(hit_rate, sizeof hit_rate, "  %.4f", *s.hit_rate);
       else if (ranked)
         std::snprintf(hit_rate, sizeof hit_rate, "  %6s", "-");
-      std::snprintf(line, sizeof line, "%-*s %4d %12.1f %7s %9.1f %9.1f %9.1f %9.1f %7.1f%%%s  %s%s\n", width,
+      std::snprintf(line, sizeof line, "%-*s %4d %12.1f %8s %9.1f %9.1f %9.1f %9.1f %7.1f%%%s  %s%s\n", width,
                     strategy.c_str(), s.workers, s.throughput, efficiency, s.iteration_ms, s.compute_ms, s.sync_ms,
                     s.exposed_sync_ms, 100 * s.sync_overhead, hit_rate, phases.c_str(),
                     s.emulated ? " (emulated compute)" : "");
       out << line;
     }
+  if (shared)
+    out << "* real compute on workers that share this host's cores: each of N workers computes with a share of\n"
+           "  the machine, so efficiency says how N workers share one machine, not how they would scale on N\n"
+           "  machines; emulated compute (\"compute\": {\"from_calibration\": true}) measures the latter.\n";
+  if (above_linear)
+    out << "! efficiency above 100%: the strategy's run at its smallest N was slower per worker than this one, so\n"
+           "  that baseline was disturbed (outside load, or OpenMP threads spinning against each other); compare\n"
+           "  iteration and sync times instead, or run again.\n";
   return out.str();
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
 
 #include "core/clock.h"
@@ -33,7 +34,12 @@ ParameterServer::ParameterServer(net::Mesh& mesh, const SyncOptions& options)
   if (staleness_ > 0 && !serves_only()) staging_ = AlignedBuffer<float>(options.parameters);
 }
 
-ParameterServer::~ParameterServer() { close(); }
+ParameterServer::~ParameterServer() {
+  // Destroyed by an exception of this worker's: a clean stop would tell the servers this
+  // worker had finished; failing instead lets the mesh tell every peer the root cause.
+  if (std::uncaught_exceptions() > 0) failed_ = true;
+  close();
+}
 
 template <typename Fn>
 void ParameterServer::guarded(Fn&& fn) {

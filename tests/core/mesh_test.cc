@@ -300,5 +300,36 @@ TEST(Mesh, DroppingAnUnfinishedRequestCancelsItAndLeavesItsBufferAlone) {
   });
 }
 
+// A receive dropped while its payload streams in waits for the rest of that frame
+// instead of cutting the stream: the connection carries on, and the next message arrives.
+TEST(Mesh, DroppingAReceiveMidPayloadLeavesTheConnectionUsable) {
+#ifdef SYNCBED_SANITIZED
+  constexpr std::size_t kFloats = std::size_t{16} << 20;
+#else
+  constexpr std::size_t kFloats = std::size_t{64} << 20;  // 256 MiB: ~0.1 s on loopback
+#endif
+  std::latch sending(1);
+  testing::run_ranks(2, [&](Mesh& mesh) {
+    if (mesh.rank() == 0) {
+      std::vector<float> big(kFloats, 1.0f);
+      const std::uint32_t after = 77;
+      auto first = mesh.send(1, 1, std::span<const float>(big));
+      sending.count_down();
+      first.wait();
+      mesh.send(1, 2, std::span<const std::uint32_t>(&after, 1)).wait();
+      return;
+    }
+    {
+      std::vector<float> buffer(kFloats);
+      Request dropped = mesh.recv(0, 1, std::span<float>(buffer));
+      sending.wait();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // most likely mid-payload now
+    }
+    std::uint32_t value = 0;
+    mesh.recv(0, 2, std::span<std::uint32_t>(&value, 1)).wait();
+    EXPECT_EQ(value, 77u);
+  });
+}
+
 }  // namespace
 }  // namespace syncbed::net

@@ -205,9 +205,10 @@ TEST_P(OverlapLostPeer, FailsEveryRankWithinTheDeadline) {
       3,
       [&](net::Mesh& mesh) {
         const SyncOptions options = options_of(1000, true, Compression::kNone, OptimizerConfig::Kind::kSgd);
+        // The buffers outlive the strategy, which may still have receives posted into them.
+        std::vector<float> weights(kParameters, 0.5f), grads(kParameters, 1.0f);
         auto sync = make_parameter_sync(GetParam(), mesh, options);
         OverlappedStep overlap(*sync, options);
-        std::vector<float> weights(kParameters, 0.5f), grads(kParameters, 1.0f);
         overlap.begin(weights, grads);
         if (mesh.rank() == 2) {  // dies after its first bucket's gradients are ready
           overlap.ready_from(kParameters - 1000);

@@ -121,6 +121,7 @@ void Connection::read_control_payload() {
 }
 
 void Connection::dispatch_data() {
+  if (draining_) return discard_payload(header_.length);
   const std::uint64_t tag = header_.tag;
   auto posted = posted_recvs_.find(tag);
   // Straight into the waiting recv's buffer when it is next in line for this tag.
@@ -157,6 +158,7 @@ void Connection::dispatch_data() {
 
 void Connection::post_recv(std::shared_ptr<Operation> op) {
   if (failure_) return op->complete(failure_);
+  if (draining_) return op->complete(error_for(op->describe(), "the mesh is closing after an error"));
   const auto parked = parked_.find(op->tag);
   const bool has_parked = parked != parked_.end() && !parked->second.empty();
   if (remote_said_goodbye_ && !has_parked)
@@ -255,21 +257,48 @@ void Connection::write_farewell() {
     if (self->failure_) return self->maybe_finish_close();
     if (ec) return self->fail("send goodbye", ec.message());
     self->goodbye_sent_ = true;
-    // After an error frame nothing the peer says matters to us.
-    if (with_error) return self->fail("close", "closed after reporting an error");
+    if (with_error) return self->drain_after_error();
     self->maybe_finish_close();
   });
 }
 
+// After an error frame nothing the peer says matters to us, but closing the socket while
+// its data still arrives would reset the connection (TCP answers unread data with RST),
+// and the peer could lose the error frame with it. So stop sending, discard what arrives
+// until the peer, having read the error, closes its end (Mesh::close bounds the wait).
+void Connection::drain_after_error() {
+  draining_ = true;
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  for (auto& [tag, ops] : posted_recvs_)
+    for (auto& op : ops) op->complete(error_for(op->describe(), "the mesh is closing after an error"));
+  posted_recvs_.clear();
+  parked_.clear();
+  parked_bytes_ = 0;
+  if (read_paused_) {
+    read_paused_ = false;
+    discard_payload(header_.length);
+  }
+}
+
+void Connection::discard_payload(std::uint64_t remaining) {
+  if (remaining == 0) return read_header();
+  discard_buffer_.resize(64 << 10);
+  const std::size_t chunk = std::min<std::uint64_t>(remaining, discard_buffer_.size());
+  asio::async_read(socket_, asio::buffer(discard_buffer_.data(), chunk),
+                   [self = shared_from_this(), remaining, chunk](const error_code& ec, std::size_t) {
+                     if (self->failure_) return;
+                     if (ec) return self->on_read_error(ec);
+                     self->discard_payload(remaining - chunk);
+                   });
+}
+
 bool Connection::cancel(Operation& op) {
   if (op.done() || failure_) return false;
-  // A send already being written is let finish (the caller waits for it): cutting it
-  // short would corrupt the stream, and with it the error frame that may follow.
-  if (&op == sending_) return true;
-  if (&op == receiving_.get()) {
-    fail(op.describe(), "cancelled while its bytes were on the wire; the stream cannot continue");
-    return false;
-  }
+  // A send being written, or a receive whose payload is being read into its buffer, is
+  // let finish (the caller waits for it): cutting it short would end the stream, and with
+  // it the error frame by which a rank that is giving up names its reason.
+  if (&op == sending_ || &op == receiving_.get()) return true;
   auto drop_from = [&](std::deque<std::shared_ptr<Operation>>& queue) {
     const auto it = std::find_if(queue.begin(), queue.end(), [&](const auto& queued) { return queued.get() == &op; });
     if (it != queue.end()) queue.erase(it);

@@ -40,16 +40,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void post_send(std::shared_ptr<Operation> op);
   void post_recv(std::shared_ptr<Operation> op);
   // Withdraws an operation its owner no longer waits for. A queued one is simply
-  // removed. A send being written is left to finish and true is returned: the caller
-  // must wait for it before freeing the buffer. A receive whose payload is arriving
-  // cannot be cut out of the stream, so then the connection fails.
+  // removed. A send being written, or a receive whose payload is arriving, is left to
+  // finish and true is returned: the caller must wait for it before freeing the buffer.
   bool cancel(Operation& op);
   // Closes the socket and fails every pending and future operation on this peer.
   void fail(const std::string& operation, const std::string& reason);
   // Orderly close: flush queued sends, say goodbye, wait for the peer's goodbye (or
   // loss), then close. With an error_reason (this process is closing because of a
   // failure elsewhere) the peer gets an error frame carrying it instead, so it learns
-  // the root cause, and the socket closes at once. on_closed runs once, when done.
+  // the root cause; what it still sends is then discarded until it closes its end.
+  // on_closed runs once, when done.
   void begin_close(std::function<void()> on_closed, std::string error_reason = {});
 
   int peer_rank() const { return peer_rank_; }
@@ -71,6 +71,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write_next();
   void write_farewell();
   void maybe_finish_close();
+  void drain_after_error();
+  void discard_payload(std::uint64_t remaining);
   void on_read_error(const error_code& ec);
   void arm_heartbeat();
   void on_heartbeat_timer();
@@ -108,6 +110,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool remote_said_goodbye_ = false;
   bool closing_ = false;
   bool goodbye_sent_ = false;
+  bool draining_ = false;  // the error frame is sent: what arrives is read and dropped
+  std::vector<std::byte> discard_buffer_;
   std::function<void()> on_closed_;
   HeaderBytes farewell_header_{};
   std::vector<std::byte> farewell_payload_;
