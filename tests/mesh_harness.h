@@ -27,9 +27,10 @@ inline net::RendezvousInfo rank_info(int rank, int world, std::uint16_t port) {
   return info;
 }
 
-// fn runs on every rank's thread; an exception there fails the test with its message.
+// fn runs on every rank's thread; returns each rank's error ("" if it finished). A rank
+// whose fn throws has its mesh destroyed by the exception, as a worker's would be.
 // options_for(rank) may tune each rank's mesh.
-inline void run_ranks(
+inline std::vector<std::string> rank_errors(
     int world, const std::function<void(net::Mesh&)>& fn,
     const std::function<net::MeshOptions(int)>& options_for = [](int) { return net::MeshOptions{}; }) {
   std::optional<net::Coordinator> coordinator;
@@ -51,8 +52,16 @@ inline void run_ranks(
     });
   }
   for (auto& t : threads) t.join();
-  for (int rank = 0; rank < world; ++rank) EXPECT_EQ(errors[rank], "") << "rank " << rank << " failed";
   if (coordinator) coordinator->wait();
+  return errors;
+}
+
+// As rank_errors; an exception on any rank fails the test with its message.
+inline void run_ranks(
+    int world, const std::function<void(net::Mesh&)>& fn,
+    const std::function<net::MeshOptions(int)>& options_for = [](int) { return net::MeshOptions{}; }) {
+  const std::vector<std::string> errors = rank_errors(world, fn, options_for);
+  for (int rank = 0; rank < world; ++rank) EXPECT_EQ(errors[rank], "") << "rank " << rank << " failed";
 }
 
 }  // namespace syncbed::testing

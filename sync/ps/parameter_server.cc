@@ -86,6 +86,10 @@ void ParameterServer::push(PsIntent intent, std::span<const float> data, std::ve
   }
 }
 
+std::span<float> ParameterServer::part_of(std::span<float> vector, int server, ShardRange piece) const {
+  return vector.subspan(layout_.keys(server).begin + piece.begin, piece.size);
+}
+
 void ParameterServer::seed(std::span<const float> weights) {
   if (!seeded_ && mesh_.rank() == 0) {
     std::vector<net::Request> sends;
@@ -182,10 +186,8 @@ void ParameterServer::begin_step(std::span<float> weights, std::span<float> grad
     // any push so none can arrive first.
     for (int server = 0; server < layout_.servers; ++server) {
       if (is_local(server)) continue;
-      const std::size_t keys_begin = layout_.keys(server).begin;
       for (const ShardRange& piece : layout_.pieces(server, buckets_))
-        in_place_.push_back(mesh_.recv(layout_.server_rank(server), kPsResultTag,
-                                       weights.subspan(keys_begin + piece.begin, piece.size)));
+        in_place_.push_back(mesh_.recv(layout_.server_rank(server), kPsResultTag, part_of(weights, server, piece)));
     }
     announce({PsKind::kStep, pushed_++}, step_sends_);
     step_open_ = true;
@@ -199,7 +201,7 @@ void ParameterServer::sync_bucket(std::size_t bucket, PhaseTimes& times) {
     for (int server = 0; server < layout_.servers; ++server) {
       const ShardRange piece = layout_.piece(server, buckets_.at(bucket));
       if (!piece.size) continue;
-      const auto data = step_grads_.subspan(layout_.keys(server).begin + piece.begin, piece.size);
+      const auto data = part_of(step_grads_, server, piece);
       if (is_local(server))
         channel_->push(intent, data);
       else
@@ -210,9 +212,8 @@ void ParameterServer::sync_bucket(std::size_t bucket, PhaseTimes& times) {
     // The pull: the servers' results have been landing in place since each piece was done.
     for (int server = 0; server < layout_.servers; ++server) {
       if (!is_local(server)) continue;
-      const std::size_t keys_begin = layout_.keys(server).begin;
       for (const ShardRange& piece : layout_.pieces(server, buckets_))
-        channel_->take_result(step_weights_.subspan(keys_begin + piece.begin, piece.size));
+        channel_->take_result(part_of(step_weights_, server, piece));
     }
     for (auto& recv : in_place_) recv.wait();
     in_place_.clear();

@@ -61,6 +61,8 @@ class ParameterServer : public ParameterSync {
   template <typename Fn>
   void guarded(Fn&& fn);
   bool is_local(int server) const;  // the co-located server on this rank
+  // A piece of server's key range (PsLayout::piece) as a part of a whole vector.
+  std::span<float> part_of(std::span<float> vector, int server, ShardRange piece) const;
   // Worker 0, before its first step: sends the servers the initial weights.
   void seed(std::span<const float> weights);
   // Sends every server the intent alone (a stop, or a step whose pieces follow).
