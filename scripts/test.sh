@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# As root the suite also runs syncbed under a real single-node Slurm (tests/slurm).
+if [ "$(id -u)" -eq 0 ]; then scripts/setup.sh slurmctld slurmd slurm-client munge; fi
 
 start=$SECONDS
 # Style: every C++ file as .clang-format has it; a file that would change fails the suite.

@@ -25,7 +25,7 @@ int run_multi_host(const ExperimentConfig& config, net::Mesh& mesh) {
   if (writer) output.emplace(config.output);
   const std::string scratch = writer ? output->scratch() : "";
   if (writer) {
-    std::printf("%s: %zu strategies on %d hosts; results in %s/\n", config.name.c_str(), config.strategies.size(),
+    std::printf("%s: %zu strategies on %d ranks; results in %s/\n", config.name.c_str(), config.strategies.size(),
                 mesh.size(), config.output.c_str());
     std::fflush(stdout);
   }
