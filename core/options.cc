@@ -138,9 +138,11 @@ double Options::get_double(const std::string& name, double min, double max) cons
   return *value;
 }
 
-std::vector<std::uint64_t> Options::get_sizes(const std::string& name) const {
+std::vector<std::uint64_t> Options::get_sizes(const std::string& name) const { return get_sizes(name, get(name)); }
+
+std::vector<std::uint64_t> Options::get_sizes(const std::string& name, const std::string& when_absent) const {
   std::vector<std::uint64_t> sizes;
-  std::stringstream list(get(name));
+  std::stringstream list(has(name) ? get(name) : when_absent);
   std::string item;
   while (std::getline(list, item, ',')) {
     try {

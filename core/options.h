@@ -39,6 +39,8 @@ class Options {
   double get_double(const std::string& name, double min, double max) const;
   // "4K,64K,1M,28M" -> bytes; K, M, G are powers of 1024.
   std::vector<std::uint64_t> get_sizes(const std::string& name) const;
+  // The same, of `when_absent` when the option was not given (a default that depends on others).
+  std::vector<std::uint64_t> get_sizes(const std::string& name, const std::string& when_absent) const;
   // Arguments as given, minus the named options (used to re-exec workers).
   std::vector<std::string> args_without(const std::vector<std::string>& names) const;
 

@@ -7,7 +7,7 @@ import os
 import statistics
 import sys
 
-PEERS = ["mpi", "gloo-ring-chunked", "gloo-halving-doubling"]
+PEERS = ["mpi", "gloo-ring-chunked", "gloo-halving-doubling", "pytorch-gloo"]
 
 
 def write_atomically(path, text):
@@ -64,6 +64,7 @@ def main(measurements, out_dir):
          lambda s: True),
         ("ring / Open MPI", lambda n, s: ratio("ring", "mpi", n, s), 1.0, lambda s: True),
         ("ring / Gloo best", lambda n, s: ratio("ring", gloo_best, n, s), 1.25, lambda s: True),
+        ("ring / PyTorch gloo", lambda n, s: ratio("ring", "pytorch-gloo", n, s), 1.0, lambda s: True),
         ("sharded / ring", lambda n, s: ratio("sharded", "ring", n, s), 0.9, lambda s: True),
         ("sharded bf16 / ring", lambda n, s: ratio("sharded-bf16", "ring", n, s), 1.6, lambda s: s == 28 << 20),
     ]
@@ -97,7 +98,7 @@ def main(measurements, out_dir):
         for v in variants:
             points = [(s / (1 << 20), median[(v, n, s)]) for s in sizes if (v, n, s) in median]
             if points:
-                ax.plot(*zip(*points), marker="o", label=v, linestyle="--" if v.startswith(("mpi", "gloo")) else "-")
+                ax.plot(*zip(*points), marker="o", label=v, linestyle="--" if v in PEERS else "-")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("vector size (MiB)")
         ax.set_ylabel("busbw (GB/s)")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every registered syncbed strategy (plus sharded with bf16) next to Open MPI and Gloo,
-# interleaved per round, median of rounds:
+# Every registered syncbed strategy (plus sharded with bf16) next to Open MPI, Gloo and
+# PyTorch's gloo backend (torch.distributed.all_reduce), interleaved per round, median of rounds:
 #   scripts/compare_allreduce.sh [ROUNDS] [SIZES] [WORKER COUNTS]
 # Defaults: 3 rounds, sizes 4M,28M,128M, workers "2 4". Installs the peers
 # (scripts/setup_baselines.sh), prints busbw and the target ratios; writes compare.csv,
@@ -13,7 +13,6 @@ cd "$(dirname "$0")/.."
 rounds="${1:-3}"
 sizes="${2:-4M,28M,128M}"
 worker_counts="${3:-2 4}"
-scripts/setup.sh
 scripts/setup_baselines.sh
 scripts/build.sh build >/dev/null
 out=$(mktemp -d)
@@ -25,13 +24,16 @@ gloo=build/experiments/bench/baselines/gloo_allreduce_bench
 mpirun_tcp=(mpirun --oversubscribe --mca pml ob1 --mca btl tcp,self --mca btl_tcp_if_include lo)
 [ "$(id -u)" -eq 0 ] && mpirun_tcp+=(--allow-run-as-root)
 output="${OUTPUT:-results/allreduce}"
-variants="${VARIANTS:-$("$syncbed" strategies --names | tr '\n' ' ')sharded-bf16 mpi gloo-ring-chunked gloo-halving-doubling}"
+torch_bench=experiments/bench/baselines/torch_allreduce_bench.py
+variants="${VARIANTS:-$("$syncbed" strategies --names | tr '\n' ' ')sharded-bf16 mpi gloo-ring-chunked gloo-halving-doubling pytorch-gloo}"
 # A peer that did not build is left out, with the reason.
 available=""
 for variant in $variants; do
   case "$variant" in
     mpi) [ -x "$mpi" ] || { echo "compare: no Open MPI baseline (libopenmpi-dev openmpi-bin)"; continue; } ;;
     gloo-*) [ -x "$gloo" ] || { echo "compare: no Gloo baseline (libgloo-dev)"; continue; } ;;
+    pytorch-gloo) /usr/bin/python3 -c 'import torch' 2>/dev/null ||
+                    { echo "compare: no PyTorch baseline (python3-torch)"; continue; } ;;
   esac
   available+=" $variant"
 done
@@ -56,6 +58,7 @@ run_variant() {
     mpi) "${mpirun_tcp[@]}" -np "$n" "$mpi" --sizes "$sizes" --iters 10 ;;
     gloo-ring-chunked) run_gloo ring_chunked "$n" ;;
     gloo-halving-doubling) run_gloo halving_doubling "$n" ;;
+    pytorch-gloo) /usr/bin/python3 "$torch_bench" --workers "$n" --sizes "$sizes" --iters 10 ;;
     sharded-bf16) "$syncbed" bench-allreduce --workers "$n" --strategy sharded --compression bf16 --sizes "$sizes" \
                     --iters 10 ;;
     *) "$syncbed" bench-allreduce --workers "$n" --strategy "$variant" --sizes "$sizes" --iters 10 ;;

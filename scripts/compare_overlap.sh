@@ -39,7 +39,6 @@ fi
 settings=(--set "name=$name" --set "strategies=$strategies" --set iterations=6 --set warmup=2)
 [ -z "$rate" ] || settings+=(--set "network.rate=$rate")
 [ "$compute" = emulated ] || settings+=(--set compute=real)
-scripts/setup.sh
 scripts/setup_baselines.sh
 scripts/build.sh build >/dev/null
 syncbed=build/experiments/syncbed

@@ -15,7 +15,11 @@ constexpr std::uint64_t kAckTag = net::make_tag(net::TagSpace::kBench, 4);
 constexpr std::uint64_t kBatchBytes = 64ull << 20;
 constexpr int kSender = 0;
 constexpr int kReceiver = 1;
-constexpr std::size_t kControlWords = 4;  // message bytes, count (0 = stop), batch number, check every byte
+constexpr std::uint64_t kPingTag = net::make_tag(net::TagSpace::kBench, 5);
+constexpr std::uint64_t kPongTag = net::make_tag(net::TagSpace::kBench, 6);
+// message bytes, count (0 = stop), batch number, check every byte (2: echo `count` ping-pongs)
+constexpr std::size_t kControlWords = 4;
+constexpr std::uint64_t kEcho = 2;
 
 // Depends on the batch number, so bytes left over from an earlier batch fail the check.
 std::byte pattern(std::uint64_t index, std::uint64_t batch) {
@@ -67,9 +71,9 @@ P2pBatch P2pSender::run_batch(std::uint64_t message_bytes, std::uint64_t count, 
   return {message_bytes, count, std::chrono::duration<double>(end - start).count()};
 }
 
-void P2pSender::stop() {
+void stop_p2p_receiver(net::Mesh& mesh) {
   const std::uint64_t control[kControlWords] = {};
-  mesh_.send(kReceiver, kControlTag, std::span<const std::uint64_t>(control)).wait();
+  mesh.send(kReceiver, kControlTag, std::span<const std::uint64_t>(control)).wait();
 }
 
 void run_p2p_receiver(net::Mesh& mesh, std::uint64_t max_message_bytes) {
@@ -83,6 +87,13 @@ void run_p2p_receiver(net::Mesh& mesh, std::uint64_t max_message_bytes) {
     if (bytes > buffer.size())
       throw std::runtime_error("the sender announced a message larger than the receive buffer");
     const auto message = buffer.span().first(bytes);
+    if (every_byte == kEcho) {
+      for (std::uint64_t i = 0; i < count; ++i) {
+        mesh.recv(kSender, kPingTag, message).wait();
+        mesh.send(kSender, kPongTag, std::span<const std::byte>(message)).wait();
+      }
+      continue;
+    }
     // Every message lands in the same buffer (no per-message copy); the last one is
     // checked in full once all have arrived.
     recvs.clear();
@@ -91,6 +102,27 @@ void run_p2p_receiver(net::Mesh& mesh, std::uint64_t max_message_bytes) {
     const std::uint64_t ok = check_pattern(message, batch, every_byte != 0) ? 1 : 0;
     mesh.send(kSender, kAckTag, std::span<const std::uint64_t>(&ok, 1)).wait();
   }
+}
+
+PingPong run_pingpong(net::Mesh& mesh, std::uint64_t message_bytes, std::uint64_t warmup, std::uint64_t count) {
+  AlignedBuffer<std::byte> ping(std::max<std::uint64_t>(1, message_bytes)), pong(ping.size());
+  const auto sent = ping.span().first(message_bytes), received = pong.span().first(message_bytes);
+  fill_pattern(sent, message_bytes);
+  const std::uint64_t control[kControlWords] = {message_bytes, warmup + count, 0, kEcho};
+  mesh.send(kReceiver, kControlTag, std::span<const std::uint64_t>(control)).wait();
+  PingPong result{message_bytes, {}};
+  result.round_trip_s.reserve(count);
+  for (std::uint64_t i = 0; i < warmup + count; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto back = mesh.recv(kReceiver, kPongTag, received);
+    mesh.send(kReceiver, kPingTag, std::span<const std::byte>(sent)).wait();
+    back.wait();
+    if (i >= warmup)
+      result.round_trip_s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  if (!check_pattern(received, message_bytes, true))
+    throw std::runtime_error("a " + std::to_string(message_bytes) + "-byte ping came back changed");
+  return result;
 }
 
 }  // namespace syncbed::experiments

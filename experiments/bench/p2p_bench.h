@@ -3,6 +3,9 @@
 // Rank 0 announces a batch (message size, count) on a control tag, streams `count`
 // messages back to back, and stops the clock when rank 1 acknowledges the whole
 // batch. Batches are large (>= 64 MiB) so the one round trip per batch is noise.
+//
+// And latency, as osu_latency measures it: rank 0 sends one message, rank 1 sends it
+// back, `count` times in a row; one-way latency is half a round trip.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +33,6 @@ class P2pSender {
   // The receiver checks the batch's last message: every byte when asked (use it for
   // untimed warm-up batches), otherwise a sample of ~4096 positions.
   P2pBatch run_batch(std::uint64_t message_bytes, std::uint64_t count, bool check_every_byte = false);
-  void stop();  // ends the receiver's loop
 
  private:
   net::Mesh& mesh_;
@@ -38,7 +40,18 @@ class P2pSender {
   std::uint64_t batches_ = 0;
 };
 
-// Serves batches until the sender stops, reporting each batch's check in its ack.
+// Serves batches and ping-pongs until rank 0 stops it, reporting each batch's check in its ack.
 void run_p2p_receiver(net::Mesh& mesh, std::uint64_t max_message_bytes);
+// Rank 0: ends the receiver's loop.
+void stop_p2p_receiver(net::Mesh& mesh);
+
+struct PingPong {
+  std::uint64_t message_bytes = 0;
+  std::vector<double> round_trip_s;  // one per timed round trip, in order
+};
+
+// Rank 0's side: `warmup` untimed then `count` timed round trips of one message; throws
+// std::runtime_error if a message came back changed.
+PingPong run_pingpong(net::Mesh& mesh, std::uint64_t message_bytes, std::uint64_t warmup, std::uint64_t count);
 
 }  // namespace syncbed::experiments

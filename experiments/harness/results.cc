@@ -292,7 +292,7 @@ std::string comparison_table(const std::vector<RunSummary>& summaries) {
                 (unit + "/s").c_str(), "effic.", "iter ms", "compute", "sync", "exposed", "exp/cmp",
                 ranked ? "   HR@10" : "", "sync phases, median ms");
   out << line;
-  bool shared = false, above_linear = false;
+  bool shared = false, above_linear = false, emulated = false;
   for (const auto& strategy : order)
     for (const auto& s : summaries) {
       if (s.strategy != strategy) continue;
@@ -327,7 +327,12 @@ std::string comparison_table(const std::vector<RunSummary>& summaries) {
                     s.exposed_sync_ms, 100 * s.sync_overhead, hit_rate, phases.c_str(),
                     s.emulated ? " (emulated compute)" : "");
       out << line;
+      emulated = emulated || s.emulated;
     }
+  if (emulated)
+    out << "emulated compute: each worker sleeps for this machine's calibrated compute time instead of computing,\n"
+           "  so N may exceed the cores while the gradients are synchronized for real; efficiency is what N\n"
+           "  machines like this one would reach over the run's network (loopback unless the config says netns).\n";
   if (shared)
     out << "* real compute on workers that share this host's cores: each of N workers computes with a share of\n"
            "  the machine, so efficiency says how N workers share one machine, not how they would scale on N\n"

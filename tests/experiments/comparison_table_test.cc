@@ -45,11 +45,17 @@ TEST(ComparisonTable, WarnsWhenEfficiencyExceedsLinear) {
   EXPECT_NE(table.find("! efficiency above 100%: the strategy's run at its smallest N"), std::string::npos) << table;
 }
 
-TEST(ComparisonTable, EmulatedComputeNeedsNoFootnote) {
+TEST(ComparisonTable, EmulatedComputeSaysWhatEfficiencyMeans) {
   const std::string table = comparison_table({run(1, 35, true, 2), run(8, 266, true, 1), run(16, 500, true, 1)});
   EXPECT_NE(row_of(table, 16).find("89.3% "), std::string::npos) << table;
   EXPECT_EQ(table.find("* real compute"), std::string::npos) << table;
   EXPECT_EQ(table.find("! efficiency"), std::string::npos) << table;
+  EXPECT_NE(table.find("efficiency is what N\n  machines like this one would reach"), std::string::npos) << table;
+}
+
+TEST(ComparisonTable, RealComputeSaysNothingOfEmulation) {
+  const std::string table = comparison_table({run(1, 100, false, 2), run(2, 190, false, 1)});
+  EXPECT_EQ(table.find("emulated compute:"), std::string::npos) << table;
 }
 
 }  // namespace

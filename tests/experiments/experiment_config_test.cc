@@ -749,4 +749,17 @@ TEST_F(ConfigFile, FromCalibrationNeedsAMatchingCalibration) {
   EXPECT_DOUBLE_EQ(config.compute.emulated_ms, 12.5);
 }
 
+// What the repository ships must load as it is: a renamed field or a tightened check
+// that forgets a config is caught here, not by a user.
+TEST(ShippedConfigs, EveryOneLoads) {
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(SYNCBED_SOURCE_DIR "/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(entry.path().string());
+    EXPECT_NO_THROW(load_experiment_config(entry.path().string()));
+    ++loaded;
+  }
+  EXPECT_GE(loaded, 10);
+}
+
 }  // namespace

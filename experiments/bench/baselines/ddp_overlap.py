@@ -31,16 +31,14 @@ import copy
 import datetime
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 
 import torch
 import torch.distributed as dist
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import torch_ranks
 
 # syncbed's Inception-v1 (models/inception_v1.cc): (module, 1x1, 3x3 reduce, 3x3, 5x5 reduce,
 # 5x5, pool projection), registered branch by branch, left to right.
@@ -191,55 +189,6 @@ def rank_main(args):
     dist.destroy_process_group()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def netns_hosts(name, workers):
-    """(namespace, address) per rank, from scripts/netns_cluster.sh list."""
-    listed = subprocess.run([os.path.join(REPOSITORY, "scripts", "netns_cluster.sh"), "list", "--name", name],
-                            capture_output=True, text=True, check=True).stdout.split("\n")
-    hosts = {int(rank): (namespace, address) for rank, namespace, address in (l.split() for l in listed if l)}
-    if any(rank not in hosts for rank in range(workers)):
-        raise SystemExit(f"ddp_overlap.py: the netns cluster '{name}' has {len(hosts)} hosts, {workers} needed "
-                         f"(scripts/netns_cluster.sh up {workers} --name {name})")
-    return [hosts[rank] for rank in range(workers)]
-
-
-def launch(args):
-    """Starts one process per rank and waits for all of them, at most --timeout-s."""
-    if args.netns:
-        hosts = netns_hosts(args.netns, args.workers)
-        master_addr, master_port, interface = hosts[0][1], 29500, "eth0"
-        prefixes = [["ip", "netns", "exec", namespace] for namespace, _ in hosts]
-    else:
-        master_addr, master_port, interface = "127.0.0.1", free_port(), "lo"
-        prefixes = [[] for _ in range(args.workers)]
-    environment = dict(os.environ, GLOO_SOCKET_IFNAME=interface)
-    ranks = [
-        subprocess.Popen(prefix + [sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--rank", str(rank),
-                                   "--master-addr", master_addr, "--master-port", str(master_port)], env=environment)
-        for rank, prefix in enumerate(prefixes)
-    ]
-    deadline = time.monotonic() + args.timeout_s
-    while any(p.poll() is None for p in ranks) and all(p.poll() in (None, 0) for p in ranks):
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    failed = next((rank for rank, p in enumerate(ranks) if p.poll() not in (None, 0)), None)
-    timed_out = failed is None and any(p.poll() is None for p in ranks)
-    for p in ranks:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    if failed is not None:
-        sys.exit(f"ddp_overlap.py: rank {failed} failed with exit status {ranks[failed].returncode}")
-    if timed_out:
-        sys.exit(f"ddp_overlap.py: the ranks did not finish within {args.timeout_s} s")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, required=True)
@@ -264,7 +213,7 @@ def main():
     if args.rank >= 0:
         rank_main(args)
     else:
-        launch(args)
+        torch_ranks.launch(__file__, args.workers, args.timeout_s, args.netns)
 
 
 if __name__ == "__main__":

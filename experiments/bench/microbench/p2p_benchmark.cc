@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  rank0.stop();
+  syncbed::experiments::stop_p2p_receiver(*mesh);
   mesh.reset();
   int status = 0;
   waitpid(child, &status, 0);
