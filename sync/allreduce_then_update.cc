@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "core/state_bytes.h"
+#include "core/trace.h"
 
 namespace syncbed::sync {
 
@@ -32,15 +33,15 @@ void AllreduceThenUpdate::sync_bucket(std::size_t bucket, PhaseTimes& times) {
   const ShardRange range = buckets_.at(bucket);
   Stopwatch watch;
   sum(grads_, range);
-  times.add("allreduce", watch.lap());
+  times.add("allreduce", trace::lap(watch, "allreduce"));
   optimizer_.update(range.begin, weights_.subspan(range.begin, range.size), grads_.subspan(range.begin, range.size));
-  times.add("update", watch.lap());
+  times.add("update", trace::lap(watch, "update"));
 }
 
 void AllreduceThenUpdate::allreduce_sum(std::span<float> data, PhaseTimes& times) {
   Stopwatch watch;
   sum(data, {0, data.size()});
-  times.add("allreduce", watch.lap());
+  times.add("allreduce", trace::lap(watch, "allreduce"));
 }
 
 std::vector<std::byte> AllreduceThenUpdate::save_state() {

@@ -1,6 +1,9 @@
 #include "sync/overlap.h"
 
 #include <stdexcept>
+#include <string>
+
+#include "core/trace.h"
 
 namespace syncbed::sync {
 
@@ -60,6 +63,7 @@ void OverlappedStep::finish(PhaseTimes& times) {
 }
 
 void OverlappedStep::communicate() {
+  trace::name_thread("communication");
   std::unique_lock lock(mutex_);
   while (true) {
     changed_.wait(lock, [&] { return stop_ || (stepping_ && !error_ && done_ < ready_); });
@@ -69,6 +73,7 @@ void OverlappedStep::communicate() {
     lock.unlock();
     std::exception_ptr error;
     try {
+      trace::Scope scope("bucket " + std::to_string(bucket), "sync");
       sync_.sync_bucket(bucket, phases_[bucket]);
     } catch (...) {
       error = std::current_exception();

@@ -18,5 +18,6 @@ int calibrate_command(const std::vector<std::string>& args);
 int simulate_command(const std::vector<std::string>& args);
 int link_delay_command(const std::vector<std::string>& args);
 int strategies_command(const std::vector<std::string>& args);
+int trace_command(const std::vector<std::string>& args);
 
 }  // namespace syncbed::cli

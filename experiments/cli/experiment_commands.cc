@@ -51,6 +51,10 @@ int worker_command(const std::vector<std::string>& args) {
   specs.push_back({"resume-step", "S", "with --checkpoints: resume from every rank's checkpoint after step S", "0"});
   specs.push_back(
       {"attempt", "A", "with --run: which attempt of the run this is (fault injection fires in the first)", "1"});
+  specs.push_back({"trace-dir", "DIR",
+                   "with --run and the config's \"trace\": every rank writes its timeline here "
+                   "(trace-rank-<r>.json, on rank 0's clock)",
+                   ""});
   Options options("worker",
                   "Be one rank of an experiment. Under Slurm (`srun syncbed worker CONFIG`) or in a Kubernetes "
                   "Indexed Job, start one per host: the rank and coordinator come from SLURM_PROCID/SLURM_NTASKS/"
@@ -77,6 +81,7 @@ int worker_command(const std::vector<std::string>& args) {
   run_options.checkpoint_dir = options.get("checkpoints");
   run_options.resume_step = options.get_int("resume-step", 0, 1'000'000'000);
   run_options.attempt = static_cast<int>(options.get_int("attempt", 1, 1000));
+  if (config.trace) run_options.trace_dir = options.get("trace-dir");
   if (run_options.resume_step > 0 && run_options.checkpoint_dir.empty())
     throw std::invalid_argument("worker: --resume-step needs --checkpoints");
   telling_peers(*mesh, [&] { experiments::run_worker(config, run, *mesh, run_options); });

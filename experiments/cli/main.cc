@@ -31,6 +31,9 @@ const std::map<std::string, Command>& commands() {
       {"run", {syncbed::cli::run_command, "run an experiment config: strategies x worker counts -> results/<name>/"}},
       {"worker", {syncbed::cli::worker_command, "be one rank of one run of an experiment (started by run, srun, ...)"}},
       {"compare", {syncbed::cli::compare_command, "print the strategy x N comparison table of a results directory"}},
+      {"trace",
+       {syncbed::cli::trace_command,
+        "analyze a traced experiment's timeline: exposed communication, waits, slowest ranks"}},
       {"calibrate",
        {syncbed::cli::calibrate_command,
         "measure a config's compute time and this machine's sync costs (for emulation "

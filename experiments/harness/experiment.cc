@@ -19,6 +19,7 @@
 #include "experiments/harness/progress.h"
 #include "experiments/harness/restart_policy.h"
 #include "experiments/harness/results.h"
+#include "experiments/harness/trace_file.h"
 #include "experiments/netemu/netns_cluster.h"
 #include "experiments/workloads/registry.h"
 
@@ -159,6 +160,7 @@ class Sweep {
     launch.rendezvous_timeout = std::chrono::milliseconds(static_cast<long>(config_.timeout_s * 1000));
     launch.grace = std::chrono::seconds(10);
     launch.log_dir = dir;
+    if (config_.trace) launch.worker_args.insert(launch.worker_args.end(), {"--trace-dir", dir});
     if (run.strategy.runs_tasks()) launch.supervisor = run.workers;  // the driver
     if (cluster_) {  // rank r on host r; rank 0 hosts the rendezvous, as on real machines
       launch.wrap = [this](int rank) {
@@ -260,6 +262,22 @@ class Sweep {
     return failed_run(facts, error, host_);
   }
 
+  // With "trace": the run's rank timelines join <output>/trace.json (a failed run's ranks
+  // may have written none); without, a trace.json of an earlier sweep is not left beside
+  // this one's results.
+  void write_trace(const RunSpec& run, const std::string& dir, const std::string& error) {
+    const std::string path = config_.output + "/trace.json";
+    if (!config_.trace) {
+      fs::remove(path);
+      return;
+    }
+    // The task model's driver and executors record no timeline yet.
+    if (!error.empty() || run.strategy.runs_tasks()) return;
+    merge_rank_traces(dir, "run " + std::to_string(run.index) + " " + run.title(),
+                      run.workers + run.strategy.extra_ranks(), trace_);
+    write_file_atomically(path, trace_.dump() + "\n");
+  }
+
   bool run_one(const RunSpec& run, SweepProgress& progress) {
     const std::string dir = prepare_run_dir(run);
     // The task model recovers from a lost executor itself; long-running runs restart.
@@ -284,6 +302,7 @@ class Sweep {
     summaries_.push_back(summary);
     records_.insert(records_.end(), records.begin(), records.end());
     write_results(config_.output, config_.source, summaries_, records_);
+    write_trace(run, dir, error);
     keep_logs(dir, config_.output, run.index);
     fs::remove_all(dir);
 
@@ -298,6 +317,7 @@ class Sweep {
   nlohmann::json host_;
   std::vector<RunSummary> summaries_;
   std::vector<nlohmann::json> records_;
+  nlohmann::json trace_;                 // the runs' merged timelines, with "trace"
   std::optional<NetnsCluster> cluster_;  // removed when the sweep ends, however it ends
   std::optional<OutputDir> output_;      // locked and with its scratch from run() on
 };

@@ -244,7 +244,8 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   root.expect_keys({"name",       "description",      "model",        "data",    "optimizer",
                     "strategies", "workers",          "iterations",   "warmup",  "epochs",
                     "seed",       "threads",          "compute",      "network", "output",
-                    "timeout_s",  "checkpoint_every", "max_restarts", "faults",  "simulate"});
+                    "timeout_s",  "checkpoint_every", "max_restarts", "faults",  "simulate",
+                    "trace",      "trace_keep"});
   ExperimentConfig config;
   config.source = json;
   config.name = root.get_string("name", base_name);
@@ -305,6 +306,9 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   if (config.output.empty()) root.required("output").fail("must not be empty");
   config.timeout_s = root.get_number("timeout_s", 1, 86'400, 120);
   config.checkpoint_every = root.get_int("checkpoint_every", 1, 1'000'000'000, 0);
+  config.trace = root.get_bool("trace", false);
+  config.trace_keep = root.get_int("trace_keep", 1, 1'000'000, config.trace_keep);
+  if (!config.trace && root.has("trace_keep")) root.required("trace_keep").fail("applies with \"trace\": true only");
   config.max_restarts = static_cast<int>(root.get_int("max_restarts", 0, 100, config.max_restarts));
   if (config.checkpoint_every == 0 && root.has("max_restarts"))
     root.required("max_restarts")

@@ -15,8 +15,10 @@
 #include "core/atomic_file.h"
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/trace.h"
 #include "core/transport/tags.h"
 #include "experiments/harness/checkpoint.h"
+#include "experiments/worker/clock_offset.h"
 #include "experiments/worker/fault_injector.h"
 #include "experiments/worker/gather.h"
 #include "experiments/worker/make_workload.h"
@@ -140,9 +142,20 @@ class WorkerRun {
   }
 
   void run() {
-    if (strategy_->serves_only()) return serve();
-    train();
-    finish();
+    const bool traced = !options_.trace_dir.empty();
+    ClockOffset offset;
+    if (traced) {
+      offset = measure_clock_offset(mesh_);
+      trace::enable({config_.trace_keep, config_.trace_keep});
+      trace::name_thread(serves_only_ ? "server" : "main");
+    }
+    if (strategy_->serves_only()) {
+      serve();
+    } else {
+      train();
+      finish();
+    }
+    if (traced) write_rank_trace(options_.trace_dir, rank_, offset);
   }
 
  private:
@@ -167,10 +180,14 @@ class WorkerRun {
         if (checkpoint_due(static_cast<long>(rounds)))
           checkpoints_->save(static_cast<long>(rounds), {}, strategy_->save_state());
       };
-    strategy_->serve(after_round);
+    strategy_->serve([&](std::uint64_t rounds) {
+      trace::set_iteration(static_cast<long>(rounds));
+      if (after_round) after_round(rounds);
+    });
   }
 
   void evaluate(int epoch, long iteration) {
+    trace::Scope scope("evaluation", "evaluation");
     Stopwatch watch;
     const RankingSums all = gather_ranking(mesh_, run_.workers, workload_->evaluate(rank_, run_.workers));
     records_.write(evaluation_record(epoch, iteration, all, watch.lap()).to_json());
@@ -182,6 +199,7 @@ class WorkerRun {
     if (evaluates && options_.resume_step == 0) evaluate(0, 0);
     const FaultInjector faults(config_, run_, rank_, options_.attempt);
     for (long iteration = options_.resume_step; iteration < total_; ++iteration) {
+      trace::set_iteration(iteration);
       faults.before_iteration(iteration);
       records_.write(step(iteration, faults).to_json());
       if (evaluates && (iteration + 1) % per_epoch_ == 0)
@@ -206,13 +224,13 @@ class WorkerRun {
       loss = workload_->compute(iteration);
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(faults.extra_compute_s(watch.elapsed())));
-    const double compute_s = watch.lap();
+    const double compute_s = trace::lap(watch, "compute", "compute");
     sync::PhaseTimes phases;
     if (overlap_)
       overlap_->finish(phases);
     else
       strategy_->step(workload_->weights(), workload_->gradients(), phases);
-    const double exposed_s = watch.lap();
+    const double exposed_s = trace::lap(watch, "sync", "sync");
     IterationRecord record;
     record.iteration = iteration;
     record.epoch = per_epoch_ > 0 ? static_cast<int>(iteration / per_epoch_ + 1) : 0;
@@ -242,6 +260,7 @@ class WorkerRun {
   }
 
   void checkpoint(long steps) {
+    trace::Scope scope("checkpoint", "checkpoint");
     Stopwatch watch;
     strategy_->synchronize(workload_->weights());  // ps with staleness: every step in
     checkpoints_->save(steps, workload_->weights(), strategy_->save_state());

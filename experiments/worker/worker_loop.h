@@ -20,7 +20,8 @@ struct WorkerRunOptions {
   // none), and the step to resume from (0: the start).
   std::string checkpoint_dir;
   long resume_step = 0;
-  int attempt = 1;  // a restarted run's attempts count on; fault injection fires in the first
+  int attempt = 1;        // a restarted run's attempts count on; fault injection fires in the first
+  std::string trace_dir;  // every rank writes its timeline here at the end (empty: no trace)
 };
 
 // fnv1a64 of the weights' bytes, 16 hex digits: runs that must agree bitwise compare it.

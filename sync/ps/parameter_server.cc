@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/trace.h"
 
 namespace syncbed::sync {
 
@@ -165,11 +166,11 @@ void ParameterServer::step(std::span<float> weights, std::span<float> grads, Pha
     seed(weights);
     std::vector<net::Request> sends;
     start_round(PsKind::kStep, grads, weights, sends);
-    times.add("push", watch.lap());
+    times.add("push", trace::lap(watch, "push"));
     const std::uint64_t needed = pushed_ > static_cast<std::uint64_t>(staleness_) ? pushed_ - staleness_ : 0;
     receive(weights, needed, true);
     for (auto& send : sends) send.wait();
-    times.add("pull", watch.lap());
+    times.add("pull", trace::lap(watch, "pull"));
   });
 }
 
@@ -207,7 +208,7 @@ void ParameterServer::sync_bucket(std::size_t bucket, PhaseTimes& times) {
       else
         step_sends_.push_back(mesh_.send(layout_.server_rank(server), kPsPieceTag, std::span<const float>(data)));
     }
-    times.add("push", watch.lap());
+    times.add("push", trace::lap(watch, "push"));
     if (bucket + 1 < buckets_.size()) return;
     // The pull: the servers' results have been landing in place since each piece was done.
     for (int server = 0; server < layout_.servers; ++server) {
@@ -221,7 +222,7 @@ void ParameterServer::sync_bucket(std::size_t bucket, PhaseTimes& times) {
     step_sends_.clear();
     std::fill(received_.begin(), received_.end(), pushed_);
     step_open_ = false;
-    times.add("pull", watch.lap());
+    times.add("pull", trace::lap(watch, "pull"));
   });
 }
 
@@ -232,10 +233,10 @@ void ParameterServer::allreduce_sum(std::span<float> data, PhaseTimes& times) {
     Stopwatch watch;
     std::vector<net::Request> sends;
     start_round(PsKind::kSum, data, data, sends);
-    times.add("push", watch.lap());
+    times.add("push", trace::lap(watch, "push"));
     receive(data, pushed_, false);
     for (auto& send : sends) send.wait();
-    times.add("pull", watch.lap());
+    times.add("pull", trace::lap(watch, "pull"));
   });
 }
 

@@ -9,6 +9,7 @@
 #include "core/bf16.h"
 #include "core/clock.h"
 #include "core/state_bytes.h"
+#include "core/trace.h"
 #include "core/transport/tags.h"
 
 namespace syncbed::sync {
@@ -141,7 +142,7 @@ class ShardedShuffle::Round {
   void run(Finish finish, bool updates, PhaseTimes& times) {
     post_receives();
     send_gradient();
-    shuffling_ += watch_.lap();
+    shuffling_ += trace::lap(watch_, "shuffle");
     for (std::size_t k = 0; k < segments_; ++k) reduce_and_publish(k, finish);
     collect_broadcast();
     times.add("shuffle", shuffling_);
@@ -203,22 +204,22 @@ class ShardedShuffle::Round {
     const std::size_t offset = k * s_.segment_, length = length_of(mine_, offset);
     for (int peer = 0; peer < n_; ++peer)
       if (peer != me_) shuffle_[peer * segments_ + k].wait();
-    shuffling_ += watch_.lap();
+    shuffling_ += trace::lap(watch_, "shuffle");
     for (int r = 0; r < n_; ++r)
       pieces_[r] = (r == me_ ? wire_.outgoing + mine_.begin : wire_.incoming + r * s_.max_shard_) + offset;
     float* sum = grads_.data() + mine_.begin + offset;
     sum_in_rank_order(pieces_, sum, length,
                       std::is_same_v<Wire, std::uint16_t> && s_.options_.sum_in_compressed_format);
-    adding_ += watch_.lap();
+    adding_ += trace::lap(watch_, "aggregate");
     const std::span<const float> result = finish(offset, std::span<float>(sum, length));
-    updating_ += watch_.lap();
+    updating_ += trace::lap(watch_, "update");
     // Publish: every copy of the shard, ours too, is what the peers receive. bf16 packs
     // into the own shard's part of the outgoing buffer, which the sum has consumed.
     const std::span<float> published = out_.subspan(mine_.begin + offset, length);
     const Wire* packed = publish(result, published, wire_.outgoing + mine_.begin + offset);
     for (int step = 1; step < n_; ++step)
       sends_.push_back(s_.mesh_.send((me_ + step) % n_, kBroadcastTag, std::span<const Wire>(packed, length)));
-    broadcasting_ += watch_.lap();
+    broadcasting_ += trace::lap(watch_, "broadcast");
   }
 
   static const float* publish(std::span<const float> result, std::span<float> published, float*) {
@@ -244,7 +245,7 @@ class ShardedShuffle::Round {
       }
     }
     for (auto& send : sends_) send.wait();
-    broadcasting_ += watch_.lap();
+    broadcasting_ += trace::lap(watch_, "broadcast");
   }
 
   ShardedShuffle& s_;

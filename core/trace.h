@@ -1,0 +1,79 @@
+// A per-process timeline of what each thread did and when, for the Chrome trace event
+// format (Perfetto, chrome://tracing): complete events of named phases on each thread.
+// Off by default, and then every call costs one relaxed atomic load. Bounded: events of
+// the first `keep_first` and of the last `keep_last` iterations are kept (an event
+// belongs to the iteration set_iteration() last named, on any thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+
+namespace syncbed::trace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Event {
+  std::string name;      // "compute", "shuffle", "bucket 3", ...
+  std::string category;  // "compute", "sync", "checkpoint", "evaluation"
+  int thread = 0;        // small ids, in the order threads first recorded
+  std::int64_t start_ns = 0;
+  std::int64_t duration_ns = 0;
+  long iteration = 0;
+};
+
+struct Limits {
+  long keep_first = 50;
+  long keep_last = 50;
+};
+
+// Starts recording afresh (drops whatever was recorded), or stops.
+void enable(const Limits& limits);
+void disable();
+bool enabled();
+
+// Events recorded from now on belong to this iteration.
+void set_iteration(long iteration);
+// Names the calling thread in the trace ("main", "communication", ...).
+void name_thread(const std::string& name);
+
+void record(const std::string& name, const char* category, Clock::time_point start, Clock::time_point end);
+
+// Stopwatch::lap() that also records the lap as an event named `name`: for phases timed
+// by laps, so the timeline shows each real interval, not a sum.
+double lap(Stopwatch& watch, const char* name, const char* category = "sync");
+
+// Records the enclosing scope as one event.
+class Scope {
+ public:
+  Scope(std::string name, const char* category) : name_(std::move(name)), category_(category) {
+    if (enabled()) start_ = Clock::now();
+  }
+  ~Scope() {
+    if (start_ != Clock::time_point{}) record(name_, category_, start_, Clock::now());
+  }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  std::string name_;
+  const char* category_;
+  Clock::time_point start_{};
+};
+
+// Everything kept so far, in start order, and the threads' names by id.
+std::vector<Event> events();
+std::vector<std::string> thread_names();
+
+// One process of a Chrome trace: metadata naming the process (pid) and its threads,
+// then the events, timestamps in microseconds shifted by `offset_ns` (this process's
+// clock minus the reference clock's).
+nlohmann::json chrome_events(const std::vector<Event>& events, const std::vector<std::string>& thread_names, int pid,
+                             const std::string& process_name, std::int64_t offset_ns);
+
+}  // namespace syncbed::trace

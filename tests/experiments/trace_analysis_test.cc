@@ -1,0 +1,82 @@
+// The analysis of a merged trace, on timelines whose answers are known by construction.
+#include "experiments/harness/trace_analysis.h"
+
+#include <gtest/gtest.h>
+
+namespace syncbed::experiments {
+namespace {
+
+using nlohmann::json;
+
+json event(int pid, const char* name, const char* category, double ts_us, double dur_us, long iteration) {
+  return {{"ph", "X"}, {"pid", pid},     {"tid", 0},
+          {"name", name}, {"cat", category}, {"ts", ts_us}, {"dur", dur_us}, {"args", {{"iteration", iteration}}}};
+}
+
+// Two ranks, three iterations of 1000 us each. Rank 1 computes 100 us longer than rank 0,
+// so rank 0 waits in its allreduce; with `overlap`, 200 us of each rank's communication
+// runs during its own compute on another thread.
+json two_ranks(bool overlap) {
+  json events = json::array();
+  for (long i = 0; i < 3; ++i) {
+    const double t = 1000.0 * i;
+    for (int pid : {1, 2}) {
+      const double compute_end = t + (pid == 1 ? 600 : 700);
+      events.push_back(event(pid, "compute", "compute", t, compute_end - t, i));
+      if (overlap) events.push_back(event(pid, "bucket 0", "sync", compute_end - 200, 200, i));
+      events.push_back(event(pid, "sync", "sync", compute_end, t + 900 - compute_end, i));
+      events.push_back(event(pid, "allreduce", "sync", compute_end, t + 850 - compute_end, i));
+      events.push_back(event(pid, "update", "sync", t + 850, 50, i));
+    }
+  }
+  return {{"traceEvents", events},
+          {"syncbed",
+           {{"runs", json::array({{{"title", "run 1 ring, 2 workers"},
+                                   {"ranks", json::array({{{"rank", 0}, {"pid", 1}}, {{"rank", 1}, {"pid", 2}}})}}})}}}};
+}
+
+TEST(TraceAnalysis, ExposedCommunicationIsWhatComputeDoesNotCover) {
+  const auto runs = analyze_trace(two_ranks(false));
+  ASSERT_EQ(runs.size(), 1u);
+  const RunTimeline& run = runs[0];
+  EXPECT_EQ(run.ranks, 2);
+  EXPECT_EQ(run.iterations, 3);
+  // Rank 0: 300 us of sync per iteration, rank 1: 200 us; the mean, 0.25 ms.
+  ASSERT_EQ(run.exposed_ms.size(), 3u);
+  EXPECT_NEAR(run.exposed_ms[0], 0.25, 1e-9);
+  EXPECT_NEAR(run.exposed_total_ms, 0.75, 1e-9);
+  EXPECT_NEAR(run.communication_total_ms, 0.75, 1e-9);
+}
+
+TEST(TraceAnalysis, OverlappedCommunicationIsHidden) {
+  const RunTimeline run = analyze_trace(two_ranks(true)).at(0);
+  EXPECT_NEAR(run.exposed_total_ms, 0.75, 1e-9);
+  EXPECT_NEAR(run.communication_total_ms, 0.75 + 3 * 0.2, 1e-9);
+}
+
+TEST(TraceAnalysis, TheMedianIterationWaitedForTheLastRankToCompute) {
+  const RunTimeline run = analyze_trace(two_ranks(false)).at(0);
+  EXPECT_EQ(run.waited_for_rank, 1);
+  EXPECT_NEAR(run.waited_ms, 0.1, 1e-9);
+  EXPECT_NEAR(run.median_iteration_ms, 0.9, 1e-9);
+}
+
+TEST(TraceAnalysis, NamesTheSlowestRankOfEachPhase) {
+  const RunTimeline run = analyze_trace(two_ranks(false)).at(0);
+  std::map<std::string, PhaseLeader> by_phase;
+  for (const PhaseLeader& p : run.slowest) by_phase[p.phase] = p;
+  ASSERT_EQ(by_phase.size(), 3u);  // compute, allreduce, update; the "sync" wrapper is not a phase
+  EXPECT_EQ(by_phase["compute"].rank, 1);
+  EXPECT_NEAR(by_phase["compute"].median_ms, 0.7, 1e-9);
+  EXPECT_EQ(by_phase["allreduce"].rank, 0);
+  EXPECT_NEAR(by_phase["allreduce"].median_ms, 0.25, 1e-9);
+  EXPECT_NEAR(by_phase["allreduce"].all_ranks_ms, 0.2, 1e-9);
+}
+
+TEST(TraceAnalysis, RefusesWhatIsNotASyncbedTrace) {
+  EXPECT_THROW(analyze_trace(json::array()), std::invalid_argument);
+  EXPECT_THROW(analyze_trace(json{{"traceEvents", json::array()}}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace syncbed::experiments

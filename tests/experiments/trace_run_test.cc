@@ -1,0 +1,122 @@
+// `"trace": true` end to end: three worker processes per run, their timelines merged by
+// the launcher into one Chrome trace, checked for what a reader of the timeline relies on.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/experiments/test_files.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace syncbed::testing;
+
+class TracedRun : public TestWithDirectory {};
+
+struct Span {
+  double begin_us, end_us;
+};
+
+TEST_F(TracedRun, EveryRankOfEveryRunIsOneProcessWithEachIterationsPhases) {
+  json config = tiny_config(json::parse(R"(["ring", "sharded", {"name": "ring", "overlap": true, "bucket_mb": 1}])"),
+                            {3});
+  config["compute"] = {{"emulated_ms", 5}};
+  config["trace"] = true;
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const json trace = json::parse(read_text(dir_ / "out" / "trace.json"));
+  const json& runs = trace.at("syncbed").at("runs");
+  ASSERT_EQ(runs.size(), 3u);
+
+  std::map<int, std::string> process_names;
+  std::map<int, std::set<std::string>> thread_names;
+  // pid -> iteration -> phase -> span
+  std::map<int, std::map<long, std::map<std::string, Span>>> phases;
+  for (const json& e : trace.at("traceEvents")) {
+    const int pid = e.at("pid");
+    if (e.at("ph") == "M" && e.at("name") == "process_name") process_names[pid] = e["args"]["name"];
+    if (e.at("ph") == "M" && e.at("name") == "thread_name") thread_names[pid].insert(e["args"]["name"]);
+    if (e.at("ph") != "X") continue;
+    const double ts = e.at("ts"), dur = e.at("dur");
+    EXPECT_GE(dur, 0) << e.dump();
+    phases[pid][e["args"]["iteration"].get<long>()][e.at("name")] = {ts, ts + dur};
+  }
+  ASSERT_EQ(process_names.size(), 9u);  // 3 runs x 3 ranks
+  for (std::size_t run = 0; run < runs.size(); ++run) {
+    const json& ranks = runs[run].at("ranks");
+    ASSERT_EQ(ranks.size(), 3u);
+    // Ends of every rank's compute and sync per iteration, on rank 0's clock.
+    std::map<long, double> last_compute_end;
+    std::map<long, std::map<int, double>> sync_end;
+    double worst_error_us = 0;
+    for (const json& rank : ranks) {
+      const int pid = rank.at("pid");
+      SCOPED_TRACE(process_names[pid]);
+      EXPECT_NE(process_names[pid].find("rank " + std::to_string(rank.at("rank").get<int>())), std::string::npos);
+      EXPECT_TRUE(thread_names[pid].count("main"));
+      // One host, one clock: the true offset is 0, so the estimate is within its bound.
+      EXPECT_LE(std::abs(rank.at("offset_ns").get<long>()), rank.at("offset_error_ns").get<long>());
+      worst_error_us = std::max(worst_error_us, rank.at("offset_error_ns").get<double>() / 1e3);
+      ASSERT_EQ(phases[pid].size(), 5u);  // warm-up + 4 timed iterations, all kept
+      for (const auto& [iteration, named] : phases[pid]) {
+        ASSERT_TRUE(named.count("compute") && named.count("sync")) << "iteration " << iteration;
+        EXPECT_LE(named.at("compute").end_us, named.at("sync").begin_us + 1);
+        last_compute_end[iteration] = std::max(last_compute_end[iteration], named.at("compute").end_us);
+        sync_end[iteration][pid] = named.at("sync").end_us;
+        EXPECT_GT(named.size(), 2u) << "no phase of the strategy in iteration " << iteration;
+      }
+    }
+    // Every strategy needs every rank's gradient: no rank's sync of an iteration ends
+    // before the last rank's compute of it did (beyond the clocks' error).
+    for (const auto& [iteration, ends] : sync_end)
+      for (const auto& [pid, end] : ends)
+        EXPECT_GE(end + worst_error_us, last_compute_end[iteration]) << process_names[pid] << " iteration " << iteration;
+  }
+}
+
+TEST_F(TracedRun, TheAnalysisReadsTheMergedTimeline) {
+  json config = tiny_config(json::parse(R"(["ring", {"name": "ring", "overlap": true, "bucket_mb": 1}])"), {2});
+  config["compute"] = {{"emulated_ms", 20}};  // backward long enough to hide buckets under
+  config["trace"] = true;
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  ASSERT_EQ(syncbed("trace out --json analysis.json"), 0) << read_text(dir_ / "stderr");
+  const std::string report = read_text(dir_ / "stdout");
+  EXPECT_NE(report.find("run 1 ring, 2 workers: 2 ranks, 5 iterations traced"), std::string::npos) << report;
+  EXPECT_NE(report.find("hidden behind compute"), std::string::npos) << report;
+  const json analysis = json::parse(read_text(dir_ / "analysis.json"));
+  ASSERT_EQ(analysis.size(), 2u);
+  // Without overlap nothing is hidden (but the rounding of a nanosecond clock to
+  // microseconds); with it, some communication runs under compute.
+  EXPECT_NEAR(analysis[0]["exposed_total_ms"].get<double>(), analysis[0]["communication_total_ms"].get<double>(),
+              1e-3);
+  EXPECT_LT(analysis[1]["exposed_total_ms"].get<double>(), analysis[1]["communication_total_ms"].get<double>());
+}
+
+TEST_F(TracedRun, ALongRunKeepsItsFirstAndLastIterations) {
+  json config = tiny_config({"ring"}, {2});
+  config["compute"] = {{"emulated_ms", 1}};
+  config["iterations"] = 12;
+  config["trace"] = true;
+  config["trace_keep"] = 2;
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const json trace = json::parse(read_text(dir_ / "out" / "trace.json"));
+  std::set<long> kept;
+  for (const json& e : trace.at("traceEvents"))
+    if (e.at("ph") == "X") kept.insert(e["args"]["iteration"].get<long>());
+  EXPECT_EQ(kept, (std::set<long>{0, 1, 11, 12}));  // 13 iterations: warm-up + 12
+}
+
+TEST_F(TracedRun, WithoutTraceNoTraceOfAnEarlierSweepStays) {
+  json config = tiny_config({"ring"}, {2});
+  config["trace"] = true;
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "out" / "trace.json"));
+  config.erase("trace");
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "trace.json"));
+}
+
+}  // namespace
