@@ -16,7 +16,7 @@ std::int64_t nanoseconds(Clock::time_point t) {
 // costs nothing measurable; the flag keeps the disabled path to one load.
 struct Recorder {
   std::atomic<bool> on{false};
-  std::atomic<long> iteration{0};
+  std::atomic<long> iteration{-1};  // -1: none named yet
   std::mutex mutex;
   Limits limits;
   std::vector<Event> first;  // iterations below limits.keep_first
@@ -52,7 +52,6 @@ void enable(const Limits& limits) {
   r.limits = limits;
   r.first.clear();
   r.rest.clear();
-  r.iteration = 0;
   r.on = true;
 }
 
@@ -61,6 +60,8 @@ void disable() { recorder().on = false; }
 bool enabled() { return recorder().on.load(std::memory_order_relaxed); }
 
 void set_iteration(long iteration) { recorder().iteration = iteration; }
+
+long current_iteration() { return recorder().iteration; }
 
 void name_thread(const std::string& name) {
   Recorder& r = recorder();

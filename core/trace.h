@@ -37,8 +37,10 @@ void enable(const Limits& limits);
 void disable();
 bool enabled();
 
-// Events recorded from now on belong to this iteration.
+// Events recorded from now on belong to this iteration (kept also with tracing off: the
+// transport's stall reports name it). -1 until one is set.
 void set_iteration(long iteration);
+long current_iteration();
 // Names the calling thread in the trace ("main", "communication", ...).
 void name_thread(const std::string& name);
 

@@ -18,6 +18,8 @@ Writes, as PNG and SVG next to the results:
              compute vs workers, one line per group size (only for execution "tasks" runs)
   simulated  `syncbed simulate`'s throughput vs workers (lines) with the measured runs and
              the config's reference values (markers), when simulated.jsonl exists
+  timeline   per traced run (trace.json, "trace": true), a Gantt chart of its median
+             iteration: one row per rank and thread, one bar per phase, on rank 0's clock
 Needs matplotlib (Debian: python3-matplotlib).
 """
 import gzip
@@ -28,6 +30,7 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 
@@ -60,8 +63,8 @@ def by_strategy(summaries):
     return lines
 
 
-def save(fig, directory, name):
-    fig.tight_layout()
+def save(fig, directory, name, rect=(0, 0, 1, 1)):
+    fig.tight_layout(rect=rect)
     for ext in ("png", "svg"):
         path = os.path.join(directory, "%s.%s" % (name, ext))
         fig.savefig(path + ".tmp", format=ext, dpi=120)
@@ -260,6 +263,67 @@ def plot_scheduling(summaries, directory):
     save(fig, directory, "scheduling")
 
 
+def trace_runs(trace):
+    """Per run of a merged trace: its title, {pid: (rank, [X events])} and {(pid, tid): thread name}."""
+    events, threads = {}, {}
+    for e in trace["traceEvents"]:
+        if e.get("ph") == "X":
+            events.setdefault(e["pid"], []).append(e)
+        elif e.get("ph") == "M" and e.get("name") == "thread_name":
+            threads[(e["pid"], e["tid"])] = e["args"]["name"]
+    return [(run["title"], {r["pid"]: (r["rank"], events.get(r["pid"], [])) for r in run["ranks"]}, threads)
+            for run in trace["syncbed"]["runs"]]
+
+
+def median_iteration(ranks):
+    """The iteration every rank traced whose span (first start to last end) is the median."""
+    common = set.intersection(*({e["args"]["iteration"] for e in evs} for _, evs in ranks.values()))
+    spans = []
+    for i in common:
+        times = [(e["ts"], e["ts"] + e["dur"]) for _, evs in ranks.values() for e in evs if e["args"]["iteration"] == i]
+        spans.append((max(t[1] for t in times) - min(t[0] for t in times), i))
+    return sorted(spans)[len(spans) // 2][1] if spans else None
+
+
+def is_wrapper(name):
+    """Events that span the phases inside them: drawn thin, under the phases."""
+    return name == "sync" or name.startswith("bucket ")
+
+
+def plot_timeline(directory):
+    with open(os.path.join(directory, "trace.json")) as f:
+        runs = [(title_text, ranks, threads, median_iteration(ranks))
+                for title_text, ranks, threads in trace_runs(json.load(f))]
+    runs = [r for r in runs if r[3] is not None]
+    if not runs:
+        return
+    colors = {}
+    heights = [0.6 + 0.3 * sum(len({e["tid"] for e in evs}) for _, evs in r[1].values()) for r in runs]
+    fig, axes = plt.subplots(len(runs), 1, figsize=(11, 1.0 + sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, (title_text, ranks, threads, iteration) in zip(axes[:, 0], runs):
+        chosen = [e for _, evs in ranks.values() for e in evs if e["args"]["iteration"] == iteration]
+        origin = min(e["ts"] for e in chosen)
+        rows = sorted({(rank, pid, e["tid"]) for pid, (rank, evs) in ranks.items() for e in evs})
+        for row, (rank, pid, tid) in enumerate(rows):
+            for e in sorted((e for e in chosen if e["pid"] == pid and e["tid"] == tid),
+                            key=lambda e: not is_wrapper(e["name"])):
+                name = "bucket" if e["name"].startswith("bucket ") else e["name"]
+                colors.setdefault(name, "C%d" % (len(colors) % 10))
+                ax.barh(row, e["dur"] / 1e3, left=(e["ts"] - origin) / 1e3, height=0.25 if is_wrapper(name) else 0.7,
+                        color=colors[name], edgecolor="black", linewidth=0.3)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels(["rank %d %s" % (rank, threads.get((pid, tid), "")) for rank, pid, tid in rows], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title("%s: median iteration (%d)" % (title_text, iteration), fontsize=9)
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel("ms since the iteration's first event, on rank 0's clock (thin bars: the sync call, "
+                           "overlap buckets)", fontsize=8)
+    handles = [matplotlib.patches.Patch(color=c, label=n) for n, c in colors.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=min(8, len(handles)), fontsize=7)
+    save(fig, directory, "timeline", rect=(0, 0.05, 1, 1))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -278,6 +342,8 @@ def main():
     plot_hit_rate(summaries, directory)
     plot_scheduling(summaries, directory)
     plot_convergence(summaries, directory)
+    if os.path.exists(os.path.join(directory, "trace.json")):
+        plot_timeline(directory)
 
 
 if __name__ == "__main__":

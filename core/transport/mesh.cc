@@ -84,7 +84,8 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
             connection->fail(abandoned.describe(), "dropped mid-transfer, and the transfer did not finish");
         });
     };
-    return Request(std::move(op), std::move(on_abandon), options.op_timeout);
+    return Request(std::move(op), std::move(on_abandon), options.op_timeout,
+                   options.stall_warn.count() > 0 ? options.stall_warn : options.op_timeout / 10);
   }
 
   void close() {

@@ -33,6 +33,9 @@ struct MeshOptions {
   // A peer silent this long (idle connections carry heartbeats) is declared lost. Keep
   // it below op_timeout, so a stalled rank is blamed rather than the ranks waiting on it.
   std::chrono::milliseconds peer_silence_timeout{30'000};
+  // A wait this long logs what it is waiting for (peer, tag, iteration), and again after
+  // each further stall_warn. 0: a tenth of op_timeout.
+  std::chrono::milliseconds stall_warn{0};
   std::uint64_t max_payload = std::uint64_t{1} << 30;
   std::size_t max_parked_bytes = std::size_t{256} << 20;
   bool tcp_no_delay = true;

@@ -1,6 +1,11 @@
 #include "core/transport/request.h"
 
+#include <cstdio>
+
+#include "core/log.h"
+#include "core/trace.h"
 #include "core/transport/error.h"
+#include "core/transport/tags.h"
 
 namespace syncbed::net {
 
@@ -57,10 +62,25 @@ void Request::cancel_if_pending() noexcept {
 
 void Request::wait_for(std::chrono::milliseconds timeout) { wait_until(Clock::now() + timeout); }
 
+bool Request::wait_reporting_stalls(Clock::time_point deadline) {
+  const auto start = Clock::now();
+  for (auto report = start + stall_warn_; stall_warn_.count() > 0 && report < deadline; report += stall_warn_) {
+    if (op_->wait_until(report)) return true;
+    char waited[32];
+    std::snprintf(waited, sizeof waited, "%.1f s", std::chrono::duration<double>(Clock::now() - start).count());
+    const long iteration = trace::current_iteration();
+    log_line("stall: " + (iteration >= 0 ? "iteration " + std::to_string(iteration) + ", " : std::string()) +
+             "waiting " + waited + " to " + (op_->kind == Operation::Kind::kSend ? "send to" : "receive from") +
+             " rank " + std::to_string(op_->peer) + ": " + describe_tag(op_->tag) + ", " + std::to_string(op_->size()) +
+             " bytes");
+  }
+  return op_->wait_until(deadline);
+}
+
 void Request::wait_until(Clock::time_point deadline) {
   if (!op_) return;
   const auto start = Clock::now();
-  if (!op_->wait_until(deadline)) {
+  if (!wait_reporting_stalls(deadline)) {
     on_abandon_(*op_, Abandon::kTimedOut, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start));
     // The handler completed the operation with the timeout error (or it finished
     // at the last moment); either way it is done now.

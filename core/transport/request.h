@@ -66,8 +66,14 @@ class Request {
   using AbandonHandler = std::function<void(Operation&, Abandon, std::chrono::milliseconds waited)>;
 
   Request() = default;
-  Request(std::shared_ptr<Operation> op, AbandonHandler on_abandon, std::chrono::milliseconds default_timeout)
-      : op_(std::move(op)), on_abandon_(std::move(on_abandon)), default_timeout_(default_timeout) {}
+  // A wait longer than `stall_warn` (0: never) logs what it waits for, and again after
+  // each further stall_warn, so a stuck job says who it is stuck on before it fails.
+  Request(std::shared_ptr<Operation> op, AbandonHandler on_abandon, std::chrono::milliseconds default_timeout,
+          std::chrono::milliseconds stall_warn = {})
+      : op_(std::move(op)),
+        on_abandon_(std::move(on_abandon)),
+        default_timeout_(default_timeout),
+        stall_warn_(stall_warn) {}
   Request(Request&&) noexcept = default;
   Request& operator=(Request&& other) noexcept;
   Request(const Request&) = delete;
@@ -84,10 +90,13 @@ class Request {
 
  private:
   void cancel_if_pending() noexcept;
+  // Waits until the deadline, reporting a stall every stall_warn_; false on timeout.
+  bool wait_reporting_stalls(Clock::time_point deadline);
 
   std::shared_ptr<Operation> op_;
   AbandonHandler on_abandon_;
   std::chrono::milliseconds default_timeout_{0};
+  std::chrono::milliseconds stall_warn_{0};
 };
 
 }  // namespace syncbed::net

@@ -29,4 +29,15 @@ constexpr std::uint64_t make_tag(TagSpace space, std::uint64_t phase, std::uint6
          phase << (kTagStepBits + kTagIndexBits) | step << kTagIndexBits | index;
 }
 
+// "tag strategy/3.0.7": its space, then phase.step.index, for messages people read.
+inline std::string describe_tag(std::uint64_t tag) {
+  constexpr const char* kSpaces[] = {"?", "strategy", "tasks", "worker", "bench"};
+  const std::uint64_t space = tag >> (kTagPhaseBits + kTagStepBits + kTagIndexBits);
+  const std::uint64_t phase = tag >> (kTagStepBits + kTagIndexBits) & ((1u << kTagPhaseBits) - 1);
+  const std::uint64_t step = tag >> kTagIndexBits & ((1u << kTagStepBits) - 1);
+  const std::uint64_t index = tag & ((std::uint64_t{1} << kTagIndexBits) - 1);
+  return std::string("tag ") + (space < 5 ? kSpaces[space] : "?") + "/" + std::to_string(phase) + "." +
+         std::to_string(step) + "." + std::to_string(index);
+}
+
 }  // namespace syncbed::net

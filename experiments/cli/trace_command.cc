@@ -14,12 +14,13 @@
 namespace syncbed::cli {
 
 int trace_command(const std::vector<std::string>& args) {
-  Options options("trace",
-                  "Analyze the timeline of a traced experiment (a config with \"trace\": true writes "
-                  "<output>/trace.json, which Perfetto and chrome://tracing also open): per run, the communication "
-                  "not hidden behind the same rank's compute, the rank the median iteration waited for, and the "
-                  "slowest rank in each phase.",
-                  {{"json", "FILE", "also write the analysis as JSON (a file is replaced atomically; - prints it)", ""}});
+  Options options(
+      "trace",
+      "Analyze the timeline of a traced experiment (a config with \"trace\": true writes "
+      "<output>/trace.json, which Perfetto and chrome://tracing also open): per run, the communication "
+      "not hidden behind the same rank's compute, the rank the median iteration waited for, and the "
+      "slowest rank in each phase.",
+      {{"json", "FILE", "also write the analysis as JSON (a file is replaced atomically; - prints it)", ""}});
   options.with_positional("DIR", "a results directory with trace.json, or a trace file");
   if (!options.parse(args)) return 0;
   std::string path = options.positional();

@@ -191,8 +191,8 @@ nlohmann::json timeline_json(const std::vector<RunTimeline>& runs) {
   for (const RunTimeline& run : runs) {
     nlohmann::json slowest = nlohmann::json::array();
     for (const PhaseLeader& p : run.slowest)
-      slowest.push_back({{"phase", p.phase}, {"rank", p.rank}, {"median_ms", p.median_ms},
-                         {"all_ranks_median_ms", p.all_ranks_ms}});
+      slowest.push_back(
+          {{"phase", p.phase}, {"rank", p.rank}, {"median_ms", p.median_ms}, {"all_ranks_median_ms", p.all_ranks_ms}});
     out.push_back({{"title", run.title},
                    {"ranks", run.ranks},
                    {"iterations", run.iterations},

@@ -12,23 +12,23 @@ namespace syncbed::experiments {
 
 struct PhaseLeader {
   std::string phase;
-  int rank = 0;              // the rank with the longest median time in this phase
-  double median_ms = 0;      // its median per iteration
-  double all_ranks_ms = 0;   // the median over every rank's medians
+  int rank = 0;             // the rank with the longest median time in this phase
+  double median_ms = 0;     // its median per iteration
+  double all_ranks_ms = 0;  // the median over every rank's medians
 };
 
 struct RunTimeline {
   std::string title;
   int ranks = 0;
-  int iterations = 0;                    // iterations every rank recorded
-  std::vector<double> exposed_ms;        // per iteration: communication not under compute, mean over ranks
-  double exposed_total_ms = 0;           // their sum
-  double communication_total_ms = 0;     // the same for all communication, hidden or not
-  long median_iteration = 0;             // the iteration of median length (first compute start to last sync end)
+  int iterations = 0;                 // iterations every rank recorded
+  std::vector<double> exposed_ms;     // per iteration: communication not under compute, mean over ranks
+  double exposed_total_ms = 0;        // their sum
+  double communication_total_ms = 0;  // the same for all communication, hidden or not
+  long median_iteration = 0;          // the iteration of median length (first compute start to last sync end)
   double median_iteration_ms = 0;
-  int waited_for_rank = 0;               // in it, the rank whose compute ended last
-  double waited_ms = 0;                  // how long after the first rank's its compute ended
-  std::vector<PhaseLeader> slowest;      // per phase
+  int waited_for_rank = 0;           // in it, the rank whose compute ended last
+  double waited_ms = 0;              // how long after the first rank's its compute ended
+  std::vector<PhaseLeader> slowest;  // per phase
 };
 
 // Throws std::invalid_argument if `trace` is not a merged syncbed trace.

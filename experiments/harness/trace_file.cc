@@ -14,18 +14,19 @@ std::string rank_trace_path(const std::string& run_dir, int rank) {
 }
 
 void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& offset) {
-  const nlohmann::json file{
-      {"rank", rank},
-      {"offset_ns", offset.offset_ns},
-      {"offset_error_ns", offset.error_ns},
-      {"events", trace::chrome_events(trace::events(), trace::thread_names(), rank, "rank " + std::to_string(rank),
-                                      offset.offset_ns)}};
+  const nlohmann::json file{{"rank", rank},
+                            {"offset_ns", offset.offset_ns},
+                            {"offset_error_ns", offset.error_ns},
+                            {"events", trace::chrome_events(trace::events(), trace::thread_names(), rank,
+                                                            "rank " + std::to_string(rank), offset.offset_ns)}};
   write_file_atomically(rank_trace_path(run_dir, rank), file.dump() + "\n");
 }
 
 void merge_rank_traces(const std::string& run_dir, const std::string& title, int ranks, nlohmann::json& trace) {
   if (!trace.contains("traceEvents"))
-    trace = {{"traceEvents", nlohmann::json::array()}, {"displayTimeUnit", "ms"}, {"syncbed", {{"runs", nlohmann::json::array()}}}};
+    trace = {{"traceEvents", nlohmann::json::array()},
+             {"displayTimeUnit", "ms"},
+             {"syncbed", {{"runs", nlohmann::json::array()}}}};
   // Pids go on from the largest so far: runs never share a process row.
   int next_pid = 1;
   for (const auto& event : trace["traceEvents"]) next_pid = std::max(next_pid, event.value("pid", 0) + 1);
@@ -42,7 +43,9 @@ void merge_rank_traces(const std::string& run_dir, const std::string& title, int
         event["args"]["name"] = title + ": rank " + std::to_string(rank);
       trace["traceEvents"].push_back(std::move(event));
     }
-    offsets.push_back({{"rank", rank}, {"pid", pid}, {"offset_ns", file.at("offset_ns")},
+    offsets.push_back({{"rank", rank},
+                       {"pid", pid},
+                       {"offset_ns", file.at("offset_ns")},
                        {"offset_error_ns", file.at("offset_error_ns")}});
   }
   trace["syncbed"]["runs"].push_back({{"title", title}, {"ranks", offsets}});

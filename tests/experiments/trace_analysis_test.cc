@@ -9,8 +9,8 @@ namespace {
 using nlohmann::json;
 
 json event(int pid, const char* name, const char* category, double ts_us, double dur_us, long iteration) {
-  return {{"ph", "X"}, {"pid", pid},     {"tid", 0},
-          {"name", name}, {"cat", category}, {"ts", ts_us}, {"dur", dur_us}, {"args", {{"iteration", iteration}}}};
+  return {{"ph", "X"},       {"pid", pid},  {"tid", 0},      {"name", name},
+          {"cat", category}, {"ts", ts_us}, {"dur", dur_us}, {"args", {{"iteration", iteration}}}};
 }
 
 // Two ranks, three iterations of 1000 us each. Rank 1 computes 100 us longer than rank 0,
@@ -29,10 +29,11 @@ json two_ranks(bool overlap) {
       events.push_back(event(pid, "update", "sync", t + 850, 50, i));
     }
   }
-  return {{"traceEvents", events},
-          {"syncbed",
-           {{"runs", json::array({{{"title", "run 1 ring, 2 workers"},
-                                   {"ranks", json::array({{{"rank", 0}, {"pid", 1}}, {{"rank", 1}, {"pid", 2}}})}}})}}}};
+  return {
+      {"traceEvents", events},
+      {"syncbed",
+       {{"runs", json::array({{{"title", "run 1 ring, 2 workers"},
+                               {"ranks", json::array({{{"rank", 0}, {"pid", 1}}, {{"rank", 1}, {"pid", 2}}})}}})}}}};
 }
 
 TEST(TraceAnalysis, ExposedCommunicationIsWhatComputeDoesNotCover) {

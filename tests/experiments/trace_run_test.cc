@@ -22,8 +22,8 @@ struct Span {
 };
 
 TEST_F(TracedRun, EveryRankOfEveryRunIsOneProcessWithEachIterationsPhases) {
-  json config = tiny_config(json::parse(R"(["ring", "sharded", {"name": "ring", "overlap": true, "bucket_mb": 1}])"),
-                            {3});
+  json config =
+      tiny_config(json::parse(R"(["ring", "sharded", {"name": "ring", "overlap": true, "bucket_mb": 1}])"), {3});
   config["compute"] = {{"emulated_ms", 5}};
   config["trace"] = true;
   ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
@@ -73,7 +73,8 @@ TEST_F(TracedRun, EveryRankOfEveryRunIsOneProcessWithEachIterationsPhases) {
     // before the last rank's compute of it did (beyond the clocks' error).
     for (const auto& [iteration, ends] : sync_end)
       for (const auto& [pid, end] : ends)
-        EXPECT_GE(end + worst_error_us, last_compute_end[iteration]) << process_names[pid] << " iteration " << iteration;
+        EXPECT_GE(end + worst_error_us, last_compute_end[iteration])
+            << process_names[pid] << " iteration " << iteration;
   }
 }
 
@@ -90,8 +91,7 @@ TEST_F(TracedRun, TheAnalysisReadsTheMergedTimeline) {
   ASSERT_EQ(analysis.size(), 2u);
   // Without overlap nothing is hidden (but the rounding of a nanosecond clock to
   // microseconds); with it, some communication runs under compute.
-  EXPECT_NEAR(analysis[0]["exposed_total_ms"].get<double>(), analysis[0]["communication_total_ms"].get<double>(),
-              1e-3);
+  EXPECT_NEAR(analysis[0]["exposed_total_ms"].get<double>(), analysis[0]["communication_total_ms"].get<double>(), 1e-3);
   EXPECT_LT(analysis[1]["exposed_total_ms"].get<double>(), analysis[1]["communication_total_ms"].get<double>());
 }
 

@@ -162,6 +162,26 @@ TEST_F(ProcessFault, AStoppedWorkerIsNamedOnceTheDeadlinePasses) {
   kill(workers_[1].pid, SIGKILL);
 }
 
+// Before the deadline fails it, a wait on a stopped rank says what it is stuck on: every
+// survivor logs a stall (op timeout 4 s: after 0.4 s, and again every 0.4 s), and the
+// rank waiting on the stopped one names it.
+TEST_F(ProcessFault, AStoppedWorkerIsReportedAsAStallBeforeItIsDeclaredLost) {
+  start_job(3, "4000");
+  kill(workers_[1].pid, SIGSTOP);
+  expect_survivors_name(1, Clock::now(), 10s);
+  kill(workers_[1].pid, SIGKILL);
+  bool victim_named = false;
+  for (int r : {0, 2}) {
+    const std::string err = read_file(workers_[r].err_path);
+    const auto stall = err.find("stall: waiting ");
+    ASSERT_NE(stall, std::string::npos) << "rank " << r << " reported no stall:\n" << err;
+    EXPECT_LT(stall, err.find(": error: ")) << err;
+    victim_named = victim_named || err.find("to receive from rank 1: tag") != std::string::npos ||
+                   err.find("to send to rank 1: tag") != std::string::npos;
+  }
+  EXPECT_TRUE(victim_named) << read_file(workers_[0].err_path) << read_file(workers_[2].err_path);
+}
+
 // The requirement per strategy: a worker killed mid-step is named by every
 // survivor within 10 s.
 class StrategyFault : public ProcessFault, public ::testing::WithParamInterface<std::string> {};
