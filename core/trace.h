@@ -27,15 +27,28 @@ struct Event {
   long iteration = 0;
 };
 
+// One transport message as one rank saw it: posted by a thread, completed later.
+struct Message {
+  bool send = true;
+  int source = 0, destination = 0;  // ranks
+  std::uint64_t tag = 0, bytes = 0;
+  std::uint64_t sequence = 0;  // the n-th message from source to destination with this tag
+  int thread = 0;              // the posting thread
+  std::int64_t posted_ns = 0, completed_ns = 0;
+  long iteration = 0;
+};
+
 struct Limits {
   long keep_first = 50;
   long keep_last = 50;
+  bool messages = false;  // also every transport message (costs more: one record per message)
 };
 
 // Starts recording afresh (drops whatever was recorded), or stops.
 void enable(const Limits& limits);
 void disable();
 bool enabled();
+bool messages_enabled();
 
 // Events recorded from now on belong to this iteration (kept also with tracing off: the
 // transport's stall reports name it). -1 until one is set.
@@ -45,6 +58,9 @@ long current_iteration();
 void name_thread(const std::string& name);
 
 void record(const std::string& name, const char* category, Clock::time_point start, Clock::time_point end);
+
+// Fills in the calling thread and the current iteration; a no-op unless messages are on.
+void record_message(Message message);
 
 // Stopwatch::lap() that also records the lap as an event named `name`: for phases timed
 // by laps, so the timeline shows each real interval, not a sum.
@@ -70,12 +86,17 @@ class Scope {
 
 // Everything kept so far, in start order, and the threads' names by id.
 std::vector<Event> events();
+std::vector<Message> messages();
 std::vector<std::string> thread_names();
 
 // One process of a Chrome trace: metadata naming the process (pid) and its threads,
 // then the events, timestamps in microseconds shifted by `offset_ns` (this process's
-// clock minus the reference clock's).
+// clock minus the reference clock's). Each message becomes an async slice from post to
+// completion on its posting thread, and one end of a flow arrow from the send's post to
+// the receive's completion (flow id "source-destination-tag-sequence", so the two ranks'
+// halves meet).
 nlohmann::json chrome_events(const std::vector<Event>& events, const std::vector<std::string>& thread_names, int pid,
-                             const std::string& process_name, std::int64_t offset_ns);
+                             const std::string& process_name, std::int64_t offset_ns,
+                             const std::vector<Message>& messages = {});
 
 }  // namespace syncbed::trace

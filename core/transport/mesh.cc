@@ -3,9 +3,12 @@
 #include <condition_variable>
 #include <exception>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
+#include "core/trace.h"
 #include "core/transport/coordinator.h"
 #include "core/transport/tcp/asio.h"
 #include "core/transport/tcp/connection.h"
@@ -49,8 +52,20 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
     op->kind = kind;
     op->peer = peer;
     op->tag = tag;
+    if (trace::messages_enabled()) {
+      op->traced = true;
+      op->self = rank;
+      op->posted = Clock::now();
+      std::lock_guard lock(sequence_mutex);
+      op->sequence = sequences[{peer, tag, kind == Operation::Kind::kSend}]++;
+    }
     return op;
   }
+
+  // Per (peer, tag, direction): how many messages were posted, for traced messages'
+  // sequence numbers (the transport delivers each (source, tag) in order).
+  std::mutex sequence_mutex;
+  std::map<std::tuple<int, std::uint64_t, bool>, std::uint64_t> sequences;
 
   Request post(std::shared_ptr<Operation> op) {
     auto connection = peers[op->peer];

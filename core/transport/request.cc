@@ -19,6 +19,7 @@ void Operation::complete(std::optional<OperationError> error) {
     std::lock_guard lock(mutex_);
     if (done_) return;
     done_ = true;
+    if (traced) completed = Clock::now();
     error_ = std::move(error);
   }
   cv_.notify_all();
@@ -62,6 +63,23 @@ void Request::cancel_if_pending() noexcept {
 
 void Request::wait_for(std::chrono::milliseconds timeout) { wait_until(Clock::now() + timeout); }
 
+void Request::record_traced(const Operation& op) {
+  const bool send = op.kind == Operation::Kind::kSend;
+  const auto ns = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  };
+  trace::Message message;
+  message.send = send;
+  message.source = send ? op.self : op.peer;
+  message.destination = send ? op.peer : op.self;
+  message.tag = op.tag;
+  message.bytes = op.size();
+  message.sequence = op.sequence;
+  message.posted_ns = ns(op.posted);
+  message.completed_ns = ns(op.completed);
+  trace::record_message(message);
+}
+
 bool Request::wait_reporting_stalls(Clock::time_point deadline) {
   const auto start = Clock::now();
   for (auto report = start + stall_warn_; stall_warn_.count() > 0 && report < deadline; report += stall_warn_) {
@@ -87,6 +105,7 @@ void Request::wait_until(Clock::time_point deadline) {
     op_->wait_until(Clock::time_point::max());
   }
   if (auto error = op_->error()) throw TransportError(error->peer_rank, error->message);
+  if (op_->traced) record_traced(*op_);
 }
 
 }  // namespace syncbed::net

@@ -36,6 +36,12 @@ struct Operation {
   std::span<std::byte> recv_buffer;        // kRecv: where the payload lands
   std::span<const std::byte> send_buffer;  // kSend: what to send
   HeaderBytes header{};                    // kSend: encoded once, lives as long as the write
+  // With message tracing (core/trace.h): who posted it, when, its place among the
+  // messages of its (source, destination, tag), and when it completed.
+  bool traced = false;
+  int self = -1;
+  std::uint64_t sequence = 0;
+  Clock::time_point posted{}, completed{};
 
   std::string describe() const;
   std::size_t size() const { return kind == Kind::kSend ? send_buffer.size() : recv_buffer.size(); }
@@ -90,6 +96,7 @@ class Request {
 
  private:
   void cancel_if_pending() noexcept;
+  static void record_traced(const Operation& op);
   // Waits until the deadline, reporting a stall every stall_warn_; false on timeout.
   bool wait_reporting_stalls(Clock::time_point deadline);
 

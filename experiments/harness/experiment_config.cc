@@ -306,7 +306,12 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   if (config.output.empty()) root.required("output").fail("must not be empty");
   config.timeout_s = root.get_number("timeout_s", 1, 86'400, 120);
   config.checkpoint_every = root.get_int("checkpoint_every", 1, 1'000'000'000, 0);
-  config.trace = root.get_bool("trace", false);
+  if (const auto trace = root.optional("trace")) {
+    if (trace->json().is_string())
+      config.trace_messages = trace->as_choice({"phases", "messages"}) == "messages", config.trace = true;
+    else
+      config.trace = trace->as_bool();
+  }
   config.trace_keep = root.get_int("trace_keep", 1, 1'000'000, config.trace_keep);
   if (!config.trace && root.has("trace_keep")) root.required("trace_keep").fail("applies with \"trace\": true only");
   config.max_restarts = static_cast<int>(root.get_int("max_restarts", 0, 100, config.max_restarts));

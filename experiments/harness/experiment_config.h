@@ -86,10 +86,11 @@ struct ExperimentConfig {
   // checkpoint, up to max_restarts times. The task model recovers without checkpoints.
   long checkpoint_every = 0;
   int max_restarts = 3;
-  // Every rank records a timeline of its phases; the launcher merges them into
+  // "trace": true or "phases": every rank records a timeline of its phases; the launcher merges them into
   // <output>/trace.json (Chrome trace format). Each rank keeps the first and the last
   // trace_keep iterations of a run.
   bool trace = false;
+  bool trace_messages = false;  // "trace": "messages": every transport message too
   long trace_keep = 50;
   KillFault kill;
   StragglerFault straggler;

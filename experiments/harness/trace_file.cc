@@ -14,11 +14,12 @@ std::string rank_trace_path(const std::string& run_dir, int rank) {
 }
 
 void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& offset) {
-  const nlohmann::json file{{"rank", rank},
-                            {"offset_ns", offset.offset_ns},
-                            {"offset_error_ns", offset.error_ns},
-                            {"events", trace::chrome_events(trace::events(), trace::thread_names(), rank,
-                                                            "rank " + std::to_string(rank), offset.offset_ns)}};
+  const nlohmann::json file{
+      {"rank", rank},
+      {"offset_ns", offset.offset_ns},
+      {"offset_error_ns", offset.error_ns},
+      {"events", trace::chrome_events(trace::events(), trace::thread_names(), rank, "rank " + std::to_string(rank),
+                                      offset.offset_ns, trace::messages())}};
   write_file_atomically(rank_trace_path(run_dir, rank), file.dump() + "\n");
 }
 
@@ -37,8 +38,11 @@ void merge_rank_traces(const std::string& run_dir, const std::string& title, int
     if (!in) throw std::runtime_error("trace: rank " + std::to_string(rank) + " wrote no " + path);
     const nlohmann::json file = nlohmann::json::parse(in);
     const int pid = next_pid + rank;
+    const std::string run_prefix = "run" + std::to_string(trace["syncbed"]["runs"].size()) + ".";
     for (nlohmann::json event : file.at("events")) {
       event["pid"] = pid;
+      // Message ids (async slices, flow arrows) repeat from run to run: keep runs apart.
+      if (event.contains("id")) event["id"] = run_prefix + event["id"].get<std::string>();
       if (event["ph"] == "M" && event["name"] == "process_name")
         event["args"]["name"] = title + ": rank " + std::to_string(rank);
       trace["traceEvents"].push_back(std::move(event));

@@ -142,20 +142,9 @@ class WorkerRun {
   }
 
   void run() {
-    const bool traced = !options_.trace_dir.empty();
-    ClockOffset offset;
-    if (traced) {
-      offset = measure_clock_offset(mesh_);
-      trace::enable({config_.trace_keep, config_.trace_keep});
-      trace::name_thread(serves_only_ ? "server" : "main");
-    }
-    if (strategy_->serves_only()) {
-      serve();
-    } else {
-      train();
-      finish();
-    }
-    if (traced) write_rank_trace(options_.trace_dir, rank_, offset);
+    if (strategy_->serves_only()) return serve();
+    train();
+    finish();
   }
 
  private:
@@ -299,7 +288,17 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
                                 std::to_string(mesh.size()));
   models::set_compute_threads(options.threads > 0 ? options.threads : config.threads_for(run.workers));
   if (run.strategy.runs_tasks()) return run_task_worker(config, run, mesh, options);
+  const bool traced = !options.trace_dir.empty();
+  ClockOffset offset;
+  if (traced) {
+    offset = measure_clock_offset(mesh);
+    trace::enable({config.trace_keep, config.trace_keep, config.trace_messages});
+    trace::name_thread(mesh.rank() >= run.workers ? "server" : "main");
+  }
   WorkerRun(config, run, mesh, options).run();
+  // Written once the strategy is gone: its threads (a co-located server's) have finished
+  // recording too.
+  if (traced) write_rank_trace(options.trace_dir, mesh.rank(), offset);
 }
 
 }  // namespace syncbed::experiments

@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <latch>
+#include <map>
 #include <thread>
 
 #include "core/buffer.h"
+#include "core/trace.h"
 #include "tests/mesh_harness.h"
 
 namespace syncbed::net {
@@ -333,3 +335,34 @@ TEST(Mesh, DroppingAReceiveMidPayloadLeavesTheConnectionUsable) {
 
 }  // namespace
 }  // namespace syncbed::net
+
+// With message tracing on (core/trace.h), every completed send and receive is recorded
+// with its peer, tag, size and a sequence number the two sides agree on.
+TEST(MeshTrace, MessagesAreRecordedWithMatchingSequences) {
+  syncbed::trace::enable({50, 50, true});
+  syncbed::testing::run_ranks(2, [](syncbed::net::Mesh& mesh) {
+    std::vector<float> data(1000, 1.0f);
+    for (int i = 0; i < 3; ++i) {
+      if (mesh.rank() == 0)
+        mesh.send(1, 7, std::span<const float>(data)).wait();
+      else
+        mesh.recv(0, 7, std::span<float>(data)).wait();
+    }
+  });
+  const auto messages = syncbed::trace::messages();
+  syncbed::trace::disable();
+  ASSERT_EQ(messages.size(), 6u);
+  std::map<std::pair<bool, std::uint64_t>, int> seen;  // (send, sequence) -> count
+  for (const auto& m : messages) {
+    EXPECT_EQ(m.source, 0);
+    EXPECT_EQ(m.destination, 1);
+    EXPECT_EQ(m.tag, 7u);
+    EXPECT_EQ(m.bytes, 4000u);
+    EXPECT_LE(m.posted_ns, m.completed_ns);
+    ++seen[{m.send, m.sequence}];
+  }
+  for (std::uint64_t s = 0; s < 3; ++s) {
+    EXPECT_EQ((seen[{true, s}]), 1);
+    EXPECT_EQ((seen[{false, s}]), 1);
+  }
+}

@@ -21,15 +21,37 @@ struct Span {
   double begin_us, end_us;
 };
 
-TEST_F(TracedRun, EveryRankOfEveryRunIsOneProcessWithEachIterationsPhases) {
+TEST_F(TracedRun, EveryRankOfEveryRunIsOneProcessWithEachIterationsPhasesAndMessages) {
   json config =
-      tiny_config(json::parse(R"(["ring", "sharded", {"name": "ring", "overlap": true, "bucket_mb": 1}])"), {3});
+      tiny_config(json::parse(R"(["ring", "sharded", "ps", {"name": "ring", "overlap": true, "bucket_mb": 1}])"), {3});
   config["compute"] = {{"emulated_ms", 5}};
-  config["trace"] = true;
+  config["trace"] = "messages";
   ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
   const json trace = json::parse(read_text(dir_ / "out" / "trace.json"));
   const json& runs = trace.at("syncbed").at("runs");
-  ASSERT_EQ(runs.size(), 3u);
+  ASSERT_EQ(runs.size(), 4u);
+
+  // Every message's two halves meet: one flow start (the send's post) and one flow end
+  // (the receive's completion) per id, and no receive completes before its send was
+  // posted, beyond the clocks' error.
+  std::map<std::string, double> flow_start, flow_end;
+  for (const json& e : trace.at("traceEvents")) {
+    if (e.at("ph") == "s") {
+      EXPECT_TRUE(flow_start.emplace(e.at("id"), e.at("ts")).second) << e.dump();
+    } else if (e.at("ph") == "f") {
+      EXPECT_TRUE(flow_end.emplace(e.at("id"), e.at("ts")).second) << e.dump();
+    }
+  }
+  EXPECT_GT(flow_start.size(), 100u);
+  double worst_offset_error_us = 0;
+  for (const json& run : runs)
+    for (const json& rank : run.at("ranks"))
+      worst_offset_error_us = std::max(worst_offset_error_us, rank.at("offset_error_ns").get<double>() / 1e3);
+  for (const auto& [id, start] : flow_start) {
+    ASSERT_TRUE(flow_end.count(id)) << "no receive of message " << id;
+    EXPECT_GE(flow_end[id] + 2 * worst_offset_error_us, start) << "message " << id;
+  }
+  EXPECT_EQ(flow_end.size(), flow_start.size());
 
   std::map<int, std::string> process_names;
   std::map<int, std::set<std::string>> thread_names;
@@ -44,7 +66,7 @@ TEST_F(TracedRun, EveryRankOfEveryRunIsOneProcessWithEachIterationsPhases) {
     EXPECT_GE(dur, 0) << e.dump();
     phases[pid][e["args"]["iteration"].get<long>()][e.at("name")] = {ts, ts + dur};
   }
-  ASSERT_EQ(process_names.size(), 9u);  // 3 runs x 3 ranks
+  ASSERT_EQ(process_names.size(), 12u);  // 4 runs x 3 ranks
   for (std::size_t run = 0; run < runs.size(); ++run) {
     const json& ranks = runs[run].at("ranks");
     ASSERT_EQ(ranks.size(), 3u);
