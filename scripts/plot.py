@@ -18,7 +18,7 @@ Writes, as PNG and SVG next to the results:
              compute vs workers, one line per group size (only for execution "tasks" runs)
   simulated  `syncbed simulate`'s throughput vs workers (lines) with the measured runs and
              the config's reference values (markers), when simulated.jsonl exists
-  timeline   per traced run (trace.json, "trace": true), a Gantt chart of its median
+  timeline   per traced run (trace.json[.gz], "trace": true), a Gantt chart of its median
              iteration: one row per rank and thread, one bar per phase, on rank 0's clock
 Needs matplotlib (Debian: python3-matplotlib).
 """
@@ -264,14 +264,18 @@ def plot_scheduling(summaries, directory):
 
 
 def trace_runs(trace):
-    """Per run of a merged trace: its title, {pid: (rank, [X events])} and {(pid, tid): thread name}."""
+    """Per run of a merged trace: its title, {pid: (rank, [X events of timed iterations])} and
+    {(pid, tid): thread name}."""
     events, threads = {}, {}
     for e in trace["traceEvents"]:
         if e.get("ph") == "X":
             events.setdefault(e["pid"], []).append(e)
         elif e.get("ph") == "M" and e.get("name") == "thread_name":
             threads[(e["pid"], e["tid"])] = e["args"]["name"]
-    return [(run["title"], {r["pid"]: (r["rank"], events.get(r["pid"], [])) for r in run["ranks"]}, threads)
+    # Warm-up iterations are left out, as everywhere else.
+    return [(run["title"], {r["pid"]: (r["rank"], [e for e in events.get(r["pid"], [])
+                                                   if e["args"]["iteration"] >= run.get("warmup", 0)])
+                            for r in run["ranks"]}, threads)
             for run in trace["syncbed"]["runs"]]
 
 
@@ -290,8 +294,17 @@ def is_wrapper(name):
     return name == "sync" or name.startswith("bucket ")
 
 
+def trace_path(directory):
+    """The merged trace of a results directory (large ones are gzipped), or None."""
+    for name in ("trace.json", "trace.json.gz"):
+        if os.path.exists(os.path.join(directory, name)):
+            return os.path.join(directory, name)
+    return None
+
+
 def plot_timeline(directory):
-    with open(os.path.join(directory, "trace.json")) as f:
+    path = trace_path(directory)
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
         runs = [(title_text, ranks, threads, median_iteration(ranks))
                 for title_text, ranks, threads in trace_runs(json.load(f))]
     runs = [r for r in runs if r[3] is not None]
@@ -342,7 +355,7 @@ def main():
     plot_hit_rate(summaries, directory)
     plot_scheduling(summaries, directory)
     plot_convergence(summaries, directory)
-    if os.path.exists(os.path.join(directory, "trace.json")):
+    if trace_path(directory):
         plot_timeline(directory)
 
 

@@ -1,8 +1,6 @@
 // `syncbed trace`: what the merged timeline of a traced experiment ("trace": true) says:
 // exposed communication, whom the median iteration waited for, the slowest rank per phase.
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +8,7 @@
 #include "core/options.h"
 #include "experiments/cli/commands.h"
 #include "experiments/harness/trace_analysis.h"
+#include "experiments/harness/trace_file.h"
 
 namespace syncbed::cli {
 
@@ -21,19 +20,9 @@ int trace_command(const std::vector<std::string>& args) {
       "not hidden behind the same rank's compute, the rank the median iteration waited for, and the "
       "slowest rank in each phase.",
       {{"json", "FILE", "also write the analysis as JSON (a file is replaced atomically; - prints it)", ""}});
-  options.with_positional("DIR", "a results directory with trace.json, or a trace file");
+  options.with_positional("DIR", "a results directory with trace.json (or trace.json.gz), or a trace file");
   if (!options.parse(args)) return 0;
-  std::string path = options.positional();
-  if (std::filesystem::is_directory(path)) path += "/trace.json";
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument("cannot read " + path + " (run a config with \"trace\": true first)");
-  nlohmann::json trace;
-  try {
-    trace = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(path + " is not JSON: " + e.what());
-  }
-  const auto runs = experiments::analyze_trace(trace);
+  const auto runs = experiments::analyze_trace(experiments::read_merged_trace(options.positional()));
   if (!options.get("json").empty()) check_writable(options.get("json"));
   if (options.get("json") != "-") std::printf("%s", experiments::timeline_report(runs).c_str());
   if (!options.get("json").empty())

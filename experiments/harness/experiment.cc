@@ -262,20 +262,16 @@ class Sweep {
     return failed_run(facts, error, host_);
   }
 
-  // With "trace": the run's rank timelines join <output>/trace.json (a failed run's ranks
+  // With "trace": the run's rank timelines join <output>/trace.json[.gz] (a failed run's ranks
   // may have written none); without, a trace.json of an earlier sweep is not left beside
   // this one's results.
   void write_trace(const RunSpec& run, const std::string& dir, const std::string& error) {
-    const std::string path = config_.output + "/trace.json";
-    if (!config_.trace) {
-      fs::remove(path);
-      return;
-    }
+    if (!config_.trace) return remove_merged_trace(config_.output);
     // The task model's driver and executors record no timeline yet.
     if (!error.empty() || run.strategy.runs_tasks()) return;
     merge_rank_traces(dir, "run " + std::to_string(run.index) + " " + run.title(),
-                      run.workers + run.strategy.extra_ranks(), trace_);
-    write_file_atomically(path, trace_.dump() + "\n");
+                      run.workers + run.strategy.extra_ranks(), config_.warmup, trace_);
+    write_merged_trace(config_.output, trace_);
   }
 
   bool run_one(const RunSpec& run, SweepProgress& progress) {

@@ -94,11 +94,13 @@ RunTimeline analyze_run(const nlohmann::json& run, const std::map<int, RankItera
     ranks.push_back(found == by_pid.end() ? &kNone : &found->second);
   }
   out.ranks = static_cast<int>(ranks.size());
-  // Iterations every rank recorded.
+  // Timed iterations (not warm-up) every rank recorded.
+  const long warmup = run.value("warmup", 0L);
   std::vector<long> iterations;
   if (!ranks.empty())
     for (const auto& [i, events] : *ranks.front())
-      if (std::all_of(ranks.begin(), ranks.end(), [&](const RankIterations* r) { return r->count(i) > 0; }))
+      if (i >= warmup &&
+          std::all_of(ranks.begin(), ranks.end(), [&](const RankIterations* r) { return r->count(i) > 0; }))
         iterations.push_back(i);
   out.iterations = static_cast<int>(iterations.size());
   if (iterations.empty()) return out;

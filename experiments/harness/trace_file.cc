@@ -1,7 +1,14 @@
 #include "experiments/harness/trace_file.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 
 #include "core/atomic_file.h"
@@ -23,7 +30,8 @@ void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& o
   write_file_atomically(rank_trace_path(run_dir, rank), file.dump() + "\n");
 }
 
-void merge_rank_traces(const std::string& run_dir, const std::string& title, int ranks, nlohmann::json& trace) {
+void merge_rank_traces(const std::string& run_dir, const std::string& title, int ranks, long warmup,
+                       nlohmann::json& trace) {
   if (!trace.contains("traceEvents"))
     trace = {{"traceEvents", nlohmann::json::array()},
              {"displayTimeUnit", "ms"},
@@ -52,7 +60,77 @@ void merge_rank_traces(const std::string& run_dir, const std::string& title, int
                        {"offset_ns", file.at("offset_ns")},
                        {"offset_error_ns", file.at("offset_error_ns")}});
   }
-  trace["syncbed"]["runs"].push_back({{"title", title}, {"ranks", offsets}});
+  trace["syncbed"]["runs"].push_back({{"title", title}, {"warmup", warmup}, {"ranks", offsets}});
+}
+
+namespace {
+
+constexpr std::size_t kGzipFrom = 4u << 20;
+
+struct GzCloser {
+  void operator()(gzFile_s* file) const { gzclose(file); }
+};
+using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
+
+// A fresh temporary file (mkstemp: nothing already there is opened, not even a FIFO),
+// renamed over `path` once complete.
+void write_gzip_atomically(const std::string& path, const std::string& text) {
+  std::string temporary = path + ".XXXXXX";
+  const int fd = mkstemp(temporary.data());
+  if (fd < 0) throw std::runtime_error("trace: cannot create a temporary file next to " + path);
+  ::fchmod(fd, 0644);  // as the other results, not mkstemp's 0600
+  {
+    GzFile file(gzdopen(fd, "wb6"));
+    if (!file) {
+      ::close(fd);
+      throw std::runtime_error("trace: cannot write " + temporary);
+    }
+    if (gzwrite(file.get(), text.data(), static_cast<unsigned>(text.size())) != static_cast<int>(text.size()))
+      throw std::runtime_error("trace: writing " + temporary + " failed (disk full?)");
+    if (gzclose(file.release()) != Z_OK) throw std::runtime_error("trace: closing " + temporary + " failed");
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+}  // namespace
+
+void write_merged_trace(const std::string& output_dir, const nlohmann::json& trace) {
+  const std::string plain = output_dir + "/trace.json", gzipped = plain + ".gz";
+  const std::string text = trace.dump() + "\n";
+  if (text.size() >= kGzipFrom) {
+    write_gzip_atomically(gzipped, text);
+    std::filesystem::remove(plain);
+  } else {
+    write_file_atomically(plain, text);
+    std::filesystem::remove(gzipped);
+  }
+}
+
+void remove_merged_trace(const std::string& output_dir) {
+  std::filesystem::remove(output_dir + "/trace.json");
+  std::filesystem::remove(output_dir + "/trace.json.gz");
+}
+
+nlohmann::json read_merged_trace(const std::string& path) {
+  std::string file = path;
+  if (std::filesystem::is_directory(path)) {
+    file = path + "/trace.json";
+    if (!std::filesystem::exists(file)) file += ".gz";
+    if (!std::filesystem::exists(file))
+      throw std::invalid_argument(path + " has no trace.json (run a config with \"trace\": true first)");
+  }
+  GzFile in(gzopen(file.c_str(), "rb"));  // reads plain files as they are
+  if (!in) throw std::invalid_argument("cannot read " + file);
+  std::string text;
+  char chunk[1 << 16];
+  int got;
+  while ((got = gzread(in.get(), chunk, sizeof chunk)) > 0) text.append(chunk, static_cast<std::size_t>(got));
+  if (got < 0) throw std::invalid_argument("cannot read " + file + ": not a gzip or text file");
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(file + " is not JSON: " + e.what());
+  }
 }
 
 }  // namespace syncbed::experiments

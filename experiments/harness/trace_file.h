@@ -24,7 +24,18 @@ void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& o
 // Merges the rank files of one run into `trace` (a Chrome trace JSON object with
 // "traceEvents", created when empty): each rank becomes a process named
 // "<title>: rank r", with a pid unique across the runs merged so far; "syncbed.runs"
-// records each rank's clock offset and its error bound.
-void merge_rank_traces(const std::string& run_dir, const std::string& title, int ranks, nlohmann::json& trace);
+// records the run's warm-up iterations and each rank's clock offset and error bound.
+void merge_rank_traces(const std::string& run_dir, const std::string& title, int ranks, long warmup,
+                       nlohmann::json& trace);
+
+// The merged trace goes to <output>/trace.json, or gzipped to trace.json.gz from 4 MB on
+// (Perfetto and chrome://tracing open both); the other name is removed, so a results
+// directory holds one trace. Written to a temporary file first, then renamed.
+void write_merged_trace(const std::string& output_dir, const nlohmann::json& trace);
+// Removes <output>/trace.json and trace.json.gz.
+void remove_merged_trace(const std::string& output_dir);
+// Reads a merged trace: a file (plain or gzipped), or a results directory's trace.
+// Throws std::invalid_argument saying what is missing or malformed.
+nlohmann::json read_merged_trace(const std::string& path);
 
 }  // namespace syncbed::experiments

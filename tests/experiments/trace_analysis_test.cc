@@ -1,6 +1,10 @@
 // The analysis of a merged trace, on timelines whose answers are known by construction.
 #include "experiments/harness/trace_analysis.h"
 
+#include <filesystem>
+
+#include "experiments/harness/trace_file.h"
+
 #include <gtest/gtest.h>
 
 namespace syncbed::experiments {
@@ -72,6 +76,39 @@ TEST(TraceAnalysis, NamesTheSlowestRankOfEachPhase) {
   EXPECT_EQ(by_phase["allreduce"].rank, 0);
   EXPECT_NEAR(by_phase["allreduce"].median_ms, 0.25, 1e-9);
   EXPECT_NEAR(by_phase["allreduce"].all_ranks_ms, 0.2, 1e-9);
+}
+
+TEST(TraceAnalysis, LeavesOutWarmUpIterations) {
+  json trace = two_ranks(false);
+  trace["syncbed"]["runs"][0]["warmup"] = 1;
+  const RunTimeline run = analyze_trace(trace).at(0);
+  EXPECT_EQ(run.iterations, 2);
+  EXPECT_NEAR(run.exposed_total_ms, 0.5, 1e-9);
+}
+
+// A large trace is gzipped, a small one not; a results directory keeps one of them, and
+// both read back as they were written.
+TEST(MergedTrace, LargeTracesAreGzippedAndReadBack) {
+  char pattern[] = "/tmp/syncbed-trace-file-XXXXXX";
+  const std::filesystem::path dir = mkdtemp(pattern);
+  json large = two_ranks(true);
+  large["padding"] = std::string(5 << 20, 'x');
+  write_merged_trace(dir.string(), large);
+  EXPECT_TRUE(std::filesystem::exists(dir / "trace.json.gz"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "trace.json"));
+  EXPECT_LT(std::filesystem::file_size(dir / "trace.json.gz"), 1u << 20);
+  EXPECT_EQ(read_merged_trace(dir.string()), large);
+
+  const json small = two_ranks(false);
+  write_merged_trace(dir.string(), small);
+  EXPECT_TRUE(std::filesystem::exists(dir / "trace.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "trace.json.gz"));
+  EXPECT_EQ(read_merged_trace((dir / "trace.json").string()), small);
+  EXPECT_EQ(analyze_trace(read_merged_trace(dir.string())).at(0).iterations, 3);
+
+  remove_merged_trace(dir.string());
+  EXPECT_THROW(read_merged_trace(dir.string()), std::invalid_argument);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TraceAnalysis, RefusesWhatIsNotASyncbedTrace) {
