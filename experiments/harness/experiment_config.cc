@@ -307,10 +307,14 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   config.timeout_s = root.get_number("timeout_s", 1, 86'400, 120);
   config.checkpoint_every = root.get_int("checkpoint_every", 1, 1'000'000'000, 0);
   if (const auto trace = root.optional("trace")) {
-    if (trace->json().is_string())
-      config.trace_messages = trace->as_choice({"phases", "messages"}) == "messages", config.trace = true;
-    else
+    if (trace->json().is_string()) {
+      config.trace = true;
+      config.trace_messages = trace->as_choice({"phases", "messages"}) == "messages";
+    } else if (trace->json().is_boolean()) {
       config.trace = trace->as_bool();
+    } else {
+      trace->fail("must be true, false, \"phases\" or \"messages\", got " + trace->json().dump());
+    }
   }
   config.trace_keep = root.get_int("trace_keep", 1, 1'000'000, config.trace_keep);
   if (!config.trace && root.has("trace_keep")) root.required("trace_keep").fail("applies with \"trace\": true only");

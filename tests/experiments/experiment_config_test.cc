@@ -82,7 +82,7 @@ const Refusal kRefusals[] = {
     {"unknown key", [] { return edit(base(), [](json& j) { j["iteratons"] = 3; }); },
      "config: iteratons: unknown key (known: name, description, model, data, optimizer, strategies, workers, "
      "iterations, warmup, epochs, seed, threads, compute, network, output, timeout_s, checkpoint_every, "
-     "max_restarts, faults, simulate)"},
+     "max_restarts, faults, simulate, trace, trace_keep)"},
     {"name with a slash", [] { return edit(base(), [](json& j) { j["name"] = "a/b"; }); },
      "config: name: must be a plain file name (letters, digits, '.', '_', '-'), but has '/'"},
     {"name that climbs out of results/", [] { return edit(base(), [](json& j) { j["name"] = ".."; }); },
@@ -408,6 +408,14 @@ const Refusal kRefusals[] = {
      "config: timeout_s: must be between 1 and 86400, got 0"},
     {"checkpoints every zero iterations", [] { return edit(base(), [](json& j) { j["checkpoint_every"] = 0; }); },
      "config: checkpoint_every: must be between 1 and 1000000000, got 0"},
+    {"trace of an unknown level", [] { return edit(base(), [](json& j) { j["trace"] = "verbose"; }); },
+     "config: trace: must be one of phases, messages, got \"verbose\""},
+    {"trace as a number", [] { return edit(base(), [](json& j) { j["trace"] = 1; }); },
+     "config: trace: must be true, false, \"phases\" or \"messages\", got 1"},
+    {"trace_keep without trace", [] { return edit(base(), [](json& j) { j["trace_keep"] = 5; }); },
+     "config: trace_keep: applies with \"trace\": true only"},
+    {"trace_keep of none", [] { return edit(base(), [](json& j) { j["trace"] = true; j["trace_keep"] = 0; }); },
+     "config: trace_keep: must be between 1 and 1000000, got 0"},
     {"restarts without checkpoints", [] { return edit(base(), [](json& j) { j["max_restarts"] = 2; }); },
      "config: max_restarts: applies with \"checkpoint_every\" only: without checkpoints a run is not restarted"},
     {"negative restarts",
