@@ -414,7 +414,13 @@ const Refusal kRefusals[] = {
      "config: trace: must be true, false, \"phases\" or \"messages\", got 1"},
     {"trace_keep without trace", [] { return edit(base(), [](json& j) { j["trace_keep"] = 5; }); },
      "config: trace_keep: applies with \"trace\": true only"},
-    {"trace_keep of none", [] { return edit(base(), [](json& j) { j["trace"] = true; j["trace_keep"] = 0; }); },
+    {"trace_keep of none",
+     [] {
+       return edit(base(), [](json& j) {
+         j["trace"] = true;
+         j["trace_keep"] = 0;
+       });
+     },
      "config: trace_keep: must be between 1 and 1000000, got 0"},
     {"restarts without checkpoints", [] { return edit(base(), [](json& j) { j["max_restarts"] = 2; }); },
      "config: max_restarts: applies with \"checkpoint_every\" only: without checkpoints a run is not restarted"},
