@@ -49,6 +49,13 @@ double uncovered(const std::vector<Interval>& a, const std::vector<Interval>& b)
 
 using RankIterations = std::map<long, std::vector<Recorded>>;  // iteration -> events
 
+struct Send {
+  int peer = 0;
+  double bytes = 0;
+  long iteration = 0;
+  Interval span{0, 0};
+};
+
 std::vector<Interval> spans_of(const std::vector<Recorded>& events, const std::string& category) {
   std::vector<Interval> out;
   for (const Recorded& e : events)
@@ -84,7 +91,27 @@ std::vector<PhaseLeader> slowest_per_phase(const std::vector<const RankIteration
   return out;
 }
 
-RunTimeline analyze_run(const nlohmann::json& run, const std::map<int, RankIterations>& by_pid) {
+// Per destination of each rank's sends in the timed iterations: bytes and the bandwidth
+// they achieved while any send to that peer was in flight.
+std::vector<PeerTraffic> traffic_of(const std::vector<std::pair<int, const std::vector<Send>*>>& ranks, long warmup) {
+  std::vector<PeerTraffic> out;
+  for (const auto& [rank, sends] : ranks) {
+    std::map<int, std::pair<double, std::vector<Interval>>> to;  // peer -> bytes, spans
+    for (const Send& send : *sends)
+      if (send.iteration >= warmup) {
+        to[send.peer].first += send.bytes;
+        to[send.peer].second.push_back(send.span);
+      }
+    for (const auto& [peer, sent] : to) {
+      const double busy_s = length(merged(sent.second)) / 1e6;
+      out.push_back({rank, peer, sent.first / 1e6, busy_s > 0 ? sent.first / busy_s / 1e9 : 0});
+    }
+  }
+  return out;
+}
+
+RunTimeline analyze_run(const nlohmann::json& run, const std::map<int, RankIterations>& by_pid,
+                        const std::map<int, std::vector<Send>>& sends_by_pid) {
   RunTimeline out;
   out.title = run.at("title").get<std::string>();
   std::vector<const RankIterations*> ranks;
@@ -139,6 +166,13 @@ RunTimeline analyze_run(const nlohmann::json& run, const std::map<int, RankItera
   }
   out.waited_ms = latest > earliest ? (latest - earliest) / 1e3 : 0;
   out.slowest = slowest_per_phase(ranks, iterations);
+  static const std::vector<Send> kNoSends;
+  std::vector<std::pair<int, const std::vector<Send>*>> senders;
+  for (const auto& rank : run.at("ranks")) {
+    const auto found = sends_by_pid.find(rank.at("pid").get<int>());
+    senders.push_back({rank.at("rank").get<int>(), found == sends_by_pid.end() ? &kNoSends : &found->second});
+  }
+  out.traffic = traffic_of(senders, warmup);
   return out;
 }
 
@@ -148,14 +182,30 @@ std::vector<RunTimeline> analyze_trace(const nlohmann::json& trace) {
   if (!trace.is_object() || !trace.contains("traceEvents") || !trace.contains("syncbed"))
     throw std::invalid_argument("not a syncbed trace (a Chrome trace with \"traceEvents\" and \"syncbed\".runs)");
   std::map<int, RankIterations> by_pid;
+  std::map<int, std::vector<Send>> sends_by_pid;
+  std::map<std::string, Send> open_sends;  // async slice id -> its begin
   for (const auto& e : trace.at("traceEvents")) {
-    if (e.value("ph", "") != "X") continue;
-    const double ts = e.at("ts"), dur = e.at("dur");
-    by_pid[e.at("pid").get<int>()][e.at("args").at("iteration").get<long>()].push_back(
-        {e.at("name"), e.value("cat", ""), {ts, ts + dur}});
+    const std::string phase = e.value("ph", "");
+    if (phase == "X") {
+      const double ts = e.at("ts"), dur = e.at("dur");
+      by_pid[e.at("pid").get<int>()][e.at("args").at("iteration").get<long>()].push_back(
+          {e.at("name"), e.value("cat", ""), {ts, ts + dur}});
+    } else if (phase == "b" && e.value("name", "").rfind("send to ", 0) == 0) {
+      const auto& args = e.at("args");
+      open_sends[e.at("id").get<std::string>()] = {args.at("peer").get<int>(),
+                                                   args.at("bytes").get<double>(),
+                                                   args.at("iteration").get<long>(),
+                                                   {e.at("ts"), e.at("ts")}};
+    } else if (phase == "e") {
+      const auto found = open_sends.find(e.value("id", ""));
+      if (found == open_sends.end()) continue;
+      found->second.span.end = e.at("ts");
+      sends_by_pid[e.at("pid").get<int>()].push_back(found->second);
+      open_sends.erase(found);
+    }
   }
   std::vector<RunTimeline> runs;
-  for (const auto& run : trace.at("syncbed").at("runs")) runs.push_back(analyze_run(run, by_pid));
+  for (const auto& run : trace.at("syncbed").at("runs")) runs.push_back(analyze_run(run, by_pid, sends_by_pid));
   return runs;
 }
 
@@ -184,6 +234,15 @@ std::string timeline_report(const std::vector<RunTimeline>& runs) {
                     p.all_ranks_ms);
       out += line;
     }
+    if (!run.traffic.empty()) {
+      out += "  sent per pair over the timed iterations (MB, GB/s while sending to that peer):\n   ";
+      for (const PeerTraffic& t : run.traffic) {
+        std::snprintf(line, sizeof line, " %d->%d %.1f MB %.2f GB/s;", t.source, t.destination, t.megabytes,
+                      t.gbytes_per_s);
+        out += line;
+      }
+      out += "\n";
+    }
   }
   return out;
 }
@@ -195,7 +254,14 @@ nlohmann::json timeline_json(const std::vector<RunTimeline>& runs) {
     for (const PhaseLeader& p : run.slowest)
       slowest.push_back(
           {{"phase", p.phase}, {"rank", p.rank}, {"median_ms", p.median_ms}, {"all_ranks_median_ms", p.all_ranks_ms}});
+    nlohmann::json traffic = nlohmann::json::array();
+    for (const PeerTraffic& t : run.traffic)
+      traffic.push_back({{"source", t.source},
+                         {"destination", t.destination},
+                         {"megabytes", t.megabytes},
+                         {"gbytes_per_s", t.gbytes_per_s}});
     out.push_back({{"title", run.title},
+                   {"traffic", traffic},
                    {"ranks", run.ranks},
                    {"iterations", run.iterations},
                    {"exposed_ms", run.exposed_ms},

@@ -17,10 +17,17 @@ struct PhaseLeader {
   double all_ranks_ms = 0;  // the median over every rank's medians
 };
 
+// What one rank sent another over the timed iterations ("trace": "messages").
+struct PeerTraffic {
+  int source = 0, destination = 0;  // ranks
+  double megabytes = 0;             // 10^6 bytes
+  double gbytes_per_s = 0;          // the bytes over the time at least one send to that peer was in flight
+};
+
 struct RunTimeline {
   std::string title;
   int ranks = 0;
-  int iterations = 0;                 // iterations every rank recorded
+  int iterations = 0;                 // timed (not warm-up) iterations every rank recorded
   std::vector<double> exposed_ms;     // per iteration: communication not under compute, mean over ranks
   double exposed_total_ms = 0;        // their sum
   double communication_total_ms = 0;  // the same for all communication, hidden or not
@@ -29,6 +36,7 @@ struct RunTimeline {
   int waited_for_rank = 0;           // in it, the rank whose compute ended last
   double waited_ms = 0;              // how long after the first rank's its compute ended
   std::vector<PhaseLeader> slowest;  // per phase
+  std::vector<PeerTraffic> traffic;  // per (source, destination) that exchanged messages, if traced
 };
 
 // Throws std::invalid_argument if `trace` is not a merged syncbed trace.

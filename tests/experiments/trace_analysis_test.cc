@@ -86,6 +86,40 @@ TEST(TraceAnalysis, LeavesOutWarmUpIterations) {
   EXPECT_NEAR(run.exposed_total_ms, 0.5, 1e-9);
 }
 
+json send(int pid, const char* id, int peer, double bytes, long iteration, double begin_us, double end_us) {
+  const std::string name = "send to " + std::to_string(peer);
+  return json::array(
+      {{{"ph", "b"},
+        {"cat", "message"},
+        {"name", name},
+        {"id", id},
+        {"pid", pid},
+        {"tid", 0},
+        {"ts", begin_us},
+        {"args", {{"peer", peer}, {"bytes", bytes}, {"iteration", iteration}}}},
+       {{"ph", "e"}, {"cat", "message"}, {"name", name}, {"id", id}, {"pid", pid}, {"tid", 0}, {"ts", end_us}}});
+}
+
+// Bytes per pair, and bandwidth over the time a send to that peer was in flight (two
+// overlapping sends count their union once); warm-up sends are left out.
+TEST(TraceAnalysis, TrafficPerPairOverTheTimeItWasInFlight) {
+  json trace = two_ranks(false);
+  trace["syncbed"]["runs"][0]["warmup"] = 1;
+  for (const json& half : {send(1, "a", 1, 1e6, 1, 1000, 1100), send(1, "b", 1, 1e6, 1, 1050, 1150),
+                           send(1, "c", 1, 5e6, 0, 0, 10), send(2, "d", 0, 4e6, 2, 2000, 2400)})
+    for (const json& e : half) trace["traceEvents"].push_back(e);
+  const RunTimeline run = analyze_trace(trace).at(0);
+  ASSERT_EQ(run.traffic.size(), 2u);
+  EXPECT_EQ(run.traffic[0].source, 0);
+  EXPECT_EQ(run.traffic[0].destination, 1);
+  EXPECT_NEAR(run.traffic[0].megabytes, 2.0, 1e-9);
+  EXPECT_NEAR(run.traffic[0].gbytes_per_s, 2e6 / 150e-6 / 1e9, 1e-9);
+  EXPECT_EQ(run.traffic[1].source, 1);
+  EXPECT_NEAR(run.traffic[1].megabytes, 4.0, 1e-9);
+  EXPECT_NEAR(run.traffic[1].gbytes_per_s, 10.0, 1e-9);
+  EXPECT_NE(timeline_report({run}).find("0->1 2.0 MB 13.33 GB/s"), std::string::npos) << timeline_report({run});
+}
+
 // A large trace is gzipped, a small one not; a results directory keeps one of them, and
 // both read back as they were written.
 TEST(MergedTrace, LargeTracesAreGzippedAndReadBack) {
