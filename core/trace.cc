@@ -90,6 +90,14 @@ void set_iteration(long iteration) { recorder().iteration = iteration; }
 
 long current_iteration() { return recorder().iteration; }
 
+namespace {
+thread_local const char* thread_phase = "";
+}
+
+void set_phase(const char* phase) { thread_phase = phase; }
+
+const char* current_phase() { return thread_phase; }
+
 void name_thread(const std::string& name) {
   Recorder& r = recorder();
   std::lock_guard lock(r.mutex);

@@ -54,6 +54,10 @@ bool messages_enabled();
 // transport's stall reports name it). -1 until one is set.
 void set_iteration(long iteration);
 long current_iteration();
+// The phase the calling thread is in ("shuffle", "allreduce", ...; a string literal),
+// also kept with tracing off, so a stall report can say where it is stuck. "" until set.
+void set_phase(const char* phase);
+const char* current_phase();
 // Names the calling thread in the trace ("main", "communication", ...).
 void name_thread(const std::string& name);
 

@@ -46,6 +46,7 @@ Request& Request::operator=(Request&& other) noexcept {
     op_ = std::move(other.op_);
     on_abandon_ = std::move(other.on_abandon_);
     default_timeout_ = other.default_timeout_;
+    stall_warn_ = other.stall_warn_;
   }
   return *this;
 }
@@ -87,10 +88,11 @@ bool Request::wait_reporting_stalls(Clock::time_point deadline) {
     char waited[32];
     std::snprintf(waited, sizeof waited, "%.1f s", std::chrono::duration<double>(Clock::now() - start).count());
     const long iteration = trace::current_iteration();
+    const std::string phase = trace::current_phase();
     log_line("stall: " + (iteration >= 0 ? "iteration " + std::to_string(iteration) + ", " : std::string()) +
-             "waiting " + waited + " to " + (op_->kind == Operation::Kind::kSend ? "send to" : "receive from") +
-             " rank " + std::to_string(op_->peer) + ": " + describe_tag(op_->tag) + ", " + std::to_string(op_->size()) +
-             " bytes");
+             (phase.empty() ? std::string() : phase + ": ") + "waiting " + waited + " to " +
+             (op_->kind == Operation::Kind::kSend ? "send to" : "receive from") + " rank " + std::to_string(op_->peer) +
+             ": " + describe_tag(op_->tag) + ", " + std::to_string(op_->size()) + " bytes");
   }
   return op_->wait_until(deadline);
 }

@@ -211,14 +211,19 @@ KillFault parse_kill(const ConfigNode& kill, const ExperimentConfig& config) {
   fault.rank = static_cast<int>(kill.required("rank").as_int(0, 1023));
   fault.iteration = kill.get_int("iteration", 0, 1'000'000'000, 0);
   fault.job = static_cast<int>(kill.get_int("job", 1, 2, 1));
-  if (const auto how = kill.optional("how")) fault.as_error = how->as_choice({"signal", "error"}) == "error";
+  if (const auto how = kill.optional("how")) {
+    const std::string choice = how->as_choice({"signal", "error", "stop"});
+    fault.how = choice == "error"  ? KillFault::How::kError
+                : choice == "stop" ? KillFault::How::kStop
+                                   : KillFault::How::kSignal;
+  }
   for (const RunSpec& target : sweep(config)) {
     if (fault.run && target.index != fault.run) continue;
     std::string described = fault.run ? "run " : "every run: run ";
     described += std::to_string(target.index) + " (" + target.title() + ")";
     if (kill.optional("job") && !target.strategy.options.task_model.enabled)
       kill.required("job").fail("applies to execution \"tasks\" only; " + described + " has long-running workers");
-    if (fault.as_error && target.strategy.options.task_model.enabled)
+    if (fault.how == KillFault::How::kError && target.strategy.options.task_model.enabled)
       kill.required("how").fail("\"error\" applies to long-running workers only; " + described + " runs tasks");
     // With execution "tasks", rank N is the driver, and killing it is a test too.
     if (fault.rank >= target.workers + (target.strategy.options.task_model.enabled ? 1 : 0))

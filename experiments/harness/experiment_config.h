@@ -37,14 +37,16 @@ struct ComputeSpec {
   nlohmann::json emulation_json() const;
 };
 
-struct KillFault {  // test hook: a worker kills itself with SIGKILL
-  int run = 0;      // 1-based index in the sweep; 0 = every run
-  int rank = -1;    // -1 = none
+struct KillFault {  // test hook: a worker kills itself with SIGKILL (or fails, or freezes)
+  enum class How { kSignal, kError, kStop };
+  int run = 0;    // 1-based index in the sweep; 0 = every run
+  int rank = -1;  // -1 = none
   long iteration = 0;
   int job = 1;  // execution "tasks": during job 1 (forward-backward) or job 2 (parameter sync)
-  // true: the worker throws an ordinary error instead of dying by SIGKILL (long-running
-  // workers), to test that every other rank then names it as the root cause.
-  bool as_error = false;
+  // kError: the worker throws an ordinary error instead of dying by SIGKILL (long-running
+  // workers), to test that every other rank then names it as the root cause. kStop: it
+  // stops itself with SIGSTOP, like a hung machine, to test stall reports and deadlines.
+  How how = How::kSignal;
   bool kills(int run_index, int worker_rank) const { return worker_rank == rank && (run == 0 || run == run_index); }
 };
 

@@ -15,11 +15,13 @@
 #include <optional>
 #include <random>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include "core/log.h"
 #include "core/transport/coordinator.h"
 #include "core/transport/rendezvous.h"
+#include "experiments/harness/stall_summary.h"
 
 extern char** environ;
 
@@ -151,8 +153,9 @@ class StderrCapture {
     close(write_end_);
     write_end_ = -1;
   }
-  // Reads what is there without blocking.
-  void drain() {
+  // Reads what is there without blocking; each complete new line goes to `on_line`.
+  template <typename OnLine>
+  void drain(OnLine on_line) {
     char buffer[4096];
     for (ssize_t n; read_end_ >= 0 && (n = read(read_end_, buffer, sizeof buffer)) > 0;) {
       if (log_ >= 0 && write(log_, buffer, n) != n) {
@@ -161,8 +164,21 @@ class StderrCapture {
       }
       tail_.append(buffer, n);
       if (tail_.size() > kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
+      split_lines(std::string_view(buffer, n), on_line);
     }
   }
+  template <typename OnLine>
+  void split_lines(std::string_view bytes, OnLine& on_line) {
+    for (std::size_t newline; (newline = bytes.find('\n')) != std::string_view::npos;) {
+      partial_.append(bytes.substr(0, newline));
+      on_line(partial_);
+      partial_.clear();
+      bytes.remove_prefix(newline + 1);
+    }
+    partial_.append(bytes);
+    if (partial_.size() > kTailBytes) partial_.clear();  // no report is that long
+  }
+
   std::string last_line() const {
     const std::size_t end = tail_.find_last_not_of(" \t\r\n");
     if (end == std::string::npos) return "";
@@ -174,7 +190,7 @@ class StderrCapture {
  private:
   static constexpr std::size_t kTailBytes = 16384;
   int read_end_ = -1, write_end_ = -1, log_ = -1;
-  std::string tail_;
+  std::string tail_, partial_;
 };
 
 // One local job: its workers started, watched and reaped, stopped when one fails (or,
@@ -260,9 +276,12 @@ class LocalJob {
     ++running_;
   }
 
+  // Reads the workers' logs; their stall reports are summarized by the rank waited on.
   void drain_all() {
-    for (auto& capture : captures_)
-      if (capture) capture->drain();
+    const auto now = Clock::now();
+    for (int rank = 0; rank < options_.workers; ++rank)
+      if (captures_[rank]) captures_[rank]->drain([&](const std::string& line) { stalls_.add(rank, line, now); });
+    for (const std::string& line : stalls_.take(now)) log_line("launcher: " + line);
   }
 
   // A worker exited: record how; a failure (or the supervisor's end) starts the grace
@@ -329,6 +348,7 @@ class LocalJob {
   std::vector<pid_t> pids_;
   std::vector<std::unique_ptr<StderrCapture>> captures_;
   LaunchOutcome outcome_;
+  StallSummary stalls_;
   int running_ = 0;
   Clock::time_point launched_;
   std::optional<Clock::time_point> kill_at_;  // set once a worker failed or we were interrupted

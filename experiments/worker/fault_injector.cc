@@ -14,14 +14,19 @@ FaultInjector::FaultInjector(const ExperimentConfig& config, const RunSpec& run,
       slowdown_(config.straggler.slows(rank) ? config.straggler.slowdown : 1) {}
 
 void FaultInjector::die(const std::string& what) const {
-  log_line("fault injection: " + what);
+  if (kill_.how == KillFault::How::kStop) {
+    log_line("fault injection: stopping myself (SIGSTOP) instead of " + what);
+    raise(SIGSTOP);  // until the launcher kills us; a SIGCONT ends the process here
+  } else {
+    log_line("fault injection: " + what);
+  }
   raise(SIGKILL);
   std::abort();  // SIGKILL cannot be caught; this only satisfies [[noreturn]]
 }
 
 void FaultInjector::before_iteration(long iteration) const {
   if (!armed_ || iteration != kill_.iteration) return;
-  if (kill_.as_error)
+  if (kill_.how == KillFault::How::kError)
     throw std::runtime_error("fault injection: rank " + std::to_string(rank_) + " fails with an error at iteration " +
                              std::to_string(iteration));
   die("killing myself (rank " + std::to_string(rank_) + ") at iteration " + std::to_string(iteration));

@@ -17,8 +17,9 @@ class FaultInjector {
   // happened; the restart is the thing tested).
   FaultInjector(const ExperimentConfig& config, const RunSpec& run, int rank, int attempt = 1);
 
-  // A long-running worker, before computing `iteration`: dies by SIGKILL, or throws with
-  // faults.kill.how "error", when this is the rank and iteration to kill.
+  // A long-running worker, before computing `iteration`: dies by SIGKILL, throws with
+  // faults.kill.how "error", or freezes by SIGSTOP with "stop", when this is the rank
+  // and iteration to kill.
   void before_iteration(long iteration) const;
   // The task driver, after `iteration`.
   void after_driver_iteration(long iteration) const;

@@ -198,6 +198,34 @@ TEST(Mesh, AStalledPeerFailsTheWaitAndEveryOtherOperationOnIt) {
   });
 }
 
+// A Request kept in a container is often assigned, not constructed (sharded's receives
+// are): the assigned one must still report its stalls (it once lost its stall_warn).
+TEST(Mesh, AnAssignedRequestStillReportsItsStall) {
+  std::latch rank1_done(1);
+  run_ranks(
+      2,
+      [&](Mesh& mesh) {
+        if (mesh.rank() == 0) {
+          rank1_done.wait();  // alive but silent
+          return;
+        }
+        std::uint32_t value = 0;
+        std::vector<Request> receives(1);
+        receives[0] = mesh.recv(0, 5, std::span<std::uint32_t>(&value, 1));
+        ::testing::internal::CaptureStderr();
+        EXPECT_THROW(receives[0].wait_for(500ms), TransportError);
+        const std::string err = ::testing::internal::GetCapturedStderr();
+        EXPECT_NE(err.find("stall: waiting 0.1 s to receive from rank 0: tag ?/0.0.5, 4 bytes"), std::string::npos)
+            << err;
+        rank1_done.count_down();
+      },
+      [](int) {
+        MeshOptions options;
+        options.stall_warn = 100ms;
+        return options;
+      });
+}
+
 TEST(Mesh, APeerThatClosesFailsPendingRecvsPromptly) {
   run_ranks(3, [](Mesh& mesh) {
     if (mesh.rank() == 2) return;  // closes its mesh at once

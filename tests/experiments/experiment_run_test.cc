@@ -108,6 +108,25 @@ TEST_F(ExperimentRun, AKilledWorkerFailsItsRunAndTheSweepGoesOn) {
             std::string::npos);
 }
 
+// A frozen worker (SIGSTOP, like a hung machine): before the deadline fails the run, the
+// launcher prints one line naming it, the phase and the ranks that wait on it.
+TEST_F(ExperimentRun, AStoppedWorkerIsNamedByTheLauncherBeforeTheRunFails) {
+  json config = tiny({"sharded"}, {3});
+  config["timeout_s"] = 4;  // stall reports from 0.4 s, the peer declared lost after 2 s
+  config["faults"] = {{"kill", {{"rank", 1}, {"iteration", 3}, {"how", "stop"}}}};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(syncbed("run --no-plot " + write_config(config)), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
+  const std::string err = read_text(dir_ / "stderr");
+  const auto stall =
+      err.find("launcher: stall: iteration 3, shuffle: rank 1 has not sent tag strategy/1.0.0 to ranks 0, 2 for ");
+  EXPECT_NE(stall, std::string::npos) << err;
+  EXPECT_LT(stall, err.find("launcher: killing rank 1")) << err;
+  const auto summaries = read_jsonl(dir_ / "out" / "summary.jsonl");
+  ASSERT_EQ(summaries.size(), 1u);
+  EXPECT_EQ(summaries[0]["status"], "failed");
+}
+
 // With checkpoint_every, a run whose worker is killed restarts from the newest checkpoint
 // every rank wrote, and ends with the weights of a run without the failure, bitwise: every
 // rank's optimizer state (replicated, sharded, on co-located or separate servers) is

@@ -173,7 +173,7 @@ TEST_F(ProcessFault, AStoppedWorkerIsReportedAsAStallBeforeItIsDeclaredLost) {
   bool victim_named = false;
   for (int r : {0, 2}) {
     const std::string err = read_file(workers_[r].err_path);
-    const auto stall = err.find("stall: waiting ");
+    const auto stall = err.find("stall: waiting ");  // the demo names no iteration nor phase
     ASSERT_NE(stall, std::string::npos) << "rank " << r << " reported no stall:\n" << err;
     EXPECT_LT(stall, err.find(": error: ")) << err;
     victim_named = victim_named || err.find("to receive from rank 1: tag") != std::string::npos ||
