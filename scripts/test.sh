@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# As root the suite also runs syncbed under a real single-node Slurm (tests/slurm).
-if [ "$(id -u)" -eq 0 ]; then scripts/setup.sh slurmctld slurmd slurm-client munge; fi
+# As root the suite also runs syncbed under a real single-node Slurm (tests/slurm) and
+# draws a trace in headless Chromium (tests/trace).
+if [ "$(id -u)" -eq 0 ]; then scripts/setup.sh slurmctld slurmd slurm-client munge chromium fonts-liberation; fi
 
 start=$SECONDS
 # Style: every C++ file as .clang-format has it; a file that would change fails the suite.
