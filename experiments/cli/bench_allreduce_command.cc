@@ -3,6 +3,7 @@
 // iteration's time is the slowest rank's, and the median over iterations is reported.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -10,10 +11,13 @@
 #include "core/atomic_file.h"
 #include "core/buffer.h"
 #include "core/clock.h"
+#include "core/trace.h"
 #include "core/transport/tags.h"
 #include "experiments/bench/allreduce_report.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/worker_setup.h"
+#include "experiments/harness/trace_file.h"
+#include "experiments/worker/clock_offset.h"
 #include "experiments/worker/gather.h"
 #include "sync/registry.h"
 
@@ -50,6 +54,12 @@ std::vector<OptionSpec> bench_allreduce_options() {
       {"sizes", "LIST", "vector sizes in bytes, comma-separated (K, M, G suffixes)", "4K,64K,1M,4M,28M,128M"});
   specs.push_back({"iters", "K", "timed iterations per size, after one verified warm-up", "10"});
   specs.push_back({"json", "FILE", "also write the results as JSON (a file is replaced atomically; - prints it)", ""});
+  specs.push_back({"trace", "DIR",
+                   "record every rank's timeline (each strategy phase of every iteration; iteration 0 is the verified "
+                   "warm-up) to DIR/size-<bytes>/trace-rank-<r>.json; with --workers merged into DIR/trace.json "
+                   "(`syncbed trace DIR` analyzes it), else by `syncbed trace merge DIR`",
+                   ""});
+  specs.push_back({"trace-messages", "", "with --trace: also every transport message (send, receive, bytes)", ""});
   return specs;
 }
 
@@ -65,6 +75,42 @@ sync::SyncOptions strategy_options(const Options& options) {
   sync::check_parameter_sync(options.get("strategy"), choice, static_cast<int>(options.get_int("workers", 0, 1024)));
   return choice;
 }
+
+// Where --trace puts one size's rank files.
+std::string size_trace_dir(const std::string& trace_dir, std::size_t bytes) {
+  return trace_dir + "/size-" + std::to_string(bytes);
+}
+
+// With --trace, one size's timeline: recording starts afresh, and ends in this rank's file.
+class SizeTrace {
+ public:
+  SizeTrace(const Options& options, const experiments::ClockOffset& offset, net::Mesh& mesh, std::size_t bytes,
+            int world)
+      : dir_(options.get("trace").empty() ? "" : size_trace_dir(options.get("trace"), bytes)),
+        offset_(offset),
+        rank_(mesh.rank()),
+        ranks_(mesh.size()),
+        title_(options.get("strategy") + " " + std::to_string(bytes) + " B, " + std::to_string(world) + " workers") {
+    if (dir_.empty()) return;
+    std::filesystem::create_directories(dir_);
+    trace::enable({50, 50, options.has("trace-messages")});
+    trace::name_thread(rank_ >= world ? "server" : "main");
+  }
+  ~SizeTrace() { trace::disable(); }
+  SizeTrace(const SizeTrace&) = delete;
+  SizeTrace& operator=(const SizeTrace&) = delete;
+
+  // After the strategy is gone (a co-located server's thread has recorded its last).
+  void write() const {
+    if (!dir_.empty()) experiments::write_rank_trace(dir_, rank_, offset_, {title_, ranks_, 1});
+  }
+
+ private:
+  const std::string dir_;
+  const experiments::ClockOffset offset_;
+  const int rank_, ranks_;
+  const std::string title_;
+};
 
 // One size: a verified warm-up, `iters` timed sums; rank 0 gets the row (the median of
 // the slowest rank's times). A serving rank serves instead and gets nothing.
@@ -82,10 +128,11 @@ std::optional<experiments::AllreduceRow> measure(net::Mesh& mesh, const std::str
   std::size_t wrong_here = 0;
   for (int it = -1; it < iters; ++it) {
     experiments::fill_allreduce_input(mesh.rank(), vector);
+    trace::set_iteration(it + 1);
     sync::PhaseTimes phases;
     Stopwatch watch;
     sync->allreduce_sum(vector, phases);
-    const double elapsed = watch.lap();
+    const double elapsed = trace::lap(watch, "sync", "sync");
     if (it >= 0) seconds.push_back(elapsed);
     if (it == -1 || it == iters - 1) wrong_here += experiments::count_wrong_sums(vector, world, tolerance);
   }
@@ -94,6 +141,14 @@ std::optional<experiments::AllreduceRow> measure(net::Mesh& mesh, const std::str
   if (mesh.rank() != 0) return std::nullopt;
   std::sort(slowest.begin(), slowest.end());
   return experiments::AllreduceRow{vector.size_bytes(), slowest[slowest.size() / 2], world, wrong_here};
+}
+
+// With --workers, the launcher merges every size's rank files into DIR/trace.json.
+void merge_size_traces(const std::string& trace_dir, const std::vector<std::size_t>& sizes) {
+  nlohmann::json trace;
+  for (const auto size : sizes) experiments::merge_rank_traces(size_trace_dir(trace_dir, size), trace);
+  experiments::write_merged_trace(trace_dir, trace);
+  std::printf("# timeline of every rank in %s (syncbed trace %s)\n", trace_dir.c_str(), trace_dir.c_str());
 }
 
 nlohmann::json row_json(const experiments::AllreduceRow& row) {
@@ -120,13 +175,21 @@ int bench_allreduce_command(const std::vector<std::string>& args) {
   const sync::SyncOptions choice = strategy_options(options);
   const std::string strategy = options.get("strategy");
   if (!options.get("json").empty()) check_writable(options.get("json"));
+  if (options.has("trace-messages") && options.get("trace").empty())
+    throw std::invalid_argument("bench-allreduce: --trace-messages needs --trace DIR");
+  if (!options.get("trace").empty()) std::filesystem::create_directories(options.get("trace"));
   // The vector and the strategy's buffers for it: at least twice the largest size.
   const int extra_ranks = sync::extra_ranks(choice);
   const std::size_t largest = *std::max_element(sizes.begin(), sizes.end());
   check_memory(options, 2 * largest, extra_ranks);
-  if (auto code = launch_if_requested(options, extra_ranks)) return *code;
+  if (auto code = launch_if_requested(options, extra_ranks)) {
+    if (*code == 0 && !options.get("trace").empty()) merge_size_traces(options.get("trace"), sizes);
+    return *code;
+  }
 
   auto mesh = connect_worker(options);
+  const auto offset =
+      options.get("trace").empty() ? experiments::ClockOffset{} : experiments::measure_clock_offset(*mesh);
   AlignedBuffer<float> data(largest / sizeof(float));
   const bool lead = mesh->rank() == 0;
   const int world = mesh->size() - extra_ranks;  // workers
@@ -139,7 +202,9 @@ int bench_allreduce_command(const std::vector<std::string>& args) {
   nlohmann::json rows = nlohmann::json::array();
   std::size_t wrong = 0;
   for (const auto size : sizes) {
+    SizeTrace trace(options, offset, *mesh, size, world);
     const auto row = measure(*mesh, strategy, choice, data.span().first(size / sizeof(float)), world, iters, wrong);
+    trace.write();
     if (!row) continue;
     experiments::print_allreduce_row(*row);
     rows.push_back(row_json(*row));

@@ -52,8 +52,9 @@ int worker_command(const std::vector<std::string>& args) {
   specs.push_back(
       {"attempt", "A", "with --run: which attempt of the run this is (fault injection fires in the first)", "1"});
   specs.push_back({"trace-dir", "DIR",
-                   "with --run and the config's \"trace\": every rank writes its timeline here "
-                   "(trace-rank-<r>.json, on rank 0's clock)",
+                   "with the config's \"trace\": every rank writes its timeline here (trace-rank-<r>.json, on rank "
+                   "0's clock; without --run in run-K/ per run, merged by rank 0 into the results when it sees every "
+                   "rank's file, else by `syncbed trace merge`)",
                    ""});
   Options options("worker",
                   "Be one rank of an experiment. Under Slurm (`srun syncbed worker CONFIG`) or in a Kubernetes "
@@ -68,7 +69,7 @@ int worker_command(const std::vector<std::string>& args) {
   if (options.get("run").empty()) {
     if (auto code = launch_if_requested(options, 0)) return *code;
     auto mesh = connect_worker(options);
-    return telling_peers(*mesh, [&] { return experiments::run_multi_host(config, *mesh); });
+    return telling_peers(*mesh, [&] { return experiments::run_multi_host(config, *mesh, options.get("trace-dir")); });
   }
   const auto runs = experiments::sweep(config);
   const int index = static_cast<int>(options.get_int("run", 1, static_cast<long long>(runs.size())));

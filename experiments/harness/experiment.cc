@@ -269,8 +269,7 @@ class Sweep {
     if (!config_.trace) return remove_merged_trace(config_.output);
     // The task model's driver and executors record no timeline yet.
     if (!error.empty() || run.strategy.runs_tasks()) return;
-    merge_rank_traces(dir, "run " + std::to_string(run.index) + " " + run.title(),
-                      run.workers + run.strategy.extra_ranks(), config_.warmup, trace_);
+    merge_rank_traces(dir, trace_);
     write_merged_trace(config_.output, trace_);
   }
 

@@ -223,10 +223,14 @@ std::string timeline_report(const std::vector<RunTimeline>& runs) {
                   "iteration: median %.2f ms\n",
                   run.communication_total_ms, run.exposed_total_ms, 100 * hidden, median_of(run.exposed_ms));
     out += line;
-    std::snprintf(line, sizeof line,
-                  "  median iteration (%ld, %.1f ms) waited for rank %d, whose compute ended %.2f ms after the "
-                  "first rank's\n",
-                  run.median_iteration, run.median_iteration_ms, run.waited_for_rank, run.waited_ms);
+    if (run.waited_for_rank < 0)
+      std::snprintf(line, sizeof line, "  median iteration (%ld, %.1f ms); no compute traced\n", run.median_iteration,
+                    run.median_iteration_ms);
+    else
+      std::snprintf(line, sizeof line,
+                    "  median iteration (%ld, %.1f ms) waited for rank %d, whose compute ended %.2f ms after the "
+                    "first rank's\n",
+                    run.median_iteration, run.median_iteration_ms, run.waited_for_rank, run.waited_ms);
     out += line;
     out += "  slowest rank per phase (median ms per iteration; all ranks' median):\n";
     for (const PhaseLeader& p : run.slowest) {

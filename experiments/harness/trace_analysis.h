@@ -33,7 +33,7 @@ struct RunTimeline {
   double communication_total_ms = 0;  // the same for all communication, hidden or not
   long median_iteration = 0;          // the iteration of median length (first compute start to last sync end)
   double median_iteration_ms = 0;
-  int waited_for_rank = 0;           // in it, the rank whose compute ended last
+  int waited_for_rank = -1;          // in it, the rank whose compute ended last (-1: no compute traced)
   double waited_ms = 0;              // how long after the first rank's its compute ended
   std::vector<PhaseLeader> slowest;  // per phase
   std::vector<PeerTraffic> traffic;  // per (source, destination) that exchanged messages, if traced

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/trace.h"
@@ -20,18 +21,38 @@ std::string rank_trace_path(const std::string& run_dir, int rank) {
   return run_dir + "/trace-rank-" + std::to_string(rank) + ".json";
 }
 
-void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& offset) {
+void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& offset, const TracedRun& run) {
   const nlohmann::json file{
       {"rank", rank},
       {"offset_ns", offset.offset_ns},
       {"offset_error_ns", offset.error_ns},
+      {"title", run.title},
+      {"ranks", run.ranks},
+      {"warmup", run.warmup},
       {"events", trace::chrome_events(trace::events(), trace::thread_names(), rank, "rank " + std::to_string(rank),
                                       offset.offset_ns, trace::messages())}};
   write_file_atomically(rank_trace_path(run_dir, rank), file.dump() + "\n");
 }
 
-void merge_rank_traces(const std::string& run_dir, const std::string& title, int ranks, long warmup,
-                       nlohmann::json& trace) {
+namespace {
+
+nlohmann::json read_rank_trace(const std::string& run_dir, int rank) {
+  const std::string path = rank_trace_path(run_dir, rank);
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("trace: rank " + std::to_string(rank) + " wrote no " + path);
+  nlohmann::json file = nlohmann::json::parse(in, nullptr, false);
+  if (!file.is_object() || !file.contains("events") || !file.contains("ranks"))
+    throw std::runtime_error("trace: " + path + " is not a syncbed rank trace");
+  return file;
+}
+
+}  // namespace
+
+void merge_rank_traces(const std::string& run_dir, nlohmann::json& trace) {
+  const nlohmann::json first = read_rank_trace(run_dir, 0);
+  const std::string title = first.value("title", run_dir);
+  const int ranks = first.at("ranks").get<int>();
+  const long warmup = first.value("warmup", 0L);
   if (!trace.contains("traceEvents"))
     trace = {{"traceEvents", nlohmann::json::array()},
              {"displayTimeUnit", "ms"},
@@ -41,10 +62,7 @@ void merge_rank_traces(const std::string& run_dir, const std::string& title, int
   for (const auto& event : trace["traceEvents"]) next_pid = std::max(next_pid, event.value("pid", 0) + 1);
   nlohmann::json offsets = nlohmann::json::array();
   for (int rank = 0; rank < ranks; ++rank) {
-    const std::string path = rank_trace_path(run_dir, rank);
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("trace: rank " + std::to_string(rank) + " wrote no " + path);
-    const nlohmann::json file = nlohmann::json::parse(in);
+    const nlohmann::json file = rank == 0 ? first : read_rank_trace(run_dir, rank);
     const int pid = next_pid + rank;
     const std::string run_prefix = "run" + std::to_string(trace["syncbed"]["runs"].size()) + ".";
     for (nlohmann::json event : file.at("events")) {
@@ -61,6 +79,42 @@ void merge_rank_traces(const std::string& run_dir, const std::string& title, int
                        {"offset_error_ns", file.at("offset_error_ns")}});
   }
   trace["syncbed"]["runs"].push_back({{"title", title}, {"warmup", warmup}, {"ranks", offsets}});
+}
+
+namespace {
+
+// run-2 before run-10: names compared with their trailing numbers as numbers.
+bool natural_less(const std::string& a, const std::string& b) {
+  const auto split = [](const std::string& name) {
+    const std::size_t digits = name.find_last_not_of("0123456789") + 1;
+    const std::string number = name.substr(digits);
+    return std::make_pair(name.substr(0, digits), number.empty() || number.size() > 18 ? 0LL : std::stoll(number));
+  };
+  return split(a) < split(b);
+}
+
+bool is_run_dir(const std::filesystem::path& dir) { return std::filesystem::exists(rank_trace_path(dir, 0)); }
+
+}  // namespace
+
+nlohmann::json merge_trace_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw std::invalid_argument(dir + " is not a directory");
+  std::vector<std::string> runs;
+  if (is_run_dir(dir)) {
+    runs.push_back(dir);
+  } else {
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (entry.is_directory() && is_run_dir(entry.path())) runs.push_back(entry.path().string());
+    std::sort(runs.begin(), runs.end(), natural_less);
+  }
+  if (runs.empty())
+    throw std::invalid_argument(dir +
+                                " holds no trace-rank-0.json, nor does any directory in it (are every host's "
+                                "files copied there?)");
+  nlohmann::json trace;
+  for (const std::string& run : runs) merge_rank_traces(run, trace);
+  return trace;
 }
 
 namespace {

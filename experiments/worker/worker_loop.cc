@@ -300,7 +300,9 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   WorkerRun(config, run, mesh, options).run();
   // Written once the strategy is gone: its threads (a co-located server's) have finished
   // recording too.
-  if (traced) write_rank_trace(options.trace_dir, mesh.rank(), offset);
+  if (traced)
+    write_rank_trace(options.trace_dir, mesh.rank(), offset,
+                     {"run " + std::to_string(run.index) + " " + run.title(), mesh.size(), config.warmup});
 }
 
 }  // namespace syncbed::experiments

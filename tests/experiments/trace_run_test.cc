@@ -2,9 +2,11 @@
 // the launcher into one Chrome trace, checked for what a reader of the timeline relies on.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -139,6 +141,69 @@ TEST_F(TracedRun, WithoutTraceNoTraceOfAnEarlierSweepStays) {
   config.erase("trace");
   ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
   EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "trace.json"));
+}
+
+// Per process: iteration -> names of its complete events.
+std::map<int, std::map<long, std::set<std::string>>> phases_by_pid(const json& trace) {
+  std::map<int, std::map<long, std::set<std::string>>> phases;
+  for (const json& e : trace.at("traceEvents"))
+    if (e.at("ph") == "X") phases[e.at("pid")][e["args"]["iteration"].get<long>()].insert(e.at("name"));
+  return phases;
+}
+
+std::vector<std::string> titles(const json& trace) {
+  std::vector<std::string> out;
+  for (const json& run : trace.at("syncbed").at("runs")) out.push_back(run.at("title"));
+  return out;
+}
+
+TEST_F(TracedRun, BenchAllreduceTracesEverySizeOnEveryRank) {
+  ASSERT_EQ(syncbed("bench-allreduce --workers 3 --strategy sharded --sizes 64K,256K --iters 3 --trace bt "
+                    "--trace-messages"),
+            0)
+      << read_text(dir_ / "stderr");
+  const json trace = json::parse(read_text(dir_ / "bt" / "trace.json"));
+  EXPECT_EQ(titles(trace), (std::vector<std::string>{"sharded 65536 B, 3 workers", "sharded 262144 B, 3 workers"}));
+  const auto phases = phases_by_pid(trace);
+  ASSERT_EQ(phases.size(), 6u);  // 2 sizes x 3 ranks
+  for (const auto& [pid, iterations] : phases) {
+    ASSERT_EQ(iterations.size(), 4u) << "pid " << pid;  // the verified warm-up + 3
+    for (const auto& [iteration, names] : iterations)
+      for (const char* phase : {"sync", "shuffle", "broadcast"})
+        EXPECT_TRUE(names.count(phase)) << "pid " << pid << " iteration " << iteration << " has no " << phase;
+  }
+  ASSERT_EQ(syncbed("trace bt"), 0) << read_text(dir_ / "stderr");
+  EXPECT_NE(read_text(dir_ / "stdout").find("sharded 65536 B, 3 workers: 3 ranks, 3 iterations traced"),
+            std::string::npos)
+      << read_text(dir_ / "stdout");
+}
+
+// Workers an outside launcher starts (here `syncbed worker CONFIG --workers 3`, which runs
+// them as Slurm would) write their files under --trace-dir; rank 0 merges them when it
+// sees them all, and `syncbed trace merge` does the same from the files alone.
+TEST_F(TracedRun, OutsideLaunchedWorkersWriteRankFilesThatMerge) {
+  json config = tiny_config({"ring", "sharded"}, {3});
+  config["compute"] = {{"emulated_ms", 2}};
+  config["trace"] = true;
+  ASSERT_EQ(syncbed("worker " + write_config(config) + " --workers 3 --trace-dir ranks"), 0)
+      << read_text(dir_ / "stderr");
+  const json merged_by_rank0 = json::parse(read_text(dir_ / "out" / "trace.json"));
+  EXPECT_EQ(titles(merged_by_rank0), (std::vector<std::string>{"run 1 ring, 3 workers", "run 2 sharded, 3 workers"}));
+  EXPECT_EQ(phases_by_pid(merged_by_rank0).size(), 6u);
+
+  ASSERT_EQ(syncbed("trace merge ranks --out merged"), 0) << read_text(dir_ / "stderr");
+  const json merged = json::parse(read_text(dir_ / "merged" / "trace.json"));
+  EXPECT_EQ(merged.at("syncbed"), merged_by_rank0.at("syncbed"));
+  EXPECT_EQ(merged.at("traceEvents").size(), merged_by_rank0.at("traceEvents").size());
+
+  // A host's files not copied: the merge says which.
+  std::filesystem::remove(dir_ / "ranks" / "run-2" / "trace-rank-1.json");
+  EXPECT_NE(syncbed("trace merge ranks --out merged"), 0);
+  EXPECT_NE(read_text(dir_ / "stderr").find("rank 1 wrote no ranks/run-2/trace-rank-1.json"), std::string::npos)
+      << read_text(dir_ / "stderr");
+  EXPECT_NE(syncbed("trace merge out"), 0);  // no rank files there
+  EXPECT_NE(read_text(dir_ / "stderr").find("holds no trace-rank-0.json"), std::string::npos)
+      << read_text(dir_ / "stderr");
 }
 
 }  // namespace
