@@ -43,7 +43,7 @@ struct Bounded {
 // One recorder per process. Phase-level events are a few per iteration, so one mutex
 // costs nothing measurable; the flags keep the disabled path to one load.
 struct Recorder {
-  std::atomic<bool> on{false}, messages_on{false};
+  std::atomic<bool> on{false}, messages_on{false}, layers_on{false};
   std::atomic<long> iteration{-1};  // -1: none named yet
   std::mutex mutex;
   Limits limits;
@@ -78,13 +78,16 @@ void enable(const Limits& limits) {
   r.messages.clear();
   r.on = true;
   r.messages_on = limits.messages;
+  r.layers_on = limits.layers;
 }
 
-void disable() { recorder().on = recorder().messages_on = false; }
+void disable() { recorder().on = recorder().messages_on = recorder().layers_on = false; }
 
 bool enabled() { return recorder().on.load(std::memory_order_relaxed); }
 
 bool messages_enabled() { return recorder().messages_on.load(std::memory_order_relaxed); }
+
+bool layers_enabled() { return recorder().layers_on.load(std::memory_order_relaxed); }
 
 void set_iteration(long iteration) { recorder().iteration = iteration; }
 

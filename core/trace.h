@@ -42,6 +42,7 @@ struct Limits {
   long keep_first = 50;
   long keep_last = 50;
   bool messages = false;  // also every transport message (costs more: one record per message)
+  bool layers = false;    // also each model layer's part of the forward and backward pass (category "layer")
 };
 
 // Starts recording afresh (drops whatever was recorded), or stops.
@@ -49,6 +50,7 @@ void enable(const Limits& limits);
 void disable();
 bool enabled();
 bool messages_enabled();
+bool layers_enabled();
 
 // Events recorded from now on belong to this iteration (kept also with tracing off: the
 // transport's stall reports name it). -1 until one is set.

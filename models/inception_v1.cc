@@ -1,9 +1,11 @@
 #include "models/inception_v1.h"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "core/trace.h"
 #include "models/layers/conv2d.h"
 #include "models/layers/flatten.h"
 #include "models/layers/inception_module.h"
@@ -104,8 +106,10 @@ const memory& InceptionV1::run_forward(const ImageBatch& batch, bool training) {
 float InceptionV1::forward_backward(const ImageBatch& batch) { return forward_backward(batch, {}); }
 
 float InceptionV1::forward_backward(const ImageBatch& batch, const std::function<void(std::size_t)>& ready) {
+  std::optional<trace::Scope> pass(std::in_place, "forward", "model");
   const memory& logits = run_forward(batch, true);
   const float loss = static_cast<float>(loss_.forward_backward(logits, batch.labels));
+  pass.emplace("backward", "model");
   if (!ready) {
     body_.backward(loss_.diff_logits());
     return loss;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/trace.h"
 #include "models/gemm.h"
 #include "models/profile.h"
 
@@ -129,7 +130,9 @@ double Ncf::forward_backward(const InteractionBatch& batch) { return forward_bac
 
 double Ncf::forward_backward(const InteractionBatch& batch, const std::function<void(std::size_t)>& ready) {
   check_labels(batch);
+  std::optional<trace::Scope> pass(std::in_place, "forward", "model");
   forward(batch);
+  pass.emplace("backward", "model");
   std::optional<ProfileScope> scope(std::in_place, kClear, "embedding", Phase::kBackward);
   if (!touched_cleared_) clear_touched_rows();
   touched_cleared_ = false;

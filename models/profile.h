@@ -1,12 +1,14 @@
-// Per-layer time breakdown for `bench-model --profile`. Leaf layers time their own
-// primitives, so nothing is counted twice; when no profile is active a scope costs one
-// pointer check.
+// Per-layer time breakdown for `bench-model --profile`, and per-layer events on the
+// timeline ("trace": "layers"). Leaf layers time their own primitives, so nothing is
+// counted twice; with neither on a scope costs a pointer check and a relaxed load.
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <ostream>
 #include <string>
+
+#include "core/trace.h"
 
 namespace syncbed::models {
 
@@ -42,19 +44,22 @@ void set_active_profile(Profile* profile);
 class ProfileScope {
  public:
   ProfileScope(const std::string& layer, const char* kind, Phase phase)
-      : profile_(active_profile()), layer_(layer), kind_(kind), phase_(phase) {
-    if (profile_) start_ = std::chrono::steady_clock::now();
+      : profile_(active_profile()), traced_(trace::layers_enabled()), layer_(layer), kind_(kind), phase_(phase) {
+    if (profile_ || traced_) start_ = std::chrono::steady_clock::now();
   }
   ~ProfileScope() {
-    if (profile_)
-      profile_->add(layer_, kind_, phase_,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    if (!profile_ && !traced_) return;
+    const auto end = std::chrono::steady_clock::now();
+    if (profile_) profile_->add(layer_, kind_, phase_, std::chrono::duration<double>(end - start_).count());
+    // The pass is the "forward" or "backward" event the layer's event lies in.
+    if (traced_) trace::record(layer_, "layer", start_, end);
   }
   ProfileScope(const ProfileScope&) = delete;
   ProfileScope& operator=(const ProfileScope&) = delete;
 
  private:
   Profile* profile_;
+  bool traced_;
   const std::string& layer_;
   const char* kind_;
   Phase phase_;

@@ -268,7 +268,8 @@ def trace_runs(trace):
     {(pid, tid): thread name}."""
     events, threads = {}, {}
     for e in trace["traceEvents"]:
-        if e.get("ph") == "X":
+        # The passes and layers inside compute ("trace": "layers") are for Perfetto's zoom.
+        if e.get("ph") == "X" and e.get("cat") not in ("model", "layer"):
             events.setdefault(e["pid"], []).append(e)
         elif e.get("ph") == "M" and e.get("name") == "thread_name":
             threads[(e["pid"], e["tid"])] = e["args"]["name"]

@@ -314,11 +314,13 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   if (const auto trace = root.optional("trace")) {
     if (trace->json().is_string()) {
       config.trace = true;
-      config.trace_messages = trace->as_choice({"phases", "messages"}) == "messages";
+      const std::string level = trace->as_choice({"phases", "layers", "messages", "all"});
+      config.trace_messages = level == "messages" || level == "all";
+      config.trace_layers = level == "layers" || level == "all";
     } else if (trace->json().is_boolean()) {
       config.trace = trace->as_bool();
     } else {
-      trace->fail("must be true, false, \"phases\" or \"messages\", got " + trace->json().dump());
+      trace->fail("must be true, false, \"phases\", \"layers\", \"messages\" or \"all\", got " + trace->json().dump());
     }
   }
   config.trace_keep = root.get_int("trace_keep", 1, 1'000'000, config.trace_keep);

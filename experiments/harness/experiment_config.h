@@ -92,7 +92,8 @@ struct ExperimentConfig {
   // <output>/trace.json (Chrome trace format). Each rank keeps the first and the last
   // trace_keep iterations of a run.
   bool trace = false;
-  bool trace_messages = false;  // "trace": "messages": every transport message too
+  bool trace_messages = false;  // "trace": "messages" or "all": every transport message too
+  bool trace_layers = false;    // "trace": "layers" or "all": every model layer's forward and backward too
   long trace_keep = 50;
   KillFault kill;
   StragglerFault straggler;

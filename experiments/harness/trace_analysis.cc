@@ -71,7 +71,7 @@ std::vector<PhaseLeader> slowest_per_phase(const std::vector<const RankIteration
   for (const RankIterations* rank : ranks)
     for (long i : iterations)
       for (const Recorded& e : rank->at(i))
-        if (e.name != "sync" && e.name.rfind("bucket ", 0) != 0) names.insert(e.name);
+        if (e.name != "sync" && e.name.rfind("bucket ", 0) != 0 && e.category != "layer") names.insert(e.name);
   for (const std::string& name : names)
     for (const RankIterations* rank : ranks) {
       std::vector<double> per_iteration;

@@ -294,7 +294,7 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
   ClockOffset offset;
   if (traced) {
     offset = measure_clock_offset(mesh);
-    trace::enable({config.trace_keep, config.trace_keep, config.trace_messages});
+    trace::enable({config.trace_keep, config.trace_keep, config.trace_messages, config.trace_layers});
     trace::name_thread(mesh.rank() >= run.workers ? "server" : "main");
   }
   WorkerRun(config, run, mesh, options).run();

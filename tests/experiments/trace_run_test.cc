@@ -143,6 +143,49 @@ TEST_F(TracedRun, WithoutTraceNoTraceOfAnEarlierSweepStays) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "trace.json"));
 }
 
+// "trace": "layers": each rank's compute splits into its forward and backward pass, and
+// those into the model's layers, each inside its pass; the analysis lists the passes,
+// not the layers.
+TEST_F(TracedRun, LayersAreTracedInsideTheirPass) {
+  json config = tiny_config({"ring"}, {2});  // NCF, real compute
+  config["trace"] = "layers";
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const json trace = json::parse(read_text(dir_ / "out" / "trace.json"));
+  // pid -> iteration -> (category, name) -> span
+  std::map<int, std::map<long, std::multimap<std::pair<std::string, std::string>, Span>>> events;
+  for (const json& e : trace.at("traceEvents"))
+    if (e.at("ph") == "X")
+      events[e.at("pid")][e["args"]["iteration"].get<long>()].insert(
+          {{e.at("cat"), e.at("name")}, {e.at("ts"), e.at("ts").get<double>() + e.at("dur").get<double>()}});
+  ASSERT_EQ(events.size(), 2u);
+  for (const auto& [pid, iterations] : events)
+    for (const auto& [iteration, named] : iterations) {
+      SCOPED_TRACE("pid " + std::to_string(pid) + " iteration " + std::to_string(iteration));
+      const auto pass = [&](const char* name) { return named.find({"model", name}); };
+      ASSERT_NE(pass("forward"), named.end());
+      ASSERT_NE(pass("backward"), named.end());
+      const Span compute = named.find({"compute", "compute"})->second;
+      EXPECT_GE(pass("forward")->second.begin_us + 1, compute.begin_us);
+      EXPECT_LE(pass("forward")->second.end_us, pass("backward")->second.begin_us + 1);
+      EXPECT_LE(pass("backward")->second.end_us, compute.end_us + 1);
+      int layers = 0;
+      for (const auto& [key, span] : named) {
+        if (key.first != "layer") continue;
+        ++layers;
+        const bool in_forward =
+            span.begin_us + 1 >= pass("forward")->second.begin_us && span.end_us <= pass("forward")->second.end_us + 1;
+        const bool in_backward = span.begin_us + 1 >= pass("backward")->second.begin_us &&
+                                 span.end_us <= pass("backward")->second.end_us + 1;
+        EXPECT_TRUE(in_forward || in_backward) << key.second;
+      }
+      EXPECT_GE(layers, 5);  // NCF: gather, mlp, head forward; head, mlp, scatter backward
+    }
+  ASSERT_EQ(syncbed("trace out"), 0) << read_text(dir_ / "stderr");
+  const std::string report = read_text(dir_ / "stdout");
+  EXPECT_NE(report.find("    backward "), std::string::npos) << report;
+  EXPECT_EQ(report.find("embedding gather"), std::string::npos) << report;
+}
+
 // Per process: iteration -> names of its complete events.
 std::map<int, std::map<long, std::set<std::string>>> phases_by_pid(const json& trace) {
   std::map<int, std::map<long, std::set<std::string>>> phases;
