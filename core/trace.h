@@ -65,6 +65,11 @@ void name_thread(const std::string& name);
 
 void record(const std::string& name, const char* category, Clock::time_point start, Clock::time_point end);
 
+// A steady_now_ns() timestamp as the time point record() takes.
+inline Clock::time_point time_at(std::int64_t steady_ns) {
+  return Clock::time_point(std::chrono::nanoseconds(steady_ns));
+}
+
 // Fills in the calling thread and the current iteration; a no-op unless messages are on.
 void record_message(Message message);
 

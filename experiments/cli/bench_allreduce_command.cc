@@ -102,7 +102,8 @@ class SizeTrace {
 
   // After the strategy is gone (a co-located server's thread has recorded its last).
   void write() const {
-    if (!dir_.empty()) experiments::write_rank_trace(dir_, rank_, offset_, {title_, ranks_, 1});
+    if (!dir_.empty())
+      experiments::write_rank_trace(dir_, rank_, offset_, {title_, ranks_, 1}, "rank " + std::to_string(rank_));
   }
 
  private:

@@ -265,10 +265,9 @@ class Sweep {
   // With "trace": the run's rank timelines join <output>/trace.json[.gz] (a failed run's ranks
   // may have written none); without, a trace.json of an earlier sweep is not left beside
   // this one's results.
-  void write_trace(const RunSpec& run, const std::string& dir, const std::string& error) {
+  void write_trace(const std::string& dir, const std::string& error) {
     if (!config_.trace) return remove_merged_trace(config_.output);
-    // The task model's driver and executors record no timeline yet.
-    if (!error.empty() || run.strategy.runs_tasks()) return;
+    if (!error.empty()) return;
     merge_rank_traces(dir, trace_);
     write_merged_trace(config_.output, trace_);
   }
@@ -297,7 +296,7 @@ class Sweep {
     summaries_.push_back(summary);
     records_.insert(records_.end(), records.begin(), records.end());
     write_results(config_.output, config_.source, summaries_, records_);
-    write_trace(run, dir, error);
+    write_trace(dir, error);
     keep_logs(dir, config_.output, run.index);
     fs::remove_all(dir);
 

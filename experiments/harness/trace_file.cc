@@ -21,16 +21,16 @@ std::string rank_trace_path(const std::string& run_dir, int rank) {
   return run_dir + "/trace-rank-" + std::to_string(rank) + ".json";
 }
 
-void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& offset, const TracedRun& run) {
-  const nlohmann::json file{
-      {"rank", rank},
-      {"offset_ns", offset.offset_ns},
-      {"offset_error_ns", offset.error_ns},
-      {"title", run.title},
-      {"ranks", run.ranks},
-      {"warmup", run.warmup},
-      {"events", trace::chrome_events(trace::events(), trace::thread_names(), rank, "rank " + std::to_string(rank),
-                                      offset.offset_ns, trace::messages())}};
+void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& offset, const TracedRun& run,
+                      const std::string& process) {
+  const nlohmann::json file{{"rank", rank},
+                            {"offset_ns", offset.offset_ns},
+                            {"offset_error_ns", offset.error_ns},
+                            {"title", run.title},
+                            {"ranks", run.ranks},
+                            {"warmup", run.warmup},
+                            {"events", trace::chrome_events(trace::events(), trace::thread_names(), rank, process,
+                                                            offset.offset_ns, trace::messages())}};
   write_file_atomically(rank_trace_path(run_dir, rank), file.dump() + "\n");
 }
 
@@ -70,7 +70,7 @@ void merge_rank_traces(const std::string& run_dir, nlohmann::json& trace) {
       // Message ids (async slices, flow arrows) repeat from run to run: keep runs apart.
       if (event.contains("id")) event["id"] = run_prefix + event["id"].get<std::string>();
       if (event["ph"] == "M" && event["name"] == "process_name")
-        event["args"]["name"] = title + ": rank " + std::to_string(rank);
+        event["args"]["name"] = title + ": " + event["args"]["name"].get<std::string>();
       trace["traceEvents"].push_back(std::move(event));
     }
     offsets.push_back({{"rank", rank},

@@ -27,12 +27,13 @@ std::string rank_trace_path(const std::string& run_dir, int rank);
 
 // Writes this process's recorded events (atomically): {"rank", "offset_ns",
 // "offset_error_ns", "title", "ranks", "warmup", "events": [Chrome trace events, pid =
-// rank, on rank 0's clock]}.
-void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& offset, const TracedRun& run);
+// rank, on rank 0's clock]}; the process is named `process` ("rank 3", "driver").
+void write_rank_trace(const std::string& run_dir, int rank, const ClockOffset& offset, const TracedRun& run,
+                      const std::string& process);
 
 // Merges the rank files of one run into `trace` (a Chrome trace JSON object with
 // "traceEvents", created when empty): each rank becomes a process named
-// "<title>: rank r", with a pid unique across the runs merged so far; "syncbed.runs"
+// "<title>: <process>", with a pid unique across the runs merged so far; "syncbed.runs"
 // records the run's warm-up iterations and each rank's clock offset and error bound.
 // Throws naming the first rank file that is missing or not one.
 void merge_rank_traces(const std::string& run_dir, nlohmann::json& trace);

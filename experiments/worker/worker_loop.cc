@@ -289,20 +289,25 @@ void run_worker(const ExperimentConfig& config, const RunSpec& run, net::Mesh& m
                                 std::to_string(run.workers + run.strategy.extra_ranks()) + " ranks, the job has " +
                                 std::to_string(mesh.size()));
   models::set_compute_threads(options.threads > 0 ? options.threads : config.threads_for(run.workers));
-  if (run.strategy.runs_tasks()) return run_task_worker(config, run, mesh, options);
   const bool traced = !options.trace_dir.empty();
+  // The task model's rank N is its driver; a long-running run's ranks from N on are servers.
+  const bool extra_rank = mesh.rank() >= run.workers, tasks = run.strategy.runs_tasks();
   ClockOffset offset;
   if (traced) {
     offset = measure_clock_offset(mesh);
     trace::enable({config.trace_keep, config.trace_keep, config.trace_messages, config.trace_layers});
-    trace::name_thread(mesh.rank() >= run.workers ? "server" : "main");
+    trace::name_thread(tasks ? (extra_rank ? "driver" : "executor") : (extra_rank ? "server" : "main"));
   }
-  WorkerRun(config, run, mesh, options).run();
+  if (tasks)
+    run_task_worker(config, run, mesh, options);
+  else
+    WorkerRun(config, run, mesh, options).run();
   // Written once the strategy is gone: its threads (a co-located server's) have finished
   // recording too.
   if (traced)
     write_rank_trace(options.trace_dir, mesh.rank(), offset,
-                     {"run " + std::to_string(run.index) + " " + run.title(), mesh.size(), config.warmup});
+                     {"run " + std::to_string(run.index) + " " + run.title(), mesh.size(), config.warmup},
+                     tasks && extra_rank ? "driver" : "rank " + std::to_string(mesh.rank()));
 }
 
 }  // namespace syncbed::experiments

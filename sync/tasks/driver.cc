@@ -12,6 +12,7 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "sync/tasks/block_service.h"
 #include "sync/tasks/tags.h"
 
@@ -117,10 +118,12 @@ struct Driver::Progress {
     ++job.losses;
   }
   // A job can start once its round is out and the job before it has ended.
+  std::int64_t start_of(long job_index) {
+    return std::max(jobs[job_index].round_sent_ns, jobs[job_index - 1].last_end_ns);
+  }
   JobTiming timing(long job_index) {
     const Job& job = jobs[job_index];
-    const Job& before = jobs[job_index - 1];
-    const std::int64_t begin = std::max(job.round_sent_ns, before.last_end_ns);
+    const std::int64_t begin = start_of(job_index);
     JobTiming t;
     t.wall = seconds(job.last_arrival_ns - begin);
     t.start_latency = seconds(std::max<std::int64_t>(0, job.last_start_ns - begin));
@@ -130,6 +133,16 @@ struct Driver::Progress {
     t.compute = seconds(job.compute_ns);
     t.put = seconds(job.put_ns);
     return t;
+  }
+  // Iteration i's two jobs on the driver's timeline, from when each could start until
+  // its last report arrived.
+  void trace_jobs(long i) {
+    if (!trace::enabled()) return;
+    trace::set_iteration(i);
+    trace::record("job 1 forward-backward", "job", trace::time_at(start_of(2 * i + 1)),
+                  trace::time_at(jobs[2 * i + 1].last_arrival_ns));
+    trace::record("job 2 parameter-sync", "job", trace::time_at(start_of(2 * i + 2)),
+                  trace::time_at(jobs[2 * i + 2].last_arrival_ns));
   }
   IterationTiming iteration(long i) {
     IterationTiming t;
@@ -233,6 +246,13 @@ void Driver::start_round(RunState& state) {
       if (task.key.kind == TaskKind::kForwardBackward) task.time_limit_ns = state.threshold.limit_ns();
   const std::int64_t sent = steady_now_ns();
   send_round(round);
+  if (trace::enabled()) {  // in the round's first iteration
+    long first = LONG_MAX;
+    for (const auto& [executor, list] : round.tasks)
+      for (const auto& task : list) first = std::min(first, task.key.iteration);
+    trace::set_iteration(first);
+    trace::record("launch round", "job", trace::time_at(sent), trace::Clock::now());
+  }
   state.progress.sent(round, sent, seconds(steady_now_ns() - sent));
   ++stats_.rounds;
   stats_.tasks += static_cast<long>(round.size());
@@ -295,6 +315,7 @@ void Driver::handle_report(const ReportEvent& event, RunState& state) {
 void Driver::emit_iterations(std::int64_t now_ns, RunState& state,
                              const std::function<void(const IterationTiming&)>& on_iteration) {
   while (state.emitted < scheduler_.iterations_done()) {
+    state.progress.trace_jobs(state.emitted);
     IterationTiming timing = state.progress.iteration(state.emitted++);
     timing.discarded = timing.replicas < state.min_replicas;
     if (timing.discarded) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/trace.h"
 #include "sync/tasks/block_service.h"
 #include "sync/tasks/tags.h"
 
@@ -37,6 +38,30 @@ Executor::Executor(net::Mesh& mesh, const TaskRuntimeOptions& options, GradientS
     throw std::invalid_argument("task executors are ranks 0.." + std::to_string(options.executors - 1) +
                                 " of a job with one driver rank after them");
 }
+
+namespace {
+
+const char* kind_name(TaskKind kind) {
+  return kind == TaskKind::kInit ? "init" : kind == TaskKind::kForwardBackward ? "forward-backward" : "parameter-sync";
+}
+
+// A task and its parts on this executor's timeline: fetching blocks and putting them are
+// the task model's communication, forward-backward's compute its computation.
+void trace_task(const TaskReport& r) {
+  if (!trace::enabled()) return;
+  const bool computes = r.key.kind == TaskKind::kForwardBackward;
+  using trace::time_at;
+  trace::record(kind_name(r.key.kind), "task", time_at(r.start_ns), time_at(r.end_ns));
+  std::int64_t t = r.start_ns;
+  trace::record("fetch", "sync", time_at(t), time_at(t + r.fetch_ns));
+  t += r.fetch_ns;
+  const char* work = computes ? "compute" : r.key.kind == TaskKind::kInit ? "initialize" : "update";
+  trace::record(work, computes ? "compute" : "sync", time_at(t), time_at(t + r.compute_ns));
+  t += r.compute_ns;
+  trace::record("put", "sync", time_at(t), time_at(t + r.put_ns));
+}
+
+}  // namespace
 
 void Executor::report(const TaskReport& report) {
   const auto bytes = report.encode();
@@ -91,6 +116,7 @@ void Executor::run() {
         report(r);
         continue;
       }
+      trace::set_iteration(task.key.iteration);
       r.start_ns = steady_now_ns();
       try {
         if (options_.before_task) options_.before_task(task.key);
@@ -109,6 +135,7 @@ void Executor::run() {
         store_.refuse_waits("executor " + std::to_string(mesh_.rank()) + " gave up its round after " + failure);
       }
       r.end_ns = steady_now_ns();
+      if (r.status != TaskStatus::kFailed) trace_task(r);
       report(r);
     }
   }

@@ -186,6 +186,47 @@ TEST_F(TracedRun, LayersAreTracedInsideTheirPass) {
   EXPECT_EQ(report.find("embedding gather"), std::string::npos) << report;
 }
 
+// BigDL's execution model: the driver's two jobs per iteration, and on every executor each
+// task with its fetch, compute (or update) and put, inside the task.
+TEST_F(TracedRun, TheTaskModelTracesTheDriversJobsAndEveryTask) {
+  json config = tiny_config(json::parse(R"([{"name": "sharded", "execution": "tasks"}])"), {2});
+  config["compute"] = {{"emulated_ms", 5}};
+  config["trace"] = true;
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const json trace = json::parse(read_text(dir_ / "out" / "trace.json"));
+  std::map<int, std::string> process_names;
+  // pid -> iteration -> (name -> count)
+  std::map<int, std::map<long, std::map<std::string, int>>> counts;
+  for (const json& e : trace.at("traceEvents")) {
+    if (e.at("ph") == "M" && e.at("name") == "process_name") process_names[e.at("pid")] = e["args"]["name"];
+    if (e.at("ph") == "X") ++counts[e.at("pid")][e["args"]["iteration"].get<long>()][e.at("name")];
+  }
+  ASSERT_EQ(process_names.size(), 3u);  // 2 executors and the driver
+  EXPECT_EQ(process_names[3], "run 1 sharded-tasks, 2 workers: driver");
+  for (const auto& [pid, iterations] : counts) {
+    SCOPED_TRACE(process_names[pid]);
+    EXPECT_EQ(iterations.size(), 5u);  // warm-up + 4
+    for (long i = 0; i < 5; ++i) {
+      const auto& named = iterations.at(i);
+      if (process_names[pid].ends_with("driver")) {
+        EXPECT_EQ(named.at("job 1 forward-backward"), 1) << "iteration " << i;
+        EXPECT_EQ(named.at("job 2 parameter-sync"), 1) << "iteration " << i;
+        continue;
+      }
+      // Each executor ran one task of each job (its partition, its shard), no loss.
+      EXPECT_EQ(named.at("forward-backward"), 1) << "iteration " << i;
+      EXPECT_EQ(named.at("parameter-sync"), 1) << "iteration " << i;
+      EXPECT_EQ(named.at("compute"), 1) << "iteration " << i;
+      EXPECT_EQ(named.at("update"), 1) << "iteration " << i;
+      EXPECT_EQ(named.at("fetch"), named.at("put")) << "iteration " << i;
+    }
+  }
+  ASSERT_EQ(syncbed("trace out"), 0) << read_text(dir_ / "stderr");
+  EXPECT_NE(read_text(dir_ / "stdout").find("run 1 sharded-tasks, 2 workers: 3 ranks, 4 iterations traced"),
+            std::string::npos)
+      << read_text(dir_ / "stdout");
+}
+
 // Per process: iteration -> names of its complete events.
 std::map<int, std::map<long, std::set<std::string>>> phases_by_pid(const json& trace) {
   std::map<int, std::map<long, std::set<std::string>>> phases;
