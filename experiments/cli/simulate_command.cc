@@ -12,6 +12,7 @@
 #include "experiments/cli/commands.h"
 #include "experiments/harness/experiment.h"
 #include "experiments/harness/results.h"
+#include "experiments/sim/scheduler_profile.h"
 #include "experiments/sim/simulator.h"
 #include "experiments/workloads/emulated_workload.h"
 #include "experiments/workloads/registry.h"
@@ -52,6 +53,8 @@ ClusterModel cluster_model(const ExperimentConfig& config, const nlohmann::json&
   cluster.latency_s = config.network.delay_s + cluster.machine.message_us * 1e-6;
   cluster.shared_machine = config.network.kind == experiments::NetworkSpec::Kind::kNetns;
   cluster.driver_task_s = config.simulate.driver_task_ms * 1e-3;
+  cluster.scheduler = config.simulate.scheduler;
+  cluster.compute_items = config.model.batch;
   if (config.compute.mode == experiments::ComputeSpec::Mode::kEmulated) {
     cluster.compute_s = config.compute.emulated_ms * 1e-3;  // a sleep: no spread
     return cluster;
@@ -67,23 +70,65 @@ ClusterModel cluster_model(const ExperimentConfig& config, const nlohmann::json&
   return cluster;
 }
 
+// Items per worker and iteration: model.batch (weak scaling), or the global batch at N
+// split over the N workers (strong scaling).
+long items_per_worker(const ExperimentConfig& config, int n) {
+  return config.simulate.global_batch ? config.simulate.batch_at(n) / n : config.model.batch;
+}
+
+// The scheduler profile must have a curve for every task-model strategy's grouping.
+void check_scheduler(const ExperimentConfig& config) {
+  if (config.simulate.scheduler.empty()) return;
+  bool any = false;
+  for (const auto& strategy : config.strategies) {
+    if (!strategy.options.task_model.enabled) continue;
+    any = true;
+    try {
+      experiments::SchedulerProfile::named(config.simulate.scheduler, std::max(1, strategy.options.task_model.group));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("config: simulate.scheduler: " + strategy.label + ": " + e.what());
+    }
+  }
+  if (!any)
+    throw std::invalid_argument(
+        "config: simulate.scheduler: applies to strategies with \"execution\": \"tasks\"; the config has none");
+}
+
 // With an anchor, the compute time is the one that makes the first strategy's simulated
 // throughput at that N equal the reference's (the rest of the model is calibrated here).
 void apply_anchor(const ExperimentConfig& config, std::size_t parameters, ClusterModel& cluster) {
   const int n = config.simulate.anchor;
   if (n == 0) return;
   const double spread = cluster.compute_s > 0 ? cluster.compute_sd_s / cluster.compute_s : 0;
+  const long items = items_per_worker(config, n);
   ClusterModel probe = cluster;
   probe.compute_s = probe.compute_sd_s = 0;
-  const auto bare = experiments::simulate_run(probe, config.strategies[0], n, parameters, config.model.batch);
-  const double target_iteration = double(config.model.batch) * n / config.simulate.reference.at(n);
+  const auto bare = experiments::simulate_run(probe, config.strategies[0], n, parameters, items);
+  const double target_iteration = double(items) * n / config.simulate.reference.at(n);
   const double compute =
       (target_iteration - bare.sync_s - bare.driver_s) / (1 + experiments::expected_max_of_normals(n) * spread);
   if (compute <= 0)
     throw std::invalid_argument("config: simulate.anchor: the reference at N=" + std::to_string(n) +
                                 " is faster than synchronization alone allows");
-  cluster.compute_s = compute;
-  cluster.compute_sd_s = compute * spread;
+  // Solved for `items` per worker; the model keeps it per compute_items.
+  cluster.compute_s = compute * double(cluster.compute_items) / double(items);
+  cluster.compute_sd_s = cluster.compute_s * spread;
+}
+
+// What the scheduler costs, said once: which chart, and where it is extrapolated.
+void print_scheduler(const ExperimentConfig& config) {
+  if (config.simulate.scheduler.empty()) return;
+  for (int group : {1, 25, 100}) {
+    bool used = false;
+    for (const auto& s : config.strategies)
+      used = used || (s.options.task_model.enabled && std::max(1, s.options.task_model.group) == group);
+    if (!used) continue;
+    const auto profile = experiments::SchedulerProfile::named(config.simulate.scheduler, group);
+    std::printf("scheduler %s, per job:", profile.label().c_str());
+    for (int n : config.workers)
+      std::printf(" %d: %.1f ms%s", n, profile.job_seconds(n) * 1e3, profile.extrapolated(n) ? " (extrapolated)" : "");
+    std::printf("\n");
+  }
 }
 
 std::map<std::pair<std::string, int>, double> measured_throughputs(const std::string& dir) {
@@ -117,6 +162,7 @@ int simulate_command(const std::vector<std::string>& args) {
   const auto calibration = experiments::read_calibration(config, "simulate");
   experiments::resolve_compute(config);
   const std::size_t parameters = calibration.at("parameters").get<std::size_t>();
+  check_scheduler(config);
   ClusterModel cluster = cluster_model(config, calibration);
   cluster.releases = backward_releases(config, calibration);
   apply_anchor(config, parameters, cluster);
@@ -126,13 +172,19 @@ int simulate_command(const std::vector<std::string>& args) {
   std::printf("%s: %zu parameters, compute %.1f ms (sd %.1f), links %s, latency %.1f us, %s\n", config.name.c_str(),
               parameters, cluster.compute_s * 1e3, cluster.compute_sd_s * 1e3, config.network.rate.c_str(),
               cluster.latency_s * 1e6, cluster.shared_machine ? "hosts share this machine's cores" : "one host each");
-  std::printf("%-18s %5s %12s %9s %9s %9s %8s %12s %8s %12s %8s %8s\n", "strategy", "N", "sim items/s", "iter ms",
-              "sync ms", "exposed", "effic.", "measured", "diff", "reference", "ref eff", "eff diff");
+  if (config.simulate.global_batch)
+    std::printf("strong scaling: global batch %ld, rounded up per N to a multiple of N x %d cores\n",
+                config.simulate.global_batch, config.simulate.cores_per_node);
+  print_scheduler(config);
+  std::printf("%-18s %5s %7s %12s %9s %9s %9s %9s %8s %12s %8s %12s %8s %8s\n", "strategy", "N", "batch", "sim items/s",
+              "iter ms", "sync ms", "exposed", "sched ms", "effic.", "measured", "diff", "reference", "ref eff",
+              "eff diff");
   std::vector<nlohmann::json> rows;
   for (const auto& strategy : config.strategies) {
     double base = 0, reference_base = 0;
     for (int n : config.workers) {
-      const SimulatedRun run = experiments::simulate_run(cluster, strategy, n, parameters, config.model.batch);
+      const long items = items_per_worker(config, n);
+      const SimulatedRun run = experiments::simulate_run(cluster, strategy, n, parameters, items);
       if (base == 0) base = run.throughput / n;
       const double efficiency = run.throughput / n / base;
       nlohmann::json row{{"strategy", strategy.label},
@@ -143,6 +195,7 @@ int simulate_command(const std::vector<std::string>& args) {
                          {"sync_ms", run.sync_s * 1e3},
                          {"exposed_sync_ms", run.exposed_sync_s * 1e3},
                          {"driver_ms", run.driver_s * 1e3},
+                         {"global_batch", items * n},
                          {"efficiency", efficiency}};
       row["experiment"] = config.name;
       row["network"] = config.network.to_json();
@@ -169,10 +222,10 @@ int simulate_command(const std::vector<std::string>& args) {
         std::snprintf(pp, sizeof pp, "%+.1fpp", 100 * (sim_eff - ref_eff));
         eff_diff_text = pp;
       }
-      std::printf("%-18s %5d %12.1f %9.1f %9.1f %9.1f %7.1f%% %12s %8s %12s %8s %8s\n", strategy.label.c_str(), n,
-                  run.throughput, run.iteration_s * 1e3, run.sync_s * 1e3, run.exposed_sync_s * 1e3, 100 * efficiency,
-                  measured_text.c_str(), diff_text.c_str(), reference_text.c_str(), ref_eff_text.c_str(),
-                  eff_diff_text.c_str());
+      std::printf("%-18s %5d %7ld %12.1f %9.1f %9.1f %9.1f %9.1f %7.1f%% %12s %8s %12s %8s %8s\n",
+                  strategy.label.c_str(), n, items * n, run.throughput, run.iteration_s * 1e3, run.sync_s * 1e3,
+                  run.exposed_sync_s * 1e3, run.driver_s * 1e3, 100 * efficiency, measured_text.c_str(),
+                  diff_text.c_str(), reference_text.c_str(), ref_eff_text.c_str(), eff_diff_text.c_str());
       rows.push_back(std::move(row));
     }
   }

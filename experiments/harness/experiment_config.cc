@@ -131,7 +131,7 @@ ComputeSpec parse_compute(const ConfigNode& node) {
 
 SimulateSpec parse_simulate(const ConfigNode& node, const std::vector<int>& workers) {
   SimulateSpec spec;
-  node.expect_keys({"reference", "anchor", "driver_task_ms"});
+  node.expect_keys({"reference", "anchor", "driver_task_ms", "scheduler", "global_batch", "cores_per_node"});
   if (const auto reference = node.optional("reference")) {
     reference->expect_keys({"label", "throughput"});
     spec.reference_label = reference->get_string("label", "reference");
@@ -152,6 +152,9 @@ SimulateSpec parse_simulate(const ConfigNode& node, const std::vector<int>& work
       node.required("anchor").fail("must be one of the config's worker counts");
   }
   spec.driver_task_ms = node.get_number("driver_task_ms", 0, 10'000, 0);
+  if (const auto scheduler = node.optional("scheduler")) spec.scheduler = scheduler->as_choice({"spark-2017"});
+  spec.global_batch = node.get_int("global_batch", 0, 1'000'000'000, 0);
+  spec.cores_per_node = static_cast<int>(node.get_int("cores_per_node", 1, 4096, 1));
   return spec;
 }
 
@@ -197,6 +200,11 @@ std::string ExperimentConfig::hash() const {
 int ExperimentConfig::threads_for(int worker_count) const {
   if (threads > 0) return threads;
   return std::max(1, usable_cpus() / worker_count);
+}
+
+long SimulateSpec::batch_at(int workers) const {
+  const long step = long(workers) * cores_per_node;
+  return (global_batch + step - 1) / step * step;
 }
 
 std::string RunSpec::title() const {
@@ -306,7 +314,15 @@ ExperimentConfig parse_experiment_config(const nlohmann::json& json, const std::
   if (config.compute.emulated() && config.epochs > 0)
     root.required("compute").fail("emulated compute cannot train epochs with evaluation; use \"iterations\"");
   if (const auto network = root.optional("network")) config.network = parse_network(*network);
-  if (const auto simulate = root.optional("simulate")) config.simulate = parse_simulate(*simulate, config.workers);
+  if (const auto simulate = root.optional("simulate")) {
+    config.simulate = parse_simulate(*simulate, config.workers);
+    // BigDL's rule: one model replica per core, each with a whole share of the batch.
+    if (config.simulate.global_batch == 0 && config.model.batch % config.simulate.cores_per_node != 0)
+      simulate->required("cores_per_node")
+          .fail("model.batch " + std::to_string(config.model.batch) + " per worker is not a multiple of " +
+                std::to_string(config.simulate.cores_per_node) +
+                " cores (BigDL runs one replica per core); give simulate.global_batch for strong scaling");
+  }
   config.output = root.get_string("output", "results/" + config.name);
   if (config.output.empty()) root.required("output").fail("must not be empty");
   config.timeout_s = root.get_number("timeout_s", 1, 86'400, 120);

@@ -63,7 +63,17 @@ struct SimulateSpec {
   std::string reference_label;      // e.g. "BigDL paper, Fig. 7"
   std::map<int, double> reference;  // N -> throughput (items/s) to compare against
   int anchor = 0;                   // > 0: compute time chosen so the first strategy matches the reference at this N
-  double driver_task_ms = 0;        // per task, two jobs of N tasks per iteration (BigDL's driver)
+  double driver_task_ms = 0;        // a fit: per task, two jobs of N tasks per iteration (BigDL's driver)
+  // A published scheduler's cost per job for the task model's strategies, e.g. "spark-2017"
+  // (experiments/sim/scheduler_profile.h); empty: none.
+  std::string scheduler;
+  // Strong scaling: the global batch, split over the workers (rounded up per N to a
+  // multiple of N x cores_per_node, BigDL's rule: one replica per core). 0: weak scaling,
+  // model.batch per worker (which must then be a multiple of cores_per_node).
+  long global_batch = 0;
+  int cores_per_node = 1;
+  // The global batch at N workers.
+  long batch_at(int workers) const;
 };
 
 struct ExperimentConfig {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "experiments/sim/scheduler_profile.h"
 #include "sync/registry.h"
 
 namespace syncbed::experiments {
@@ -62,13 +63,23 @@ double released_at(const ClusterModel& cluster, std::size_t begin) {
   return 1.0;
 }
 
+// BigDL's iteration is two jobs: each costs the scheduler's time per job, with Drizzle's
+// grouping when the strategy groups iterations; long-running strategies schedule nothing.
+double scheduling_s(const ClusterModel& cluster, const StrategySpec& strategy, int workers) {
+  const auto& tasks = strategy.options.task_model;
+  if (!tasks.enabled) return 0;
+  if (cluster.scheduler.empty()) return 2.0 * workers * cluster.driver_task_s;
+  return 2.0 * SchedulerProfile::named(cluster.scheduler, std::max(1, tasks.group)).job_seconds(workers);
+}
+
 SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,
                           std::size_t parameters, long items_per_worker) {
   const bool bf16 = strategy.options.compression == sync::Compression::kBf16;
   SimulatedRun run;
   run.strategy = strategy.label;
   run.workers = workers;
-  run.compute_s = cluster.compute_s + expected_max_of_normals(workers) * cluster.compute_sd_s;
+  const double batch_scale = cluster.compute_items ? double(items_per_worker) / double(cluster.compute_items) : 1.0;
+  run.compute_s = (cluster.compute_s + expected_max_of_normals(workers) * cluster.compute_sd_s) * batch_scale;
   // Buckets one after another, each once released (without overlap: one, after compute).
   double done = 0;
   for (const ShardRange& bucket : sync::buckets(parameters, strategy.options.overlap)) {
@@ -84,7 +95,7 @@ SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strat
     run.sync_s += seconds;
   }
   run.exposed_sync_s = std::max(0.0, done - run.compute_s);
-  run.driver_s = 2.0 * workers * cluster.driver_task_s;
+  run.driver_s = scheduling_s(cluster, strategy, workers);
   run.iteration_s = run.compute_s + run.exposed_sync_s + run.driver_s;
   run.throughput = double(items_per_worker) * workers / run.iteration_s;
   return run;

@@ -26,9 +26,13 @@ struct ClusterModel {
   double latency_s = 0;         // one way per dependent message: link delay + the transport's own
   MachineProbe machine;
   bool shared_machine = false;  // netns: every host runs on this machine's cores
-  double compute_s = 0;         // mean per iteration and worker
+  double compute_s = 0;         // mean per iteration and worker, for compute_items items
   double compute_sd_s = 0;      // spread between hosts and iterations
-  double driver_task_s = 0;     // BigDL's driver: per task, two jobs of N tasks per iteration
+  long compute_items = 0;       // the batch compute_s is for, others scaling linearly (0: any)
+  double driver_task_s = 0;     // a fit: BigDL's driver per task, two jobs of N tasks per iteration
+  // The task model's scheduler (scheduler_profile.h, e.g. "spark-2017"): each of its
+  // two jobs per iteration costs the profile's time per job; empty: driver_task_s.
+  std::string scheduler;
   // When backward releases the gradients from `begin` on, as a fraction of compute time,
   // last layer first (release_schedule); empty: all at the end of compute.
   std::vector<std::pair<std::size_t, double>> releases;
@@ -40,7 +44,7 @@ struct SimulatedRun {
   double compute_s = 0;       // the slowest worker's, expected
   double sync_s = 0;          // communication, overlapped or not
   double exposed_sync_s = 0;  // the part past the end of compute
-  double driver_s = 0;
+  double driver_s = 0;        // the task model's scheduling, per iteration
   double iteration_s = 0;
   double throughput = 0;  // items per second
   std::map<std::string, double> phases_s;

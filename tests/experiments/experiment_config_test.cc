@@ -21,6 +21,7 @@ using syncbed::experiments::NetworkSpec;
 using syncbed::experiments::parse_duration_s;
 using syncbed::experiments::parse_experiment_config;
 using syncbed::experiments::parse_rate_bits;
+using syncbed::experiments::SimulateSpec;
 
 // The registry's names as error messages list them; the first three strategies always among them.
 std::string known_strategies() {
@@ -395,6 +396,17 @@ const Refusal kRefusals[] = {
             j["simulate"] = {{"reference", {{"throughput", {{"many", 5}}}}}};
           }); },
      "config: simulate.reference.throughput.many: the key must be a worker count like \"16\""},
+    {"simulate scheduler unknown",
+     [] { return edit(base(), [](json& j) {
+            j["simulate"] = {{"scheduler", "yarn"}};
+          }); },
+     "config: simulate.scheduler: must be one of spark-2017, got \"yarn\""},
+    {"simulate batch per worker not a whole number of replicas per core",
+     [] { return edit(base(), [](json& j) {
+            j["simulate"] = {{"cores_per_node", 3}};
+          }); },
+     "config: simulate.cores_per_node: model.batch 8 per worker is not a multiple of 3 cores (BigDL runs one "
+     "replica per core); give simulate.global_batch for strong scaling"},
     {"simulate anchor outside the sweep",
      [] {
        return edit(base(), [](json& j) {
@@ -774,6 +786,17 @@ TEST(ShippedConfigs, EveryOneLoads) {
     ++loaded;
   }
   EXPECT_GE(loaded, 10);
+}
+
+// BigDL's rule: one replica per core, so the global batch at N is a multiple of N x cores.
+TEST(SimulateSpec, TheGlobalBatchIsRoundedUpToWholeReplicasPerCore) {
+  SimulateSpec spec;
+  spec.global_batch = 9216;
+  spec.cores_per_node = 36;
+  EXPECT_EQ(spec.batch_at(16), 9216);
+  EXPECT_EQ(spec.batch_at(256), 9216);
+  EXPECT_EQ(spec.batch_at(96), 10368);
+  EXPECT_EQ(spec.batch_at(196), 14112);
 }
 
 }  // namespace

@@ -372,6 +372,28 @@ TEST_F(ExperimentRun, SimulatePredictsTheSweepNextToMeasuredRuns) {
   // Real hosts cannot be started from here.
   EXPECT_EQ(syncbed("run --no-plot " + path), 2);
   EXPECT_NE(read_text(dir_ / "stderr").find("\"hosts\" means real machines"), std::string::npos);
+
+  // A scheduler profile prices the task model's two jobs per iteration, and only its.
+  config["simulate"] = {{"scheduler", "spark-2017"}};
+  EXPECT_EQ(syncbed("simulate --no-plot " + write_config(config)), 2);
+  EXPECT_NE(read_text(dir_ / "stderr")
+                .find("config: simulate.scheduler: applies to strategies with \"execution\": "
+                      "\"tasks\"; the config has none"),
+            std::string::npos)
+      << read_text(dir_ / "stderr");
+  config["strategies"] = json::parse(R"([{"name": "sharded", "execution": "tasks"}, "sharded"])");
+  config["simulate"]["global_batch"] = 1000;  // strong scaling: 1000 at N = 2, 1002 at N = 3
+  ASSERT_EQ(syncbed("simulate --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const auto priced = read_jsonl(dir_ / "out" / "simulated.jsonl");
+  ASSERT_EQ(priced.size(), 4u);
+  EXPECT_NEAR(priced[0]["driver_ms"].get<double>(), 2 * 15.0, 1e-9);  // Spark's 15 ms per job at <= 4 machines
+  EXPECT_EQ(priced[0]["global_batch"], 1000);
+  EXPECT_EQ(priced[1]["global_batch"], 1002);
+  EXPECT_EQ(priced[2]["driver_ms"], 0);  // long-running
+  config["strategies"] = json::parse(R"([{"name": "sharded", "execution": "tasks", "group": 7}])");
+  EXPECT_EQ(syncbed("simulate --no-plot " + write_config(config)), 2);
+  EXPECT_NE(read_text(dir_ / "stderr").find("has groups 1 (Spark), 25 and 100 (Drizzle), not 7"), std::string::npos)
+      << read_text(dir_ / "stderr");
 }
 
 TEST_F(ExperimentRun, ABadConfigStartsNothing) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "experiments/sim/scheduler_profile.h"
 #include "experiments/sim/simulator.h"
 #include "sync/registry.h"
 
@@ -114,13 +115,49 @@ TEST(Simulator, HostsSharingAMachineShareItsCores) {
   EXPECT_NEAR(shared.phases_s.at("update"), 4e-3, 1e-9);  // 8 hosts on 2 cores
 }
 
+StrategySpec tasks(int group = 0) {
+  StrategySpec spec = strategy("sharded");
+  spec.options.task_model.enabled = true;
+  spec.options.task_model.group = group;
+  return spec;
+}
+
 TEST(Simulator, StragglersAndTheDriverGrowWithN) {
   ClusterModel cluster = plain();
   cluster.compute_sd_s = 0.1;
   cluster.driver_task_s = 0.002;
-  const auto run = simulate_run(cluster, strategy("sharded"), 2, 1, 1);
+  const auto run = simulate_run(cluster, tasks(), 2, 1, 1);
   EXPECT_NEAR(run.compute_s, 1 + 0.1 / std::sqrt(M_PI), 1e-4);
-  EXPECT_NEAR(run.driver_s, 2 * 2 * 0.002, 1e-12);  // two jobs of N tasks
+  EXPECT_NEAR(run.driver_s, 2 * 2 * 0.002, 1e-12);                             // two jobs of N tasks
+  EXPECT_EQ(simulate_run(cluster, strategy("sharded"), 2, 1, 1).driver_s, 0);  // long-running: no driver
+}
+
+// The Drizzle chart's points, the line between them, and past 128 machines the line
+// through the last two; Drizzle's groups are cheaper and grow slower.
+TEST(SchedulerProfile, SparkCostsPerJobAreTheDigitizedChart) {
+  const auto spark = SchedulerProfile::named("spark-2017", 1);
+  EXPECT_NEAR(spark.job_seconds(16), 0.032, 1e-12);
+  EXPECT_NEAR(spark.job_seconds(128), 0.191, 1e-12);
+  EXPECT_NEAR(spark.job_seconds(96), (0.098 + 0.191) / 2, 1e-12);
+  EXPECT_FALSE(spark.extrapolated(128));
+  EXPECT_TRUE(spark.extrapolated(256));
+  EXPECT_NEAR(spark.job_seconds(256), 0.191 + (0.191 - 0.098) * 2, 1e-12);
+  EXPECT_NEAR(spark.job_seconds(2), 0.015, 1e-12);  // below the chart: its first point
+  EXPECT_NEAR(SchedulerProfile::named("spark-2017", 100).job_seconds(128), 0.0042, 1e-12);
+  EXPECT_LT(SchedulerProfile::named("spark-2017", 25).job_seconds(64), spark.job_seconds(64) / 5);
+  EXPECT_THROW(SchedulerProfile::named("spark-2017", 7), std::invalid_argument);
+  EXPECT_THROW(SchedulerProfile::named("yarn", 1), std::invalid_argument);
+}
+
+TEST(Simulator, TheTaskModelPaysTheSchedulerTwicePerIterationAndComputeScalesWithTheBatch) {
+  ClusterModel cluster = plain();
+  cluster.scheduler = "spark-2017";
+  cluster.compute_items = 10;  // compute_s (1 s) is for 10 items
+  const auto spark = simulate_run(cluster, tasks(), 64, 1, 5);
+  EXPECT_NEAR(spark.driver_s, 2 * 0.098, 1e-12);
+  EXPECT_NEAR(spark.compute_s, 0.5, 1e-12);
+  EXPECT_NEAR(simulate_run(cluster, tasks(100), 4, 1, 5).driver_s, 2 * 0.0022, 1e-12);
+  EXPECT_EQ(simulate_run(cluster, strategy("ring"), 64, 1, 5).driver_s, 0);
 }
 
 // The simulator asks the registry: every strategy has a cost model, and a name it does
