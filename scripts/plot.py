@@ -18,6 +18,8 @@ Writes, as PNG and SVG next to the results:
              compute vs workers, one line per group size (only for execution "tasks" runs)
   simulated  `syncbed simulate`'s throughput vs workers (lines) with the measured runs and
              the config's reference values (markers), when simulated.jsonl exists
+  simulated_overhead  the same runs' sync phases (and the task model's scheduling) as a
+             fraction of compute time vs workers, stacked, one panel per strategy
   timeline   per traced run (trace.json[.gz], "trace": true), a Gantt chart of its median
              iteration: one row per rank and thread, one bar per phase, on rank 0's clock
 Needs matplotlib (Debian: python3-matplotlib).
@@ -250,6 +252,35 @@ def plot_simulated(directory):
     save(fig, directory, "simulated")
 
 
+def plot_simulated_overhead(directory):
+    with open(os.path.join(directory, "simulated.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    fig, axes = plt.subplots(1, len(strategies), figsize=(4.2 * len(strategies), 4), sharey=True, squeeze=False)
+    phases = list(dict.fromkeys(p for r in rows for p in r.get("phases_ms", {})))
+    for ax, name in zip(axes[0], strategies):
+        runs = [r for r in rows if r["strategy"] == name]
+        workers = [str(r["workers"]) for r in runs]
+        bottom = [0.0] * len(runs)
+        parts = [(p, [r.get("phases_ms", {}).get(p, 0) for r in runs]) for p in phases]
+        parts.append(("scheduling", [r.get("driver_ms", 0) for r in runs]))
+        for i, (part, ms) in enumerate(parts):
+            share = [100 * m / r["compute_ms"] for m, r in zip(ms, runs)]
+            if not any(share):
+                continue
+            ax.bar(workers, share, bottom=bottom, color="C%d" % i, label=part)
+            bottom = [b + v for b, v in zip(bottom, share)]
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("workers (hosts)")
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("% of compute time (simulated)")
+    fig.suptitle("%s: synchronization as a fraction of compute, links %s" % (
+        rows[0].get("experiment", os.path.basename(directory.rstrip("/"))), rows[0].get("network", {}).get("rate", "?")),
+        fontsize=9)
+    save(fig, directory, "simulated_overhead")
+
+
 def plot_scheduling(summaries, directory):
     runs = {k: v for k, v in by_strategy(summaries).items() if "scheduling_overhead" in v[0]}
     if not runs:
@@ -344,6 +375,7 @@ def main():
     directory = sys.argv[1]
     if os.path.exists(os.path.join(directory, "simulated.jsonl")):
         plot_simulated(directory)
+        plot_simulated_overhead(directory)
     if not os.path.exists(os.path.join(directory, "summary.jsonl")):
         return
     summaries = read_summaries(directory)
