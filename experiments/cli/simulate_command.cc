@@ -54,6 +54,7 @@ ClusterModel cluster_model(const ExperimentConfig& config, const nlohmann::json&
   cluster.shared_machine = config.network.kind == experiments::NetworkSpec::Kind::kNetns;
   cluster.driver_task_s = config.simulate.driver_task_ms * 1e-3;
   cluster.scheduler = config.simulate.scheduler;
+  cluster.serial_put_s = config.simulate.serial_put_ms * 1e-3;
   cluster.compute_items = config.model.batch;
   if (config.compute.mode == experiments::ComputeSpec::Mode::kEmulated) {
     cluster.compute_s = config.compute.emulated_ms * 1e-3;  // a sleep: no spread

@@ -72,6 +72,9 @@ struct SimulateSpec {
   // model.batch per worker (which must then be a multiple of cores_per_node).
   long global_batch = 0;
   int cores_per_node = 1;
+  // BigDL 0.2.0's putGradients: each node puts its N gradient blocks one after another,
+  // each costing this (0: 0.3.0's parallel puts, priced as transfers).
+  double serial_put_ms = 0;
   // The global batch at N workers.
   long batch_at(int workers) const;
 };

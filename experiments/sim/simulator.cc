@@ -94,6 +94,12 @@ SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strat
     done = std::max(done, ready) + seconds;
     run.sync_s += seconds;
   }
+  if (strategy.options.task_model.enabled && cluster.serial_put_s > 0) {  // after compute, before job 2
+    const double puts = workers * cluster.serial_put_s;
+    run.phases_s["serial puts"] = puts;
+    run.sync_s += puts;
+    done = std::max(done, run.compute_s) + puts;
+  }
   run.exposed_sync_s = std::max(0.0, done - run.compute_s);
   run.driver_s = scheduling_s(cluster, strategy, workers);
   run.iteration_s = run.compute_s + run.exposed_sync_s + run.driver_s;

@@ -33,6 +33,7 @@ struct ClusterModel {
   // The task model's scheduler (scheduler_profile.h, e.g. "spark-2017"): each of its
   // two jobs per iteration costs the profile's time per job; empty: driver_task_s.
   std::string scheduler;
+  double serial_put_s = 0;  // BigDL 0.2.0: per gradient block, N of them one after another per node
   // When backward releases the gradients from `begin` on, as a fraction of compute time,
   // last layer first (release_schedule); empty: all at the end of compute.
   std::vector<std::pair<std::size_t, double>> releases;

@@ -158,6 +158,12 @@ TEST(Simulator, TheTaskModelPaysTheSchedulerTwicePerIterationAndComputeScalesWit
   EXPECT_NEAR(spark.compute_s, 0.5, 1e-12);
   EXPECT_NEAR(simulate_run(cluster, tasks(100), 4, 1, 5).driver_s, 2 * 0.0022, 1e-12);
   EXPECT_EQ(simulate_run(cluster, strategy("ring"), 64, 1, 5).driver_s, 0);
+  // BigDL 0.2.0: each node's N gradient puts one after another, after compute.
+  cluster.serial_put_s = 0.01;
+  const auto serial = simulate_run(cluster, tasks(), 64, 1, 5);
+  EXPECT_NEAR(serial.phases_s.at("serial puts"), 0.64, 1e-12);
+  EXPECT_NEAR(serial.iteration_s - spark.iteration_s, 0.64, 1e-9);
+  EXPECT_FALSE(simulate_run(cluster, strategy("sharded"), 64, 1, 5).phases_s.count("serial puts"));
 }
 
 // The simulator asks the registry: every strategy has a cost model, and a name it does
