@@ -57,9 +57,25 @@ bool layers_enabled();
 void set_iteration(long iteration);
 long current_iteration();
 // The phase the calling thread is in ("shuffle", "allreduce", ...; a string literal),
-// also kept with tracing off, so a stall report can say where it is stuck. "" until set.
-void set_phase(const char* phase);
+// also kept with tracing off, so a stall report can say where it is stuck. "" outside
+// every PhaseScope.
 const char* current_phase();
+void set_phase(const char* phase);
+
+// Names the calling thread's phase while in scope; the phase before it comes back after,
+// so a wait outside the strategy is not reported under the strategy's last phase.
+class PhaseScope {
+ public:
+  explicit PhaseScope(const char* phase) : previous_(current_phase()) { set_phase(phase); }
+  ~PhaseScope() { set_phase(previous_); }
+  PhaseScope(const PhaseScope&) = delete;
+  PhaseScope& operator=(const PhaseScope&) = delete;
+  // The scope's next phase ("push", then "pull").
+  void next(const char* phase) { set_phase(phase); }
+
+ private:
+  const char* previous_;
+};
 // Names the calling thread in the trace ("main", "communication", ...).
 void name_thread(const std::string& name);
 

@@ -31,7 +31,7 @@ void AllreduceThenUpdate::begin_step(std::span<float> weights, std::span<float> 
 
 void AllreduceThenUpdate::sync_bucket(std::size_t bucket, PhaseTimes& times) {
   const ShardRange range = buckets_.at(bucket);
-  trace::set_phase("allreduce");
+  trace::PhaseScope phase("allreduce");
   Stopwatch watch;
   sum(grads_, range);
   times.add("allreduce", trace::lap(watch, "allreduce"));
@@ -40,7 +40,7 @@ void AllreduceThenUpdate::sync_bucket(std::size_t bucket, PhaseTimes& times) {
 }
 
 void AllreduceThenUpdate::allreduce_sum(std::span<float> data, PhaseTimes& times) {
-  trace::set_phase("allreduce");
+  trace::PhaseScope phase("allreduce");
   Stopwatch watch;
   sum(data, {0, data.size()});
   times.add("allreduce", trace::lap(watch, "allreduce"));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "core/atomic_file.h"
 #include "core/options.h"
@@ -85,7 +86,7 @@ void check_scheduler(const ExperimentConfig& config) {
     if (!strategy.options.task_model.enabled) continue;
     any = true;
     try {
-      experiments::SchedulerProfile::named(config.simulate.scheduler, std::max(1, strategy.options.task_model.group));
+      experiments::SchedulerProfile::named(config.simulate.scheduler, strategy.options.task_model.group);
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("config: simulate.scheduler: " + strategy.label + ": " + e.what());
     }
@@ -119,12 +120,12 @@ void apply_anchor(const ExperimentConfig& config, std::size_t parameters, Cluste
 // What the scheduler costs, said once: which chart, and where it is extrapolated.
 void print_scheduler(const ExperimentConfig& config) {
   if (config.simulate.scheduler.empty()) return;
-  for (int group : {1, 25, 100}) {
-    bool used = false;
-    for (const auto& s : config.strategies)
-      used = used || (s.options.task_model.enabled && std::max(1, s.options.task_model.group) == group);
-    if (!used) continue;
-    const auto profile = experiments::SchedulerProfile::named(config.simulate.scheduler, group);
+  std::set<std::string> printed;
+  for (const auto& strategy : config.strategies) {
+    if (!strategy.options.task_model.enabled) continue;
+    const auto profile =
+        experiments::SchedulerProfile::named(config.simulate.scheduler, strategy.options.task_model.group);
+    if (!printed.insert(profile.label()).second) continue;
     std::printf("scheduler %s, per job:", profile.label().c_str());
     for (int n : config.workers)
       std::printf(" %d: %.1f ms%s", n, profile.job_seconds(n) * 1e3, profile.extrapolated(n) ? " (extrapolated)" : "");

@@ -8,7 +8,7 @@ SchedulerProfile SchedulerProfile::named(const std::string& name, int group) {
   if (name != "spark-2017")
     throw std::invalid_argument("unknown scheduler profile \"" + name + "\"; there is \"spark-2017\"");
   // Digitized from the Drizzle single-stage chart: 4, 8, 16, 32, 64 and 128 machines.
-  if (group == 1)
+  if (group <= 1)  // the task model's 0: one driver round per job, as Spark
     return {"Spark 2.x (Drizzle single-stage benchmark)", {{4, 15}, {8, 21}, {16, 32}, {32, 55}, {64, 98}, {128, 191}}};
   // Drizzle's curves are read at their ends only: a straight line between them.
   if (group == 25) return {"Drizzle, group 25 (Drizzle single-stage benchmark)", {{4, 3.1}, {128, 9.4}}};

@@ -14,8 +14,8 @@ class SchedulerProfile {
  public:
   // "spark-2017": the Drizzle project's single-stage benchmark on Amazon EC2
   // (amplab/drizzle-spark README, docs/img/drizzle-single-stage.png, digitized): time per
-  // micro-batch of a near-empty stage, Spark without group scheduling ("group" 1) and
-  // Drizzle with groups of 25 and 100 ("group" 25 or 100). Throws std::invalid_argument
+  // micro-batch of a near-empty stage, Spark without group scheduling (a task model's
+  // "group" 0 or 1) and Drizzle with groups of 25 and 100. Throws std::invalid_argument
   // for another name or group, naming what there is.
   static SchedulerProfile named(const std::string& name, int group);
 

@@ -69,7 +69,7 @@ double scheduling_s(const ClusterModel& cluster, const StrategySpec& strategy, i
   const auto& tasks = strategy.options.task_model;
   if (!tasks.enabled) return 0;
   if (cluster.scheduler.empty()) return 2.0 * workers * cluster.driver_task_s;
-  return 2.0 * SchedulerProfile::named(cluster.scheduler, std::max(1, tasks.group)).job_seconds(workers);
+  return 2.0 * SchedulerProfile::named(cluster.scheduler, tasks.group).job_seconds(workers);
 }
 
 SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,

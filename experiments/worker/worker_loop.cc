@@ -169,7 +169,7 @@ class WorkerRun {
         if (checkpoint_due(static_cast<long>(rounds)))
           checkpoints_->save(static_cast<long>(rounds), {}, strategy_->save_state());
       };
-    trace::set_phase("serve");
+    trace::PhaseScope phase("serve");
     strategy_->serve([&](std::uint64_t rounds) {
       trace::set_iteration(static_cast<long>(rounds));
       if (after_round) after_round(rounds);
@@ -178,7 +178,7 @@ class WorkerRun {
 
   void evaluate(int epoch, long iteration) {
     trace::Scope scope("evaluation", "evaluation");
-    trace::set_phase("evaluation");
+    trace::PhaseScope phase("evaluation");
     Stopwatch watch;
     const RankingSums all = gather_ranking(mesh_, run_.workers, workload_->evaluate(rank_, run_.workers));
     records_.write(evaluation_record(epoch, iteration, all, watch.lap()).to_json());

@@ -162,13 +162,13 @@ void ParameterServer::step(std::span<float> weights, std::span<float> grads, Pha
     return;
   }
   guarded([&] {
-    trace::set_phase("push");
+    trace::PhaseScope phase("push");
     Stopwatch watch;
     seed(weights);
     std::vector<net::Request> sends;
     start_round(PsKind::kStep, grads, weights, sends);
     times.add("push", trace::lap(watch, "push"));
-    trace::set_phase("pull");
+    phase.next("pull");
     const std::uint64_t needed = pushed_ > static_cast<std::uint64_t>(staleness_) ? pushed_ - staleness_ : 0;
     receive(weights, needed, true);
     for (auto& send : sends) send.wait();
@@ -199,7 +199,7 @@ void ParameterServer::begin_step(std::span<float> weights, std::span<float> grad
 
 void ParameterServer::sync_bucket(std::size_t bucket, PhaseTimes& times) {
   guarded([&] {
-    trace::set_phase("push");
+    trace::PhaseScope phase("push");
     Stopwatch watch;
     const PsIntent intent{PsKind::kStep, pushed_ - 1};
     for (int server = 0; server < layout_.servers; ++server) {
@@ -213,7 +213,7 @@ void ParameterServer::sync_bucket(std::size_t bucket, PhaseTimes& times) {
     }
     times.add("push", trace::lap(watch, "push"));
     if (bucket + 1 < buckets_.size()) return;
-    trace::set_phase("pull");
+    phase.next("pull");
     // The pull: the servers' results have been landing in place since each piece was done.
     for (int server = 0; server < layout_.servers; ++server) {
       if (!is_local(server)) continue;
@@ -234,12 +234,12 @@ void ParameterServer::allreduce_sum(std::span<float> data, PhaseTimes& times) {
   guarded([&] {
     if (weights_version() != pushed_)
       throw std::logic_error("ps: allreduce_sum with step results outstanding; call synchronize() first");
-    trace::set_phase("push");
+    trace::PhaseScope phase("push");
     Stopwatch watch;
     std::vector<net::Request> sends;
     start_round(PsKind::kSum, data, data, sends);
     times.add("push", trace::lap(watch, "push"));
-    trace::set_phase("pull");
+    phase.next("pull");
     receive(data, pushed_, false);
     for (auto& send : sends) send.wait();
     times.add("pull", trace::lap(watch, "pull"));
@@ -248,7 +248,7 @@ void ParameterServer::allreduce_sum(std::span<float> data, PhaseTimes& times) {
 
 void ParameterServer::synchronize(std::span<float> weights) {
   guarded([&] {
-    trace::set_phase("pull");
+    trace::PhaseScope phase("pull");
     receive(weights, pushed_, false);
   });
 }

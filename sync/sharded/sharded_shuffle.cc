@@ -140,12 +140,12 @@ class ShardedShuffle::Round {
   // publishes (the sum itself, or the updated weights).
   template <typename Finish>
   void run(Finish finish, bool updates, PhaseTimes& times) {
-    trace::set_phase("shuffle");
+    trace::PhaseScope phase("shuffle");
     post_receives();
     send_gradient();
     shuffling_ += trace::lap(watch_, "shuffle");
     for (std::size_t k = 0; k < segments_; ++k) reduce_and_publish(k, finish);
-    trace::set_phase("broadcast");
+    phase.next("broadcast");
     collect_broadcast();
     times.add("shuffle", shuffling_);
     times.add("aggregate", adding_);

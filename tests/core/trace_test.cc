@@ -51,6 +51,22 @@ TEST(Trace, LapRecordsTheIntervalItReturns) {
   disable();
 }
 
+// A stall report names the phase a thread is in; once the scope is left, the phase
+// before it (none, outside any strategy) comes back.
+TEST(Trace, PhaseScopesRestoreThePhaseBeforeThem) {
+  EXPECT_STREQ(current_phase(), "");
+  {
+    PhaseScope outer("evaluation");
+    {
+      PhaseScope inner("push");
+      inner.next("pull");
+      EXPECT_STREQ(current_phase(), "pull");
+    }
+    EXPECT_STREQ(current_phase(), "evaluation");
+  }
+  EXPECT_STREQ(current_phase(), "");
+}
+
 TEST(Trace, ThreadsGetTheirOwnIdsAndNames) {
   enable({});
   name_thread("main");
