@@ -68,6 +68,18 @@ void Profile::print(std::ostream& out) const {
   out << line;
 }
 
+std::map<std::string, double> Profile::kind_ms_per_step() const {
+  std::map<std::string, double> ms;
+  if (steps_ == 0) return ms;
+  double accounted = 0;
+  for (const auto& [name, t] : layers_) {
+    ms[t.kind] += (t.forward + t.backward + t.update) * 1000.0 / steps_;
+    accounted += t.forward + t.backward + t.update;
+  }
+  ms["(not in any layer)"] = (total_ - accounted) * 1000.0 / steps_;
+  return ms;
+}
+
 double Profile::seconds(const std::string& layer) const {
   const auto found = layers_.find(layer);
   return found == layers_.end() ? 0.0 : found->second.forward + found->second.backward + found->second.update;

@@ -21,6 +21,9 @@ class Profile {
   // A table per layer (forward, backward ms per step) and a summary per kind, with the
   // share of the step that no layer accounts for.
   void print(std::ostream& out) const;
+  // Milliseconds per step of each kind of layer (all phases), "(not in any layer)" for
+  // the rest of the step; empty before add_total.
+  std::map<std::string, double> kind_ms_per_step() const;
   // Seconds recorded for `layer` in all phases (0 if none).
   double seconds(const std::string& layer) const;
   // Seconds recorded for `layer` in one phase, or for every layer in it.

@@ -28,7 +28,7 @@ std::vector<OptionSpec> bench_model_options() {
                                 {"warmup", "K", "untimed steps first (primitive creation, page faults)", "2"}};
   for (const auto& entry : experiments::model_entries())
     specs.insert(specs.end(), entry.bench_options.begin(), entry.bench_options.end());
-  specs.push_back({"profile", "", "print a per-layer time breakdown", ""});
+  specs.push_back({"profile", "", "print a per-layer time breakdown (with --json, its per-kind sums too)", ""});
   specs.push_back({"json", "FILE", "also write the result as JSON (a file is replaced atomically; - prints it)", ""});
   return specs;
 }
@@ -54,7 +54,10 @@ int bench_model_command(const std::vector<std::string>& args) {
   models::Profile* active = options.has("profile") ? &profile : nullptr;
   nlohmann::json result = model->bench(options, batch, steps, warmup, active);
   result["threads"] = models::compute_threads();
-  if (active) profile.print(std::cout);
+  if (active) {
+    profile.print(std::cout);
+    result["profile_ms_per_step"] = profile.kind_ms_per_step();
+  }
   if (!options.get("json").empty()) write_file_atomically(options.get("json"), result.dump(2) + "\n");
   return 0;
 }

@@ -55,6 +55,8 @@ ClusterModel cluster_model(const ExperimentConfig& config, const nlohmann::json&
   cluster.shared_machine = config.network.kind == experiments::NetworkSpec::Kind::kNetns;
   cluster.driver_task_s = config.simulate.driver_task_ms * 1e-3;
   cluster.scheduler = config.simulate.scheduler;
+  if (calibration.contains("scheduler"))
+    cluster.measured_scheduler = experiments::SchedulerFit::from_json(calibration["scheduler"]);
   cluster.serial_put_s = config.simulate.serial_put_ms * 1e-3;
   cluster.compute_items = config.model.batch;
   if (config.compute.mode == experiments::ComputeSpec::Mode::kEmulated) {
@@ -78,20 +80,21 @@ long items_per_worker(const ExperimentConfig& config, int n) {
   return config.simulate.global_batch ? config.simulate.batch_at(n) / n : config.model.batch;
 }
 
-// The scheduler profile must have a curve for every task-model strategy's grouping.
-void check_scheduler(const ExperimentConfig& config) {
-  if (config.simulate.scheduler.empty()) return;
+// Every task-model strategy's scheduler profile must have a curve for its grouping.
+void check_scheduler(const ExperimentConfig& config, const ClusterModel& cluster) {
   bool any = false;
   for (const auto& strategy : config.strategies) {
     if (!strategy.options.task_model.enabled) continue;
     any = true;
+    if (strategy.scheduler.empty() && config.simulate.scheduler.empty()) continue;
     try {
-      experiments::SchedulerProfile::named(config.simulate.scheduler, strategy.options.task_model.group);
+      experiments::scheduler_of(cluster, strategy);
     } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("config: simulate.scheduler: " + strategy.label + ": " + e.what());
+      const std::string field = strategy.scheduler.empty() ? "simulate.scheduler" : "strategies";
+      throw std::invalid_argument("config: " + field + ": " + strategy.label + ": " + e.what());
     }
   }
-  if (!any)
+  if (!any && !config.simulate.scheduler.empty())
     throw std::invalid_argument(
         "config: simulate.scheduler: applies to strategies with \"execution\": \"tasks\"; the config has none");
 }
@@ -117,14 +120,13 @@ void apply_anchor(const ExperimentConfig& config, std::size_t parameters, Cluste
   cluster.compute_sd_s = cluster.compute_s * spread;
 }
 
-// What the scheduler costs, said once: which chart, and where it is extrapolated.
-void print_scheduler(const ExperimentConfig& config) {
-  if (config.simulate.scheduler.empty()) return;
+// What each scheduler costs, said once: which chart or fit, and where it is extrapolated.
+void print_schedulers(const ExperimentConfig& config, const ClusterModel& cluster) {
   std::set<std::string> printed;
   for (const auto& strategy : config.strategies) {
-    if (!strategy.options.task_model.enabled) continue;
-    const auto profile =
-        experiments::SchedulerProfile::named(config.simulate.scheduler, strategy.options.task_model.group);
+    if (!strategy.options.task_model.enabled || (strategy.scheduler.empty() && config.simulate.scheduler.empty()))
+      continue;
+    const auto profile = experiments::scheduler_of(cluster, strategy);
     if (!printed.insert(profile.label()).second) continue;
     std::printf("scheduler %s, per job:", profile.label().c_str());
     for (int n : config.workers)
@@ -164,8 +166,8 @@ int simulate_command(const std::vector<std::string>& args) {
   const auto calibration = experiments::read_calibration(config, "simulate");
   experiments::resolve_compute(config);
   const std::size_t parameters = calibration.at("parameters").get<std::size_t>();
-  check_scheduler(config);
   ClusterModel cluster = cluster_model(config, calibration);
+  check_scheduler(config, cluster);
   cluster.releases = backward_releases(config, calibration);
   apply_anchor(config, parameters, cluster);
   const auto measured = measured_throughputs(config.output);
@@ -177,8 +179,8 @@ int simulate_command(const std::vector<std::string>& args) {
   if (config.simulate.global_batch)
     std::printf("strong scaling: global batch %ld, rounded up per N to a multiple of N x %d cores\n",
                 config.simulate.global_batch, config.simulate.cores_per_node);
-  print_scheduler(config);
-  std::printf("%-18s %5s %7s %12s %9s %9s %9s %9s %8s %12s %8s %12s %8s %8s\n", "strategy", "N", "batch", "sim items/s",
+  print_schedulers(config, cluster);
+  std::printf("%-22s %5s %7s %12s %9s %9s %9s %9s %8s %12s %8s %12s %8s %8s\n", "strategy", "N", "batch", "sim items/s",
               "iter ms", "sync ms", "exposed", "sched ms", "effic.", "measured", "diff", "reference", "ref eff",
               "eff diff");
   std::vector<nlohmann::json> rows;
@@ -224,7 +226,7 @@ int simulate_command(const std::vector<std::string>& args) {
         std::snprintf(pp, sizeof pp, "%+.1fpp", 100 * (sim_eff - ref_eff));
         eff_diff_text = pp;
       }
-      std::printf("%-18s %5d %7ld %12.1f %9.1f %9.1f %9.1f %9.1f %7.1f%% %12s %8s %12s %8s %8s\n",
+      std::printf("%-22s %5d %7ld %12.1f %9.1f %9.1f %9.1f %9.1f %7.1f%% %12s %8s %12s %8s %8s\n",
                   strategy.label.c_str(), n, items * n, run.throughput, run.iteration_s * 1e3, run.sync_s * 1e3,
                   run.exposed_sync_s * 1e3, run.driver_s * 1e3, 100 * efficiency, measured_text.c_str(),
                   diff_text.c_str(), reference_text.c_str(), ref_eff_text.c_str(), eff_diff_text.c_str());

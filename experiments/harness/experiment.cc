@@ -364,6 +364,11 @@ int run_experiment(ExperimentConfig config, const SweepOptions& options) {
         "config: network.kind: \"hosts\" means real machines, which `syncbed run` cannot start; start one "
         "`syncbed worker CONFIG` per host with srun or a Kubernetes Indexed Job (README, \"Multi-host\"), or "
         "predict them with `syncbed simulate CONFIG`");
+  for (const auto& strategy : config.strategies)
+    if (!strategy.scheduler.empty())
+      throw std::invalid_argument("config: strategies: " + strategy.label +
+                                  ": \"scheduler\" prices a scheduler in `syncbed simulate`; a run's task model "
+                                  "has syncbed's own driver");
   resolve_compute(config);
   return Sweep(std::move(config)).run(options);
 }

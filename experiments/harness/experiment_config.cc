@@ -38,6 +38,9 @@ OptimizerConfig parse_optimizer(const std::optional<ConfigNode>& node, const std
   return config;
 }
 
+// experiments/sim/scheduler_profile.h's names (the simulator's: sim/ is above harness/).
+const std::vector<std::string> kSchedulerProfiles = {"spark-2017", "syncbed"};
+
 // A strategy object's task-model keys: execution, group scheduling, BigDL's straggler drop.
 sync::TaskModelOptions parse_task_model(const ConfigNode& node) {
   sync::TaskModelOptions tasks;
@@ -68,7 +71,7 @@ StrategySpec parse_strategy(const ConfigNode& node) {
   } else {
     node.expect_keys({"name", "label", "compression", "bf16_sum", "segment", "servers", "separate_servers", "staleness",
                       "execution", "group", "block_store_mb", "drop_percentage", "max_drop_percentage",
-                      "warmup_iterations", "threshold_window", "overlap", "bucket_mb"});
+                      "warmup_iterations", "threshold_window", "overlap", "bucket_mb", "scheduler"});
     spec.name = node.required("name").as_string();
     auto& o = spec.options;
     try {
@@ -89,6 +92,10 @@ StrategySpec parse_strategy(const ConfigNode& node) {
       node.required("bucket_mb").fail("applies with \"overlap\": true only");
     if (o.sum_in_compressed_format && o.compression != sync::Compression::kBf16)
       node.required("bf16_sum").fail("needs \"compression\": \"bf16\"");
+    if (const auto scheduler = node.optional("scheduler")) {
+      spec.scheduler = scheduler->as_choice(kSchedulerProfiles);
+      if (!o.task_model.enabled) scheduler->fail("applies with \"execution\": \"tasks\" only");
+    }
   }
   try {
     sync::check_parameter_sync(spec.name, spec.options);
@@ -153,7 +160,7 @@ SimulateSpec parse_simulate(const ConfigNode& node, const std::vector<int>& work
       node.required("anchor").fail("must be one of the config's worker counts");
   }
   spec.driver_task_ms = node.get_number("driver_task_ms", 0, 10'000, 0);
-  if (const auto scheduler = node.optional("scheduler")) spec.scheduler = scheduler->as_choice({"spark-2017"});
+  if (const auto scheduler = node.optional("scheduler")) spec.scheduler = scheduler->as_choice(kSchedulerProfiles);
   spec.global_batch = node.get_int("global_batch", 0, 1'000'000'000, 0);
   spec.cores_per_node = static_cast<int>(node.get_int("cores_per_node", 1, 4096, 1));
   spec.serial_put_ms = node.get_number("serial_put_ms", 0, 10'000, 0);

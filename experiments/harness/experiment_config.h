@@ -20,6 +20,9 @@ struct StrategySpec {
   std::string label;  // unique within the config, e.g. "sharded" or "sharded-bf16"
   std::string name;   // registry name
   sync::SyncOptions options;
+  // `syncbed simulate` only: the task model's scheduler profile for this strategy, instead
+  // of simulate.scheduler (a run's task model has syncbed's own driver).
+  std::string scheduler;
   // Ranks besides the workers: ps's separate servers, or the task model's driver.
   int extra_ranks() const { return sync::extra_ranks(options); }
   bool runs_tasks() const { return options.task_model.enabled; }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "experiments/sim/scheduler_profile.h"
 #include "sync/registry.h"
 
 namespace syncbed::experiments {
@@ -63,13 +62,18 @@ double released_at(const ClusterModel& cluster, std::size_t begin) {
   return 1.0;
 }
 
+SchedulerProfile scheduler_of(const ClusterModel& cluster, const StrategySpec& strategy) {
+  const std::string& name = strategy.scheduler.empty() ? cluster.scheduler : strategy.scheduler;
+  return SchedulerProfile::named(name, strategy.options.task_model.group, cluster.measured_scheduler);
+}
+
 // BigDL's iteration is two jobs: each costs the scheduler's time per job, with Drizzle's
 // grouping when the strategy groups iterations; long-running strategies schedule nothing.
 double scheduling_s(const ClusterModel& cluster, const StrategySpec& strategy, int workers) {
   const auto& tasks = strategy.options.task_model;
   if (!tasks.enabled) return 0;
-  if (cluster.scheduler.empty()) return 2.0 * workers * cluster.driver_task_s;
-  return 2.0 * SchedulerProfile::named(cluster.scheduler, tasks.group).job_seconds(workers);
+  if (cluster.scheduler.empty() && strategy.scheduler.empty()) return 2.0 * workers * cluster.driver_task_s;
+  return 2.0 * scheduler_of(cluster, strategy).job_seconds(workers);
 }
 
 SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,

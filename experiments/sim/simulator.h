@@ -12,12 +12,14 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "experiments/harness/experiment_config.h"
 #include "experiments/sim/machine_probe.h"
+#include "experiments/sim/scheduler_profile.h"
 
 namespace syncbed::experiments {
 
@@ -30,9 +32,11 @@ struct ClusterModel {
   double compute_sd_s = 0;      // spread between hosts and iterations
   long compute_items = 0;       // the batch compute_s is for, others scaling linearly (0: any)
   double driver_task_s = 0;     // a fit: BigDL's driver per task, two jobs of N tasks per iteration
-  // The task model's scheduler (scheduler_profile.h, e.g. "spark-2017"): each of its
-  // two jobs per iteration costs the profile's time per job; empty: driver_task_s.
+  // The task model's scheduler (scheduler_profile.h, e.g. "spark-2017"; a strategy's own
+  // "scheduler" comes first): each of its two jobs per iteration costs the profile's time
+  // per job; empty: driver_task_s. "syncbed" is the fit `syncbed calibrate --scheduler` made.
   std::string scheduler;
+  std::optional<SchedulerFit> measured_scheduler;
   double serial_put_s = 0;  // BigDL 0.2.0: per gradient block, N of them one after another per node
   // When backward releases the gradients from `begin` on, as a fraction of compute time,
   // last layer first (release_schedule); empty: all at the end of compute.
@@ -50,6 +54,10 @@ struct SimulatedRun {
   double throughput = 0;  // items per second
   std::map<std::string, double> phases_s;
 };
+
+// The profile that prices a task-model strategy's jobs; throws std::invalid_argument when
+// it has none for the strategy's grouping (or "syncbed" was not measured).
+SchedulerProfile scheduler_of(const ClusterModel& cluster, const StrategySpec& strategy);
 
 SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,
                           std::size_t parameters, long items_per_worker);

@@ -211,7 +211,7 @@ const Refusal kRefusals[] = {
           }); },
      "config: strategies[0].chunks: unknown key (known: name, label, compression, bf16_sum, segment, servers, "
      "separate_servers, staleness, execution, group, block_store_mb, drop_percentage, max_drop_percentage, "
-     "warmup_iterations, threshold_window, overlap, bucket_mb)"},
+     "warmup_iterations, threshold_window, overlap, bucket_mb, scheduler)"},
     {"overlap on stale ps",
      [] {
        return edit(base(), [](json& j) { j["strategies"][2] = {{"name", "ps"}, {"overlap", true}, {"staleness", 1}}; });
@@ -400,7 +400,7 @@ const Refusal kRefusals[] = {
      [] { return edit(base(), [](json& j) {
             j["simulate"] = {{"scheduler", "yarn"}};
           }); },
-     "config: simulate.scheduler: must be one of spark-2017, got \"yarn\""},
+     "config: simulate.scheduler: must be one of spark-2017, syncbed, got \"yarn\""},
     {"simulate batch per worker not a whole number of replicas per core",
      [] { return edit(base(), [](json& j) {
             j["simulate"] = {{"cores_per_node", 3}};
@@ -478,6 +478,18 @@ const Refusal kRefusals[] = {
             j["strategies"] = {{{"name", "sharded"}, {"group", 2}}};
           }); },
      "config: strategies[0]: group, block_store_mb and drop_percentage need execution \"tasks\""},
+    {"scheduler without tasks",
+     [] { return edit(base(), [](json& j) {
+            j["strategies"] = {{{"name", "sharded"}, {"scheduler", "syncbed"}}};
+          }); },
+     "config: strategies[0].scheduler: applies with \"execution\": \"tasks\" only"},
+    {"scheduler unknown",
+     [] {
+       return edit(base(), [](json& j) {
+         j["strategies"] = {{{"name", "sharded"}, {"execution", "tasks"}, {"scheduler", "mesos"}}};
+       });
+     },
+     "config: strategies[0].scheduler: must be one of spark-2017, syncbed, got \"mesos\""},
     {"drop without tasks",
      [] { return edit(base(), [](json& j) {
             j["strategies"] = {{{"name", "sharded"}, {"drop_percentage", 0.1}}};

@@ -396,6 +396,47 @@ TEST_F(ExperimentRun, SimulatePredictsTheSweepNextToMeasuredRuns) {
       << read_text(dir_ / "stderr");
 }
 
+// The "syncbed" scheduler profile is measured, not given: simulate refuses it until
+// calibrate --scheduler has timed syncbed's own driver and fitted a + b N; then it prices
+// the strategy's two jobs with that line, and a later calibrate keeps the fit.
+TEST_F(ExperimentRun, CalibrateMeasuresSyncbedsDriverForTheSyncbedSchedulerProfile) {
+  json config = tiny({"sharded"}, {2, 64});
+  config["strategies"] = json::parse(R"([{"name": "sharded", "execution": "tasks", "scheduler": "syncbed"}])");
+  config["compute"] = {{"emulated_ms", 30}};
+  config["network"] = {{"kind", "hosts"}, {"rate", "10gbit"}};
+  const auto path = write_config(config);
+  ASSERT_EQ(syncbed("calibrate --iterations 1 --warmup 0 " + path), 0) << read_text(dir_ / "stderr");
+  EXPECT_EQ(syncbed("simulate --no-plot " + path), 2);
+  EXPECT_NE(read_text(dir_ / "stderr")
+                .find("config: strategies: sharded-tasks: scheduler profile \"syncbed\" is "
+                      "measured on this machine: run `syncbed calibrate CONFIG --scheduler`"),
+            std::string::npos)
+      << read_text(dir_ / "stderr");
+
+  ASSERT_EQ(syncbed("calibrate --iterations 1 --warmup 0 --scheduler " + path), 0) << read_text(dir_ / "stderr");
+  const json fit = json::parse(read_text(dir_ / "out" / "calibration.json"))["scheduler"];
+  ASSERT_EQ(fit["ms_per_job"].size(), 4u) << fit.dump();
+  for (const char* n : {"2", "4", "8", "16"}) EXPECT_GT(fit["ms_per_job"][n].get<double>(), 0) << n;
+  EXPECT_EQ(read_jsonl(dir_ / "out" / "scheduler" / "summary.jsonl").size(), 4u);  // the runs it fitted
+  ASSERT_EQ(syncbed("simulate --no-plot " + path), 0) << read_text(dir_ / "stderr");
+  EXPECT_NE(read_text(dir_ / "stdout").find("(extrapolated)"), std::string::npos);  // 64 > 16 executors
+  const auto rows = read_jsonl(dir_ / "out" / "simulated.jsonl");
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) {
+    const double line = fit["a_ms"].get<double>() + fit["b_ms"].get<double>() * row["workers"].get<int>();
+    EXPECT_NEAR(row["driver_ms"].get<double>(), 2 * line, 1e-9) << row.dump();
+  }
+
+  ASSERT_EQ(syncbed("calibrate --iterations 1 --warmup 0 " + path), 0) << read_text(dir_ / "stderr");
+  EXPECT_EQ(json::parse(read_text(dir_ / "out" / "calibration.json"))["scheduler"], fit);
+  // A run has syncbed's own driver: a scheduler profile there is a mistake.
+  config["network"] = {{"kind", "loopback"}};
+  EXPECT_EQ(syncbed("run --no-plot " + write_config(config)), 2);
+  EXPECT_NE(read_text(dir_ / "stderr").find("\"scheduler\" prices a scheduler in `syncbed simulate`"),
+            std::string::npos)
+      << read_text(dir_ / "stderr");
+}
+
 TEST_F(ExperimentRun, ABadConfigStartsNothing) {
   json config = tiny({"ring"}, {2});
   config["workers"] = {2, 0};

@@ -149,6 +149,37 @@ TEST(SchedulerProfile, SparkCostsPerJobAreTheDigitizedChart) {
   EXPECT_THROW(SchedulerProfile::named("yarn", 1), std::invalid_argument);
 }
 
+// syncbed's own profile is the least-squares line through what calibrate measured,
+// extrapolated past the largest N it ran; it exists only once measured, and ungrouped.
+TEST(SchedulerProfile, SyncbedsIsTheLineFittedToItsMeasurements) {
+  const auto fit = SchedulerFit::of({{1, 1.0}, {2, 3.0}, {3, 2.0}});
+  EXPECT_NEAR(fit.b_ms, 0.5, 1e-12);
+  EXPECT_NEAR(fit.a_ms, 1.0, 1e-12);
+  EXPECT_NEAR(fit.rms_ms, std::sqrt(0.5), 1e-12);  // residuals -0.5, 1, -0.5
+  const auto reread = SchedulerFit::from_json(fit.to_json());
+  EXPECT_EQ(reread.ms_at, fit.ms_at);
+  EXPECT_DOUBLE_EQ(reread.b_ms, fit.b_ms);
+  const auto syncbed = SchedulerProfile::named("syncbed", 0, fit);
+  EXPECT_NEAR(syncbed.job_seconds(64), (1.0 + 0.5 * 64) * 1e-3, 1e-12);
+  EXPECT_FALSE(syncbed.extrapolated(3));
+  EXPECT_TRUE(syncbed.extrapolated(4));
+  EXPECT_THROW(SchedulerProfile::named("syncbed", 0), std::invalid_argument);  // not measured
+  EXPECT_THROW(SchedulerProfile::named("syncbed", 25, fit), std::invalid_argument);
+  EXPECT_THROW(SchedulerFit::of({{4, 1.0}}), std::invalid_argument);
+}
+
+// A strategy's own "scheduler" comes before the config's: Spark and syncbed's driver
+// side by side in one sweep.
+TEST(Simulator, AStrategysSchedulerComesBeforeTheConfigs) {
+  ClusterModel cluster = plain();
+  cluster.scheduler = "spark-2017";
+  cluster.measured_scheduler = SchedulerFit::of({{2, 0.5}, {4, 0.9}});  // 0.1 + 0.2 N ms
+  StrategySpec own = tasks();
+  own.scheduler = "syncbed";
+  EXPECT_NEAR(simulate_run(cluster, own, 64, 1, 5).driver_s, 2 * (0.1 + 0.2 * 64) * 1e-3, 1e-12);
+  EXPECT_NEAR(simulate_run(cluster, tasks(), 64, 1, 5).driver_s, 2 * 0.098, 1e-12);
+}
+
 TEST(Simulator, TheTaskModelPaysTheSchedulerTwicePerIterationAndComputeScalesWithTheBatch) {
   ClusterModel cluster = plain();
   cluster.scheduler = "spark-2017";

@@ -3,7 +3,8 @@
 
 usage: torch_model_bench.py [--model inception_v1|ncf] [--batch N] [--threads T]
                             [--steps K] [--warmup K] [--image-size S] [--classes C]
-                            [--users U] [--items I] [--optimizer adam|lazy-adam] [--json FILE]
+                            [--users U] [--items I] [--optimizer adam|lazy-adam] [--channels-last]
+                            [--profile] [--json FILE]
 
 One process trains the model of torch_models.py (layer for layer syncbed's, same parameter
 count) on synthetic data exactly as `syncbed bench-model` does: Inception-v1 with SGD
@@ -13,7 +14,8 @@ Each step is forward, backward and the optimizer update; the median of --steps t
 after --warmup is reported. NCF's `lazy-adam` is PyTorch's own lazy update: sparse
 embedding gradients and SparseAdam for the embeddings, Adam for the rest. Prints the step
 lines, a median line and one JSON line (also written to --json) that says which torch,
-BLAS and oneDNN were loaded.
+BLAS and oneDNN were loaded. --profile then runs --steps more steps under torch.profiler and
+adds their time per step by the layer kinds of `syncbed bench-model --profile`.
 """
 import argparse
 import json
@@ -33,6 +35,9 @@ def inception_v1_step(args):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     generator = torch.Generator().manual_seed(7)
     images = torch.rand(args.batch, 3, args.image_size, args.image_size, generator=generator)
+    if args.channels_last:  # NHWC, which oneDNN's convolutions prefer
+        model = model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
     labels = torch.randint(args.classes, (args.batch,), generator=generator)
     loss_of = nn.CrossEntropyLoss()
 
@@ -77,6 +82,42 @@ def ncf_step(args):
     return model, step, "samples"
 
 
+# torch.profiler's operators -> the kinds of `syncbed bench-model --profile` (first match
+# wins). A convolution's ReLU counts with it, as syncbed fuses it; LRN is PyTorch's
+# composition of out-of-place mul/add/pow/div around avg_pool3d; the optimizer's ops (and
+# autograd's gradient accumulation) are in place. Self time, so nothing counts twice.
+KINDS = [("convolution", ("conv", "relu", "threshold_backward")),
+         ("lrn", ("avg_pool3d", "constant_pad_nd", "aten::pow", "aten::div", "aten::mul", "aten::add")),
+         ("pooling", ("max_pool", "adaptive_avg_pool", "avg_pool2d", "aten::mean")),
+         ("concat", ("aten::cat",)),
+         ("inner product", ("addmm", "aten::mm", "aten::linear")),
+         ("loss", ("log_softmax", "nll_loss", "cross_entropy")),
+         ("dropout", ("dropout", "bernoulli")),
+         ("optimizer", ("aten::add_", "aten::mul_", "aten::zero_", "aten::fill_"))]
+
+
+def kind_of(operator):
+    for kind, patterns in KINDS:
+        if any(operator.startswith(p) if p.startswith("aten::") else p in operator for p in patterns):
+            return kind
+    return "(other)"
+
+
+def profiled_steps(step, first, count):
+    """Runs `count` steps under torch.profiler: ms per step of each kind, and the top operators."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for index in range(first, first + count):
+            step(index)
+    kinds, operators = {}, {}
+    for event in prof.key_averages():
+        ms = event.self_cpu_time_total / 1e3 / count
+        kinds[kind_of(event.key)] = kinds.get(kind_of(event.key), 0) + ms
+        operators[event.key] = ms
+    top = sorted(operators.items(), key=lambda item: -item[1])[:12]
+    return kinds, top
+
+
 def blas_loaded():
     """The BLAS library this process loaded (Debian picks it by update-alternatives)."""
     with open("/proc/self/maps") as maps:
@@ -97,11 +138,16 @@ def main():
     parser.add_argument("--users", type=int, default=138493)
     parser.add_argument("--items", type=int, default=26744)
     parser.add_argument("--optimizer", choices=["adam", "lazy-adam"], default="adam", help="ncf only")
+    parser.add_argument("--channels-last", action="store_true", help="inception_v1: NHWC tensors and weights")
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile --steps more steps (torch.profiler): ms per step by syncbed's layer kinds")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     args.batch = args.batch or (32 if args.model == "inception_v1" else 2048)
     if min(args.batch, args.steps, args.classes, args.users, args.items) < 1 or args.warmup < 0 or args.threads < 0:
         sys.exit("torch_model_bench.py: --batch, --steps, --classes, --users and --items must be positive")
+    if args.channels_last and args.model != "inception_v1":
+        sys.exit("torch_model_bench.py: --channels-last applies to inception_v1 only")
     if args.model == "inception_v1" and args.image_size < 48:
         sys.exit("torch_model_bench.py: --image-size must be at least 48")
     if args.threads:
@@ -123,10 +169,22 @@ def main():
               f"{seconds * 1e3:.1f} ms  {args.batch / seconds:.1f} {unit}/s", flush=True)
     median = statistics.median(times)
     print(f"median step {median * 1e3:.2f} ms: {args.batch / median:.1f} {unit}/s")
+    profile = None
+    if args.profile:  # after the timed steps, so the profiler's cost is not in them
+        profile, top = profiled_steps(step, args.warmup + args.steps, args.steps)
+        print("per kind, ms per step (torch.profiler, self CPU time)")
+        for kind, ms in sorted(profile.items(), key=lambda item: -item[1]):
+            print(f"  {kind:<20} {ms:10.2f}")
+        print("top operators, ms per step")
+        for operator, ms in top:
+            print(f"  {operator:<40} {ms:10.2f}")
     result = {"peer": "pytorch", "model": args.model, "batch": args.batch, "threads": torch.get_num_threads(),
               "parameters": parameters, "optimizer": "sgd" if args.model == "inception_v1" else args.optimizer,
               "median_step_ms": median * 1e3, f"{unit}_per_s": args.batch / median, "torch": torch.__version__,
-              "blas": blas_loaded(), "onednn": torch.backends.mkldnn.is_available()}
+              "blas": blas_loaded(), "onednn": torch.backends.mkldnn.is_available(),
+              "memory_format": "channels_last" if args.channels_last else "contiguous"}
+    if profile is not None:
+        result["profile_ms_per_step"] = profile
     print(json.dumps(result), flush=True)
     if args.json:
         with open(args.json + ".tmp", "w") as f:
