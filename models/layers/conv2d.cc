@@ -11,6 +11,18 @@ using prop = dnnl::prop_kind;
 using algo = dnnl::algorithm;
 }  // namespace
 
+bool winograd_available() {
+  const memory::desc src({1, 64, 14, 14}, memory::data_type::f32, Tag::any);
+  const memory::desc weights({64, 64, 3, 3}, memory::data_type::f32, Tag::any);
+  try {
+    dnnl::convolution_forward::primitive_desc(
+        {prop::forward_training, algo::convolution_winograd, src, weights, src, {1, 1}, {1, 1}, {1, 1}}, cpu_engine());
+    return true;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
 Conv2d::Conv2d(std::string name, ConvShape shape, ParameterBlock& params) : name_(std::move(name)), shape_(shape) {
   const double fan_in = double(shape.in_channels) * shape.kernel * shape.kernel;
   const double fan_out = double(shape.out_channels) * shape.kernel * shape.kernel;

@@ -20,6 +20,10 @@ struct ConvShape {
   bool winograd = false;
 };
 
+// Whether this CPU has oneDNN Winograd kernels (tried on a typical 3x3 shape): without
+// them every ConvShape::winograd convolution runs the direct algorithm.
+bool winograd_available();
+
 class Conv2d : public Layer {
  public:
   Conv2d(std::string name, ConvShape shape, ParameterBlock& params);

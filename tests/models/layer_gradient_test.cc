@@ -71,6 +71,17 @@ TEST(ConvWinograd, ChosenForThreeByThreeStrideOneOnly) {
   EXPECT_FALSE(prepared({16, 32, 5, 1, 2, true, true}));   // 5x5: direct
 }
 
+// What bench-model reports as "winograd_used": on every CPU, what a 3x3 stride-1
+// convolution asking for Winograd gets (AVX-512 only in oneDNN 2.6).
+TEST(ConvWinograd, AvailabilityIsWhatAThreeByThreeConvolutionGets) {
+  ParameterBlock params;
+  Conv2d conv("conv", {16, 32, 3, 1, 1, true, true}, params);
+  params.allocate(1);
+  conv.prepare(plain_desc({2, 16, 8, 8}, Tag::nChw16c), true);
+  EXPECT_EQ(conv.uses_winograd(), winograd_available());
+  EXPECT_EQ(winograd_available(), dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core);
+}
+
 double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
   double diff = 0, norm = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {

@@ -8,6 +8,7 @@
 #include "experiments/workloads/inception_v1/inception_v1.h"
 #include "models/data/synthetic_images.h"
 #include "models/inception_v1.h"
+#include "models/layers/conv2d.h"
 
 namespace syncbed::experiments {
 
@@ -28,6 +29,9 @@ nlohmann::json bench_inception_v1(const cli::Options& options, int batch, int st
   if (conv != "winograd" && conv != "direct")
     throw std::invalid_argument("--conv: unknown algorithm '" + conv + "' (winograd, direct)");
   config.winograd = conv == "winograd";
+  const bool winograd = config.winograd && models::winograd_available();
+  if (config.winograd && !winograd)
+    std::printf("--conv winograd: this CPU has no oneDNN Winograd kernels; every convolution runs direct\n");
   models::InceptionV1 model(config);
   OptimizerConfig sgd;
   sgd.learning_rate = 0.01f;
@@ -67,12 +71,13 @@ nlohmann::json bench_inception_v1(const cli::Options& options, int batch, int st
   const double images_per_s = batch / median;
   // Winograd multiplies less than the direct algorithm: the rate counts direct FLOPs.
   std::printf("median step %.1f ms: %.1f images/s, %.1f GFLOP/s%s\n", median * 1e3, images_per_s,
-              images_per_s * train_gflop, config.winograd ? " (direct-convolution FLOPs: effective rate)" : "");
+              images_per_s * train_gflop, winograd ? " (direct-convolution FLOPs: effective rate)" : "");
   return {{"model", "inception_v1"},
           {"batch", batch},
           {"image_size", config.image_size},
           {"classes", config.classes},
           {"conv", conv},
+          {"winograd_used", winograd},
           {"parameters", model.parameters().size()},
           {"median_step_ms", median * 1e3},
           {"images_per_s", images_per_s},
