@@ -58,6 +58,7 @@ ClusterModel cluster_model(const ExperimentConfig& config, const nlohmann::json&
   if (calibration.contains("scheduler"))
     cluster.measured_scheduler = experiments::SchedulerFit::from_json(calibration["scheduler"]);
   cluster.serial_put_s = config.simulate.serial_put_ms * 1e-3;
+  cluster.fetch_concurrency = config.simulate.fetch_concurrency;
   cluster.compute_items = config.model.batch;
   if (config.compute.mode == experiments::ComputeSpec::Mode::kEmulated) {
     cluster.compute_s = config.compute.emulated_ms * 1e-3;  // a sleep: no spread

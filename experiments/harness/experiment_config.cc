@@ -138,8 +138,8 @@ ComputeSpec parse_compute(const ConfigNode& node) {
 
 SimulateSpec parse_simulate(const ConfigNode& node, const std::vector<int>& workers) {
   SimulateSpec spec;
-  node.expect_keys(
-      {"reference", "anchor", "driver_task_ms", "scheduler", "global_batch", "cores_per_node", "serial_put_ms"});
+  node.expect_keys({"reference", "anchor", "driver_task_ms", "scheduler", "global_batch", "cores_per_node",
+                    "serial_put_ms", "fetch_concurrency"});
   if (const auto reference = node.optional("reference")) {
     reference->expect_keys({"label", "throughput"});
     spec.reference_label = reference->get_string("label", "reference");
@@ -164,6 +164,7 @@ SimulateSpec parse_simulate(const ConfigNode& node, const std::vector<int>& work
   spec.global_batch = node.get_int("global_batch", 0, 1'000'000'000, 0);
   spec.cores_per_node = static_cast<int>(node.get_int("cores_per_node", 1, 4096, 1));
   spec.serial_put_ms = node.get_number("serial_put_ms", 0, 10'000, 0);
+  spec.fetch_concurrency = static_cast<int>(node.get_int("fetch_concurrency", 1, 4096, spec.fetch_concurrency));
   return spec;
 }
 

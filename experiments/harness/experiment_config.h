@@ -78,6 +78,9 @@ struct SimulateSpec {
   // BigDL 0.2.0's putGradients: each node puts its N gradient blocks one after another,
   // each costing this (0: 0.3.0's parallel puts, priced as transfers).
   double serial_put_ms = 0;
+  // The task model's tasks fetch their N blocks this many at a time (BigDL's
+  // bigdl.Parameter.syncPoolSize, default 4): one message latency per further round.
+  int fetch_concurrency = 4;
   // The global batch at N workers.
   long batch_at(int workers) const;
 };

@@ -205,7 +205,9 @@ class LocalJob {
         self_(std::filesystem::read_symlink("/proc/self/exe").string()),
         pids_(options.workers, -1),
         captures_(options.workers) {
-    if (options.master_addr.empty())
+    // A one-rank job never registers (its mesh needs no rendezvous): a coordinator would
+    // time out while it trains.
+    if (options.master_addr.empty() && options.workers > 1)
       coordinator_.emplace(net::Endpoint{"127.0.0.1", 0}, options.workers, token_, options.rendezvous_timeout);
     outcome_.exits.resize(options.workers);
   }
@@ -237,7 +239,7 @@ class LocalJob {
 
  private:
   std::vector<std::string> environment_of(int rank) const {
-    const std::string master_addr = coordinator_ ? "127.0.0.1" : options_.master_addr;
+    const std::string master_addr = options_.master_addr.empty() ? "127.0.0.1" : options_.master_addr;
     const std::uint16_t port = coordinator_ ? coordinator_->port() : net::kDefaultMasterPort;
     auto env = worker_environment(rank, options_.workers, master_addr, port, token_, coordinator_.has_value());
     env.insert(env.end(), options_.extra_env.begin(), options_.extra_env.end());

@@ -98,11 +98,17 @@ SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strat
     done = std::max(done, ready) + seconds;
     run.sync_s += seconds;
   }
-  if (strategy.options.task_model.enabled && cluster.serial_put_s > 0) {  // after compute, before job 2
+  if (strategy.options.task_model.enabled) {
+    // Each task fetches its N blocks (weights in job 1, gradients in job 2) a few at a
+    // time: every round after the first waits one more message latency. Nothing overlaps.
+    const int rounds = (workers + cluster.fetch_concurrency - 1) / cluster.fetch_concurrency;
+    const double waits = 2.0 * (rounds - 1) * cluster.latency_s;
+    // BigDL 0.2.0: each node's N gradient puts one after another, after compute.
     const double puts = workers * cluster.serial_put_s;
-    run.phases_s["serial puts"] = puts;
-    run.sync_s += puts;
-    done = std::max(done, run.compute_s) + puts;
+    if (waits > 0) run.phases_s["fetch rounds"] = waits;
+    if (puts > 0) run.phases_s["serial puts"] = puts;
+    run.sync_s += waits + puts;
+    done = std::max(done, run.compute_s) + waits + puts;
   }
   run.exposed_sync_s = std::max(0.0, done - run.compute_s);
   run.driver_s = scheduling_s(cluster, strategy, workers);

@@ -37,7 +37,8 @@ struct ClusterModel {
   // per job; empty: driver_task_s. "syncbed" is the fit `syncbed calibrate --scheduler` made.
   std::string scheduler;
   std::optional<SchedulerFit> measured_scheduler;
-  double serial_put_s = 0;  // BigDL 0.2.0: per gradient block, N of them one after another per node
+  double serial_put_s = 0;    // BigDL 0.2.0: per gradient block, N of them one after another per node
+  int fetch_concurrency = 4;  // the task model's block fetches in flight per task (BigDL's syncPoolSize)
   // When backward releases the gradients from `begin` on, as a fraction of compute time,
   // last layer first (release_schedule); empty: all at the end of compute.
   std::vector<std::pair<std::size_t, double>> releases;

@@ -323,6 +323,20 @@ TEST_F(ExperimentRun, EmulatedComputeSleepsAndIsMarked) {
   EXPECT_TRUE(s["loss_last"].is_null());
 }
 
+// One worker never registers (a one-rank mesh needs no rendezvous), so a run of one
+// worker lasting longer than timeout_s must not be failed as a rendezvous that timed out:
+// it once killed a 20-minute NCF run of one worker at timeout_s.
+TEST_F(ExperimentRun, AOneWorkerRunMayOutlastTheRendezvousTimeout) {
+  json config = tiny({"ring"}, {1});
+  config["compute"] = {{"emulated_ms", 300}};
+  config["iterations"] = 8;
+  config["timeout_s"] = 1;
+  ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");
+  const auto s = read_jsonl(dir_ / "out" / "summary.jsonl").at(0);
+  EXPECT_EQ(s["status"], "ok") << s.dump();
+  EXPECT_GT(s["seconds"].get<double>(), 2.0);  // the 8 timed iterations alone
+}
+
 TEST_F(ExperimentRun, CalibrationFeedsFromCalibration) {
   json config = tiny({"ring"}, {2});
   config["compute"] = {{"from_calibration", true}};

@@ -197,6 +197,20 @@ TEST(Simulator, TheTaskModelPaysTheSchedulerTwicePerIterationAndComputeScalesWit
   EXPECT_FALSE(simulate_run(cluster, strategy("sharded"), 64, 1, 5).phases_s.count("serial puts"));
 }
 
+// BigDL's tasks fetch their N blocks syncPoolSize (4) at a time: N = 9 takes 3 rounds,
+// 2 of them after the first, in each of the two jobs; long-running strategies do not.
+TEST(Simulator, TheTaskModelsFetchesWaitOneLatencyPerRoundOfConcurrentFetches) {
+  ClusterModel cluster = plain();
+  cluster.latency_s = 0.001;
+  const auto nine = simulate_run(cluster, tasks(), 9, 1, 5);
+  EXPECT_NEAR(nine.phases_s.at("fetch rounds"), 2 * 2 * 0.001, 1e-12);
+  EXPECT_FALSE(simulate_run(cluster, tasks(), 4, 1, 5).phases_s.count("fetch rounds"));  // one round
+  EXPECT_FALSE(simulate_run(cluster, strategy("sharded"), 9, 1, 5).phases_s.count("fetch rounds"));
+  cluster.fetch_concurrency = 1;
+  EXPECT_NEAR(simulate_run(cluster, tasks(), 9, 1, 5).phases_s.at("fetch rounds"), 2 * 8 * 0.001, 1e-12);
+  EXPECT_NEAR(simulate_run(cluster, tasks(), 9, 1, 5).iteration_s - nine.iteration_s, 2 * 6 * 0.001, 1e-9);
+}
+
 // The simulator asks the registry: every strategy has a cost model, and a name it does
 // not know is an error (it once fell through to the parameter server's model).
 TEST(Simulator, EveryRegisteredStrategyHasACostModelAndUnknownOnesAreRefused) {
