@@ -87,7 +87,6 @@ void check_scheduler(const ExperimentConfig& config, const ClusterModel& cluster
   for (const auto& strategy : config.strategies) {
     if (!strategy.options.task_model.enabled) continue;
     any = true;
-    if (strategy.scheduler.empty() && config.simulate.scheduler.empty()) continue;
     try {
       experiments::scheduler_of(cluster, strategy);
     } catch (const std::invalid_argument& e) {
@@ -125,13 +124,13 @@ void apply_anchor(const ExperimentConfig& config, std::size_t parameters, Cluste
 void print_schedulers(const ExperimentConfig& config, const ClusterModel& cluster) {
   std::set<std::string> printed;
   for (const auto& strategy : config.strategies) {
-    if (!strategy.options.task_model.enabled || (strategy.scheduler.empty() && config.simulate.scheduler.empty()))
-      continue;
+    if (!strategy.options.task_model.enabled) continue;
     const auto profile = experiments::scheduler_of(cluster, strategy);
-    if (!printed.insert(profile.label()).second) continue;
-    std::printf("scheduler %s, per job:", profile.label().c_str());
+    if (!profile || !printed.insert(profile->label()).second) continue;
+    std::printf("scheduler %s, per job:", profile->label().c_str());
     for (int n : config.workers)
-      std::printf(" %d: %.1f ms%s", n, profile.job_seconds(n) * 1e3, profile.extrapolated(n) ? " (extrapolated)" : "");
+      std::printf(" %d: %.1f ms%s", n, profile->job_seconds(n) * 1e3,
+                  profile->extrapolated(n) ? " (extrapolated)" : "");
     std::printf("\n");
   }
 }

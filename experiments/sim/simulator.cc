@@ -62,8 +62,9 @@ double released_at(const ClusterModel& cluster, std::size_t begin) {
   return 1.0;
 }
 
-SchedulerProfile scheduler_of(const ClusterModel& cluster, const StrategySpec& strategy) {
+std::optional<SchedulerProfile> scheduler_of(const ClusterModel& cluster, const StrategySpec& strategy) {
   const std::string& name = strategy.scheduler.empty() ? cluster.scheduler : strategy.scheduler;
+  if (name.empty()) return std::nullopt;
   return SchedulerProfile::named(name, strategy.options.task_model.group, cluster.measured_scheduler);
 }
 
@@ -72,8 +73,8 @@ SchedulerProfile scheduler_of(const ClusterModel& cluster, const StrategySpec& s
 double scheduling_s(const ClusterModel& cluster, const StrategySpec& strategy, int workers) {
   const auto& tasks = strategy.options.task_model;
   if (!tasks.enabled) return 0;
-  if (cluster.scheduler.empty() && strategy.scheduler.empty()) return 2.0 * workers * cluster.driver_task_s;
-  return 2.0 * scheduler_of(cluster, strategy).job_seconds(workers);
+  const auto profile = scheduler_of(cluster, strategy);
+  return profile ? 2.0 * profile->job_seconds(workers) : 2.0 * workers * cluster.driver_task_s;
 }
 
 SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,

@@ -56,9 +56,10 @@ struct SimulatedRun {
   std::map<std::string, double> phases_s;
 };
 
-// The profile that prices a task-model strategy's jobs; throws std::invalid_argument when
-// it has none for the strategy's grouping (or "syncbed" was not measured).
-SchedulerProfile scheduler_of(const ClusterModel& cluster, const StrategySpec& strategy);
+// The profile that prices a task-model strategy's jobs, none when neither the strategy nor
+// the config names one; throws std::invalid_argument when the named profile has no curve
+// for the strategy's grouping (or "syncbed" was not measured).
+std::optional<SchedulerProfile> scheduler_of(const ClusterModel& cluster, const StrategySpec& strategy);
 
 SimulatedRun simulate_run(const ClusterModel& cluster, const StrategySpec& strategy, int workers,
                           std::size_t parameters, long items_per_worker);
