@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Median busbw per (variant, workers, size) from compare_allreduce.sh's measurements;
-prints the busbw table and the issue's target ratios, writes compare.csv, targets.csv
+prints the busbw table, the issue's target ratios and what one allreduce costs in CPU
+time and context switches (all ranks together), writes compare.csv, targets.csv, cost.csv
 and compare.png into the output directory (each written to a temp file, then renamed)."""
 import collections
 import os
@@ -23,12 +24,35 @@ def size_text(size):
     return str(size)
 
 
+def print_costs(costs, variants, cases, out_dir):
+    """CPU milliseconds and context switches of one allreduce, all ranks together (medians
+    of the rounds), and the same per MB reduced, so sizes compare."""
+    print("\nCPU ms / context switches per allreduce, all ranks together (median of rounds)")
+    print(f"{'N':>3} {'size':>6} " + " ".join(f"{v:>21}" for v in variants))
+    csv = "variant,workers,size_bytes,cpu_ms,context_switches\n"
+    for n, size in cases:
+        cells = []
+        for v in variants:
+            values = costs.get((v, n, size))
+            if not values:
+                cells.append(f"{'-':>21}")
+                continue
+            cpu_ms = statistics.median(c for c, _ in values)
+            switches = statistics.median(s for _, s in values)
+            cells.append(f"{cpu_ms:>12.1f}/{switches:<8.0f}")
+            csv += f"{v},{n},{size},{cpu_ms:.3f},{switches:.1f}\n"
+        print(f"{n:>3} {size_text(size):>6} " + " ".join(cells))
+    write_atomically(os.path.join(out_dir, "cost.csv"), csv)
+
+
 def main(measurements, out_dir):
     runs = collections.defaultdict(list)
+    costs = collections.defaultdict(list)  # (cpu ms, context switches) per allreduce, all ranks
     seen = []  # syncbed's variants in the order they ran, then the peers
     for line in open(measurements):
-        variant, n, size, busbw = line.split()
+        variant, n, size, busbw, cpu_ms, switches = line.split()
         runs[(variant, int(n), int(size))].append(float(busbw))
+        costs[(variant, int(n), int(size))].append((float(cpu_ms), float(switches)))
         if variant not in seen:
             seen.append(variant)
     median = {key: statistics.median(values) for key, values in runs.items()}
@@ -83,6 +107,7 @@ def main(measurements, out_dir):
             print(f"  {name:<26} N={n} {size_text(size):>5}  {value:5.2f}x / {goal:.2f}x  {'met' if met else 'MISSED'}")
             csv += f"{name},{n},{size},{value:.4f},{goal},{int(met)}\n"
     write_atomically(os.path.join(out_dir, "targets.csv"), csv)
+    print_costs(costs, variants, cases, out_dir)
 
     import matplotlib
     matplotlib.use("Agg")

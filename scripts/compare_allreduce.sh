@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every registered syncbed strategy (plus sharded with bf16) next to Open MPI, Gloo and
-# PyTorch's gloo backend (torch.distributed.all_reduce), interleaved per round, median of rounds:
+# PyTorch's gloo backend (torch.distributed.all_reduce), interleaved per round, median of rounds
+# (busbw, and the CPU time and context switches one allreduce costs all ranks together):
 #   scripts/compare_allreduce.sh [ROUNDS] [SIZES] [WORKER COUNTS]
 # Defaults: 3 rounds, sizes 4M,28M,128M, workers "2 4". Installs the peers
-# (scripts/setup_baselines.sh), prints busbw and the target ratios; writes compare.csv,
-# targets.csv and compare.png into $OUTPUT (default results/allreduce). $VARIANTS picks
+# (scripts/setup_baselines.sh), prints busbw, the target ratios and the CPU cost; writes
+# compare.csv, targets.csv, cost.csv and compare.png into $OUTPUT (default results/allreduce). $VARIANTS picks
 # what runs (default: every registered strategy, sharded-bf16 and every peer), e.g.
 #   VARIANTS="halving_doubling ring mpi gloo-halving-doubling" OUTPUT=results/halving_doubling \
 #     scripts/compare_allreduce.sh 5 64K,1M,4M,28M "2 3 4 5 6 7 8"
@@ -65,12 +66,13 @@ run_variant() {
   esac
 }
 
-# One line per measurement: variant workers size busbw
+# One line per measurement: variant workers size busbw cpu-ms context-switches (the last
+# two per allreduce, all ranks together)
 for round in $(seq "$rounds"); do
   for n in $worker_counts; do
     for variant in $variants; do
       run_variant "$variant" "$n" > "$out/run"
-      awk -v v="$variant" -v n="$n" '!/^#/ && $1 ~ /^[0-9]+$/ {print v, n, $1, $7}' "$out/run" >> "$out/all"
+      awk -v v="$variant" -v n="$n" '!/^#/ && $1 ~ /^[0-9]+$/ {print v, n, $1, $7, $9, $10}' "$out/run" >> "$out/all"
     done
   done
   echo "compare: round $round/$rounds done" >&2

@@ -16,7 +16,7 @@ scripts/build.sh build
 (cd build && ctest --output-on-failure --parallel 2)
 
 # Sanitizer builds compile only what the transport and sync tests need.
-sanitized_targets=(frame_test mesh_test ring_allreduce_test parameter_sync_test tasks_test tasks_driver_test)
+sanitized_targets=(frame_test mesh_test mesh_large_exchange_test ring_allreduce_test parameter_sync_test tasks_test tasks_driver_test)
 for sanitizer in address,undefined thread; do
   dir="build-${sanitizer%%,*}"
   echo "== transport and sync tests under -fsanitize=$sanitizer"

@@ -2,7 +2,6 @@
 
 #include <condition_variable>
 #include <exception>
-#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -14,34 +13,27 @@
 #include "core/transport/tcp/connection.h"
 #include "core/transport/tcp/control_io.h"
 #include "core/transport/tcp/mesh_setup.h"
+#include "core/transport/tcp/progress.h"
 
 namespace syncbed::net {
 
 struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
-  asio::io_context io;  // declared first: destroyed last, after the connections
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::thread io_thread;
+  // Owns the io_context; declared first: destroyed last, after the connections.
+  std::shared_ptr<Progress> progress = std::make_shared<Progress>();
   int rank = 0;
   int world_size = 1;
   MeshOptions options;
   std::vector<Endpoint> table;
-  std::vector<std::shared_ptr<Connection>> peers;                                // null at our own rank
-  std::shared_ptr<std::string> first_failure = std::make_shared<std::string>();  // I/O thread only
-  std::string own_error;  // Mesh::abort's reason; I/O thread only
+  std::vector<std::shared_ptr<Connection>> peers;  // null at our own rank
+  // Both touched only by the thread holding the progress engine.
+  std::shared_ptr<std::string> first_failure = std::make_shared<std::string>();
+  std::string own_error;  // Mesh::abort's reason
   // Whether the abort came before any connection failed: then the failures that follow
   // (e.g. its receives dropped mid-message) are its consequences, not its cause.
   bool own_error_first = false;
 
-  // Runs fn on the I/O thread and waits for it.
-  void run_on_io(const std::function<void()>& fn) {
-    if (std::this_thread::get_id() == io_thread.get_id()) return fn();
-    std::promise<void> ran;
-    asio::post(io, [&] {
-      fn();
-      ran.set_value();
-    });
-    ran.get_future().wait();
-  }
+  // Runs fn where it may touch the connections: holding the progress engine.
+  void run_on_io(const std::function<void()>& fn) { progress->run_exclusive(fn); }
 
   std::shared_ptr<Operation> make_operation(Operation::Kind kind, int peer, std::uint64_t tag) {
     if (peer < 0 || peer >= world_size || peer == rank)
@@ -49,6 +41,8 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
                            std::to_string(peer) + " is not a peer of rank " + std::to_string(rank) + " in a world of " +
                            std::to_string(world_size));
     auto op = std::make_shared<Operation>();
+    op->signal = progress->signal();
+    op->progress = progress;
     op->kind = kind;
     op->peer = peer;
     op->tag = tag;
@@ -69,12 +63,13 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
 
   Request post(std::shared_ptr<Operation> op) {
     auto connection = peers[op->peer];
-    asio::post(io, [connection, op] {
+    asio::post(progress->io(), [connection, op] {
       if (op->kind == Operation::Kind::kSend)
         connection->post_send(op);
       else
         connection->post_recv(op);
     });
+    // Started by whichever thread waits next, or else by the background thread (progress.h).
     // A wait that expires means the peer stopped making progress: fail it, so every
     // other operation on it fails now too instead of waiting out its own deadline.
     std::weak_ptr<Impl> weak = weak_from_this();
@@ -104,14 +99,14 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
   }
 
   void close() {
-    if (!io_thread.joinable()) return;
+    if (!progress->running()) return;
     std::mutex mutex;
     std::condition_variable cv;
     int open = 0;
     for (auto& connection : peers) open += connection ? 1 : 0;
     // The callbacks reference these locals; the final fail-all below runs any that
     // are still pending before this function returns.
-    asio::post(io, [&] {
+    asio::post(progress->io(), [&] {
       // If a peer already failed, or we did, tell the survivors why we are leaving.
       const std::string prefix = "rank " + std::to_string(rank);
       const std::string reason = own_error_first           ? prefix + " failed: " + own_error
@@ -129,6 +124,7 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
             reason);
       }
     });
+    progress->poll_if_free();
     {
       std::unique_lock lock(mutex);
       cv.wait_for(lock, options.close_timeout, [&] { return open == 0; });
@@ -137,9 +133,7 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
       for (auto& connection : peers)
         if (connection) connection->fail("close", "the mesh was closed");
     });
-    work.reset();
-    io.stop();
-    io_thread.join();
+    progress->stop();
   }
 };
 
@@ -151,7 +145,7 @@ Mesh::~Mesh() {
 }
 
 void Mesh::abort(const std::string& reason) {
-  if (!impl_->io_thread.joinable()) return;
+  if (!impl_->progress->running()) return;
   impl_->run_on_io([&] {
     if (!impl_->own_error.empty()) return;
     impl_->own_error = reason;
@@ -172,7 +166,7 @@ std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOption
 
   std::optional<Coordinator> coordinator;
   if (info.host_coordinator) coordinator.emplace(info.master, info.world_size, info.token, options.rendezvous_timeout);
-  auto established = establish_mesh(impl->io, info, options);
+  auto established = establish_mesh(impl->progress->io(), info, options);
   if (coordinator) coordinator->wait();
 
   impl->table = std::move(established.table);
@@ -183,9 +177,7 @@ std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOption
                                                   impl->table[r].to_string(), limits, impl->first_failure);
     impl->peers[r]->start();
   }
-  impl->work.emplace(impl->io.get_executor());
-  impl->io.restart();  // set-up may have run it out of work, which leaves it stopped
-  impl->io_thread = std::thread([io = &impl->io] { io->run(); });
+  impl->progress->start();
   return std::unique_ptr<Mesh>(new Mesh(impl));
 }
 

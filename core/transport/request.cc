@@ -6,6 +6,7 @@
 #include "core/trace.h"
 #include "core/transport/error.h"
 #include "core/transport/tags.h"
+#include "core/transport/tcp/progress.h"
 
 namespace syncbed::net {
 
@@ -16,27 +17,28 @@ std::string Operation::describe() const {
 
 void Operation::complete(std::optional<OperationError> error) {
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(signal->mutex);
     if (done_) return;
     done_ = true;
     if (traced) completed = Clock::now();
     error_ = std::move(error);
   }
-  cv_.notify_all();
+  signal->cv.notify_all();
 }
 
 bool Operation::done() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(signal->mutex);
   return done_;
 }
 
 bool Operation::wait_until(Clock::time_point deadline) {
-  std::unique_lock lock(mutex_);
-  return cv_.wait_until(lock, deadline, [&] { return done_; });
+  if (auto engine = progress.lock()) return engine->wait(*this, deadline);
+  std::unique_lock lock(signal->mutex);
+  return signal->cv.wait_until(lock, deadline, [&] { return done_; });
 }
 
 std::optional<OperationError> Operation::error() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(signal->mutex);
   return error_;
 }
 

@@ -1,5 +1,6 @@
 // Handles for posted sends and receives. Algorithm threads post several operations,
-// then wait on each with a deadline; the I/O thread completes them.
+// then wait on each with a deadline; whichever thread holds the mesh's progress engine
+// (often the waiting thread itself) completes them.
 #pragma once
 
 #include <chrono>
@@ -20,13 +21,23 @@ namespace syncbed::net {
 using Clock = std::chrono::steady_clock;
 
 // Why an operation failed. Plain data, so no exception object is ever shared between
-// the I/O thread and the waiting thread; the waiter builds its own TransportError.
+// the thread moving the bytes and the waiting thread; the waiter builds its own TransportError.
 struct OperationError {
   int peer_rank = -1;
   std::string message;
 };
 
-// Shared between the posting thread and the I/O thread.
+class Progress;
+
+// Where operations signal their completion. An operation made alone has its own; a
+// mesh's operations share the mesh's, on which a waiting thread also hears the progress
+// engine being given back (core/transport/tcp/progress.h).
+struct CompletionSignal {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+// Shared between the posting thread and whichever thread moves its bytes.
 struct Operation {
   enum class Kind { kSend, kRecv };
 
@@ -42,19 +53,23 @@ struct Operation {
   int self = -1;
   std::uint64_t sequence = 0;
   Clock::time_point posted{}, completed{};
+  std::shared_ptr<CompletionSignal> signal = std::make_shared<CompletionSignal>();
+  // The mesh's progress engine: a wait runs it when it can. Without one (or once the
+  // mesh is gone) a wait just sleeps until the operation completes.
+  std::weak_ptr<Progress> progress;
 
   std::string describe() const;
   std::size_t size() const { return kind == Kind::kSend ? send_buffer.size() : recv_buffer.size(); }
 
   void complete(std::optional<OperationError> error = std::nullopt);
   bool done() const;
-  // Blocks until complete or the deadline; returns false on timeout.
+  bool done_locked() const { return done_; }  // with signal->mutex held
+  // Until complete or the deadline (moving bytes meanwhile, through the progress
+  // engine); returns false on timeout.
   bool wait_until(Clock::time_point deadline);
   std::optional<OperationError> error() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
   bool done_ = false;
   std::optional<OperationError> error_;
 };

@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include <sys/resource.h>
+#include <time.h>
+
 namespace syncbed::experiments {
 
 namespace {
@@ -34,16 +37,47 @@ std::size_t count_wrong_sums(std::span<const float> data, int world, float relat
   return wrong;
 }
 
+ProcessCost ProcessCost::operator-(const ProcessCost& other) const {
+  return {cpu_seconds - other.cpu_seconds, context_switches - other.context_switches};
+}
+
+ProcessCost process_cost() {
+  // getrusage's CPU times lag by up to a scheduler tick for a thread that never sleeps
+  // (a busy-polling MPI rank); the process CPU clock brings the calling thread up to date.
+  timespec cpu{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return {static_cast<double>(cpu.tv_sec) + cpu.tv_nsec * 1e-9, static_cast<double>(usage.ru_nvcsw + usage.ru_nivcsw)};
+}
+
+void IterationLog::add(double elapsed, const ProcessCost& cost) {
+  seconds.push_back(elapsed);
+  cpu_seconds.push_back(cost.cpu_seconds);
+  context_switches.push_back(cost.context_switches);
+}
+
+AllreduceRow IterationLog::summarize(std::uint64_t bytes, int world, std::size_t wrong) const {
+  const auto middle = [](std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values.empty() ? 0.0 : values[values.size() / 2];
+  };
+  return {bytes, middle(seconds), world, wrong, {middle(cpu_seconds), middle(context_switches)}};
+}
+
+// The nccl-tests columns, then what one allreduce cost all ranks together: CPU
+// milliseconds and context switches.
 void print_allreduce_header() {
-  std::printf("%12s %12s %6s %6s %12s %12s %12s %8s\n", "size", "count", "type", "redop", "time(us)", "algbw(GB/s)",
-              "busbw(GB/s)", "#wrong");
+  std::printf("%12s %12s %6s %6s %12s %12s %12s %8s %10s %10s\n", "size", "count", "type", "redop", "time(us)",
+              "algbw(GB/s)", "busbw(GB/s)", "#wrong", "cpu(ms)", "csw");
   std::fflush(stdout);
 }
 
 void print_allreduce_row(const AllreduceRow& row) {
-  std::printf("%12llu %12llu %6s %6s %12.1f %12.3f %12.3f %8zu\n", static_cast<unsigned long long>(row.bytes),
-              static_cast<unsigned long long>(row.bytes / sizeof(float)), "float", "sum", row.seconds * 1e6,
-              row.algbw(), row.busbw(), row.wrong);
+  std::printf("%12llu %12llu %6s %6s %12.1f %12.3f %12.3f %8zu %10.2f %10.1f\n",
+              static_cast<unsigned long long>(row.bytes), static_cast<unsigned long long>(row.bytes / sizeof(float)),
+              "float", "sum", row.seconds * 1e6, row.algbw(), row.busbw(), row.wrong, row.cost.cpu_seconds * 1e3,
+              row.cost.context_switches);
   std::fflush(stdout);
 }
 

@@ -1,6 +1,8 @@
 // `syncbed bench-allreduce`: sum-allreduce throughput of a sync strategy, printed in
-// nccl-tests columns. Per size: one verified warm-up, then K timed iterations; an
-// iteration's time is the slowest rank's, and the median over iterations is reported.
+// nccl-tests columns, and what an allreduce costs the workers in CPU time and context
+// switches. Per size: one verified warm-up, then K timed iterations; an iteration's time
+// is the slowest rank's, its cost the sum over the workers, and the medians over the
+// iterations are reported.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -29,15 +31,23 @@ constexpr std::uint64_t kTimesTag = net::make_tag(net::TagSpace::kBench, 1);
 // bf16: each piece and the published sum lose < 2^-7 relative each.
 constexpr float kBf16Tolerance = 1.0f / 64;
 
-// Rank 0 gets, for every iteration, the slowest worker's time.
-std::vector<double> slowest_per_iteration(net::Mesh& mesh, int workers, std::vector<double> mine) {
-  std::vector<double> slowest = mine;
-  experiments::gather_at_rank0(mesh, workers, kTimesTag, std::span<const double>(mine),
+// Rank 0 gets, for every iteration, the slowest worker's time and the cost summed over
+// the workers (separate ps servers are not counted).
+experiments::IterationLog combine_workers(net::Mesh& mesh, int workers, const experiments::IterationLog& mine) {
+  std::vector<double> flat = mine.seconds;
+  flat.insert(flat.end(), mine.cpu_seconds.begin(), mine.cpu_seconds.end());
+  flat.insert(flat.end(), mine.context_switches.begin(), mine.context_switches.end());
+  experiments::IterationLog all = mine;
+  const std::size_t n = mine.seconds.size();
+  experiments::gather_at_rank0(mesh, workers, kTimesTag, std::span<const double>(flat),
                                [&](int, std::span<const double> theirs) {
-                                 for (std::size_t i = 0; i < slowest.size(); ++i)
-                                   slowest[i] = std::max(slowest[i], theirs[i]);
+                                 for (std::size_t i = 0; i < n; ++i) {
+                                   all.seconds[i] = std::max(all.seconds[i], theirs[i]);
+                                   all.cpu_seconds[i] += theirs[n + i];
+                                   all.context_switches[i] += theirs[2 * n + i];
+                                 }
                                });
-  return mesh.rank() == 0 ? slowest : std::vector<double>{};
+  return all;
 }
 
 std::vector<OptionSpec> bench_allreduce_options() {
@@ -125,23 +135,23 @@ std::optional<experiments::AllreduceRow> measure(net::Mesh& mesh, const std::str
     return std::nullopt;
   }
   const float tolerance = options.compression == sync::Compression::kBf16 ? kBf16Tolerance : 0.0f;
-  std::vector<double> seconds;
+  experiments::IterationLog log;
   std::size_t wrong_here = 0;
   for (int it = -1; it < iters; ++it) {
     experiments::fill_allreduce_input(mesh.rank(), vector);
     trace::set_iteration(it + 1);
     sync::PhaseTimes phases;
+    const auto cost_before = experiments::process_cost();
     Stopwatch watch;
     sync->allreduce_sum(vector, phases);
     const double elapsed = trace::lap(watch, "sync", "sync");
-    if (it >= 0) seconds.push_back(elapsed);
+    if (it >= 0) log.add(elapsed, experiments::process_cost() - cost_before);
     if (it == -1 || it == iters - 1) wrong_here += experiments::count_wrong_sums(vector, world, tolerance);
   }
   wrong += wrong_here;
-  auto slowest = slowest_per_iteration(mesh, world, seconds);
+  const auto all = combine_workers(mesh, world, log);
   if (mesh.rank() != 0) return std::nullopt;
-  std::sort(slowest.begin(), slowest.end());
-  return experiments::AllreduceRow{vector.size_bytes(), slowest[slowest.size() / 2], world, wrong_here};
+  return all.summarize(vector.size_bytes(), world, wrong_here);
 }
 
 // With --workers, the launcher merges every size's rank files into DIR/trace.json.
@@ -160,13 +170,18 @@ nlohmann::json row_json(const experiments::AllreduceRow& row) {
           {"time_us", row.seconds * 1e6},
           {"algbw_gbytes_per_s", row.algbw()},
           {"busbw_gbytes_per_s", row.busbw()},
-          {"wrong", row.wrong}};
+          {"wrong", row.wrong},
+          {"cpu_ms_all_ranks", row.cost.cpu_seconds * 1e3},
+          {"context_switches_all_ranks", row.cost.context_switches}};
 }
 
 }  // namespace
 
 int bench_allreduce_command(const std::vector<std::string>& args) {
-  Options options("bench-allreduce", "Sum-allreduce throughput of a sync strategy, in nccl-tests columns.",
+  Options options("bench-allreduce",
+                  "Sum-allreduce throughput of a sync strategy, in nccl-tests columns, then the CPU milliseconds and "
+                  "context switches one allreduce costs all workers together (process CPU clock and getrusage, "
+                  "every thread).",
                   bench_allreduce_options());
   if (!options.parse(args)) return 0;
   const auto sizes = options.get_sizes("sizes");

@@ -28,6 +28,21 @@ TEST_P(EveryStrategy, BenchAllreduceVerifiesItsSums) {
   EXPECT_NE(read_text(dir_ / "stdout").find("strategy " + GetParam()), std::string::npos);
 }
 
+TEST_P(EveryStrategy, BenchAllreduceReportsWhatAnAllreduceCostsInCpuAndContextSwitches) {
+  const auto json_path = dir_ / "bench.json";
+  ASSERT_EQ(syncbed("bench-allreduce --workers 3 --strategy " + GetParam() + " --sizes 1M --iters 2 --json " +
+                    json_path.string()),
+            0)
+      << read_text(dir_ / "stderr");
+  const json rows = json::parse(read_text(json_path))["results"];
+  ASSERT_EQ(rows.size(), 1u);
+  // A 1 MB sum costs each rank some CPU, and a rank that waits for its peers sleeps.
+  EXPECT_GT(rows[0]["cpu_ms_all_ranks"].get<double>(), 0) << rows.dump();
+  EXPECT_LT(rows[0]["cpu_ms_all_ranks"].get<double>(), 1000) << rows.dump();
+  EXPECT_GE(rows[0]["context_switches_all_ranks"].get<double>(), 1) << rows.dump();
+  EXPECT_NE(read_text(dir_ / "stdout").find("cpu(ms)"), std::string::npos);
+}
+
 TEST_P(EveryStrategy, RunTrainsAndWritesItsResults) {
   ASSERT_EQ(syncbed("run --no-plot " + write_config(tiny_config({GetParam()}, {1, 3}))), 0)
       << read_text(dir_ / "stderr");

@@ -1,6 +1,7 @@
 // One established, authenticated TCP connection to a peer rank: the data plane.
-// Every member function runs on the mesh's I/O thread; algorithm threads reach it
-// only through asio::post (see mesh.cc).
+// Every member function runs in the thread holding the mesh's progress engine
+// (progress.h); algorithm threads reach it only through asio::post or
+// Progress::run_exclusive (see mesh.cc).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Internal to the transport: turning rendezvous information into one authenticated
 // socket per peer. Runs on the calling thread, on the mesh's io_context, before the
-// mesh's I/O thread starts.
+// mesh's progress engine starts.
 #pragma once
 
 #include <optional>

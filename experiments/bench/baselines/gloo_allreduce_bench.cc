@@ -38,11 +38,16 @@ std::unique_ptr<gloo::Algorithm> make_allreduce(const std::string& algorithm,
   throw std::invalid_argument("--algorithm must be ring_chunked or halving_doubling, got '" + algorithm + "'");
 }
 
-// Every rank gets, per iteration, the slowest rank's time.
-void slowest_per_iteration(const std::shared_ptr<gloo::Context>& context, std::vector<double>& seconds) {
-  gloo::AllreduceRing<double> max(context, {seconds.data()}, static_cast<int>(seconds.size()),
-                                  gloo::ReductionFunction<double>::max);
+// Every rank gets, per iteration, the slowest rank's time and the cost summed over the ranks.
+void combine_ranks(const std::shared_ptr<gloo::Context>& context, syncbed::experiments::IterationLog& log) {
+  const int n = static_cast<int>(log.seconds.size());
+  gloo::AllreduceRing<double> max(context, {log.seconds.data()}, n, gloo::ReductionFunction<double>::max);
   max.run();
+  // One vector each: Gloo reduces several pointers of one rank into one another.
+  for (auto* summed : {&log.cpu_seconds, &log.context_switches}) {
+    gloo::AllreduceRing<double> sum(context, {summed->data()}, n);
+    sum.run();
+  }
 }
 
 int run(int argc, char** argv) {
@@ -76,22 +81,21 @@ int run(int argc, char** argv) {
   for (const auto size : sizes) {
     const std::size_t count = size / sizeof(float);
     auto allreduce = make_allreduce(options.get("algorithm"), context, data.data(), static_cast<int>(count));
-    std::vector<double> seconds;
+    syncbed::experiments::IterationLog log;
     std::size_t wrong = 0;
     for (int it = -1; it < iters; ++it) {
       syncbed::experiments::fill_allreduce_input(rank, data.span().first(count));
+      const auto cost_before = syncbed::experiments::process_cost();
       const auto start = std::chrono::steady_clock::now();
       allreduce->run();
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (it >= 0) seconds.push_back(elapsed);
+      if (it >= 0) log.add(elapsed, syncbed::experiments::process_cost() - cost_before);
       if (it == -1 || it == iters - 1)
         wrong += syncbed::experiments::count_wrong_sums(data.span().first(count), world, 0.0f);
     }
-    slowest_per_iteration(context, seconds);
+    combine_ranks(context, log);
     total_wrong += wrong;
-    if (rank != 0) continue;
-    std::sort(seconds.begin(), seconds.end());
-    syncbed::experiments::print_allreduce_row({size, seconds[seconds.size() / 2], world, wrong});
+    if (rank == 0) syncbed::experiments::print_allreduce_row(log.summarize(size, world, wrong));
   }
   return total_wrong ? 1 : 0;
 }

@@ -41,24 +41,25 @@ int main(int argc, char** argv) {
   std::size_t total_wrong = 0;
   for (const auto size : sizes) {
     const std::size_t count = size / sizeof(float);
-    std::vector<double> seconds;
+    syncbed::experiments::IterationLog log;
     std::size_t wrong = 0;
     for (int it = -1; it < iters; ++it) {
       syncbed::experiments::fill_allreduce_input(rank, data.span().first(count));
+      const auto cost_before = syncbed::experiments::process_cost();
       const double start = MPI_Wtime();
       MPI_Allreduce(MPI_IN_PLACE, data.data(), static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
       const double elapsed = MPI_Wtime() - start;
-      if (it >= 0) seconds.push_back(elapsed);
+      if (it >= 0) log.add(elapsed, syncbed::experiments::process_cost() - cost_before);
       if (it == -1 || it == iters - 1)
         wrong += syncbed::experiments::count_wrong_sums(data.span().first(count), world, 0.0f);
     }
-    std::vector<double> slowest(seconds.size());
-    MPI_Reduce(seconds.data(), slowest.data(), static_cast<int>(seconds.size()), MPI_DOUBLE, MPI_MAX, 0,
-               MPI_COMM_WORLD);
+    // Per iteration: the slowest rank's time, the cost summed over the ranks.
+    auto all = log;
+    MPI_Reduce(log.seconds.data(), all.seconds.data(), iters, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    MPI_Reduce(log.cpu_seconds.data(), all.cpu_seconds.data(), iters, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    MPI_Reduce(log.context_switches.data(), all.context_switches.data(), iters, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     total_wrong += wrong;
-    if (rank != 0) continue;
-    std::sort(slowest.begin(), slowest.end());
-    syncbed::experiments::print_allreduce_row({size, slowest[slowest.size() / 2], world, wrong});
+    if (rank == 0) syncbed::experiments::print_allreduce_row(all.summarize(size, world, wrong));
   }
   MPI_Finalize();
   return total_wrong ? 1 : 0;

@@ -10,11 +10,14 @@ iterations. Every rank contributes what syncbed's benchmark and the Open MPI and
 baselines contribute (element i = 1 + (rank+1) * (i mod 13), exact in float32); the sums
 are checked after the warm-up and the last iteration. Each iteration's time is the slowest
 rank's; rank 0 prints the median per size in nccl-tests columns (size, count, type, redop,
-time(us), algbw, busbw, #wrong). Exits 1 when a sum was wrong.
+time(us), algbw, busbw, #wrong), then what one allreduce cost all ranks together: CPU
+milliseconds and context switches (every rank's process, all its threads; the median
+iteration of their sum over the ranks). Exits 1 when a sum was wrong.
 """
 import argparse
 import datetime
 import os
+import resource
 import statistics
 import sys
 import time
@@ -42,6 +45,12 @@ def pattern(count, offset, scale):
     return (offset + scale * (torch.arange(count, dtype=torch.int64) % 13)).to(torch.float32)
 
 
+def process_cost():
+    """CPU seconds (user + system, every thread) and context switches of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return time.process_time(), usage.ru_nvcsw + usage.ru_nivcsw
+
+
 def rank_main(args):
     torch.set_num_threads(args.threads)
     dist.init_process_group("gloo", init_method=f"tcp://{args.master_addr}:{args.master_port}", rank=args.rank,
@@ -50,7 +59,7 @@ def rank_main(args):
         print(f"# PyTorch {torch.__version__} gloo all_reduce baseline: {args.workers} ranks, "
               f"{args.iters} iterations per size")
         print(f"{'size':>12} {'count':>12} {'type':>6} {'redop':>6} {'time(us)':>12} {'algbw(GB/s)':>12} "
-              f"{'busbw(GB/s)':>12} {'#wrong':>8}", flush=True)
+              f"{'busbw(GB/s)':>12} {'#wrong':>8} {'cpu(ms)':>10} {'csw':>10}", flush=True)
     any_wrong = False
     for size in args.sizes:
         # Built once: a slow fill before every iteration would time the ranks' skew.
@@ -58,26 +67,34 @@ def rank_main(args):
         expected = pattern(size // 4, args.workers, args.workers * (args.workers + 1) // 2)
         data = torch.empty_like(mine)
         seconds, wrong = [], 0
+        cpu, switches = [], []
         for it in range(-1, args.iters):
             data.copy_(mine)
+            cpu_before, switches_before = process_cost()
             start = time.perf_counter()
             dist.all_reduce(data)
             elapsed = time.perf_counter() - start
+            cpu_after, switches_after = process_cost()
             if it >= 0:
                 seconds.append(elapsed)
+                cpu.append(cpu_after - cpu_before)
+                switches.append(switches_after - switches_before)
             if it in (-1, args.iters - 1):
                 wrong += int((data != expected).sum())
         slowest = torch.tensor(seconds, dtype=torch.float64)
         dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
         wrong_total = torch.tensor([wrong])
         dist.all_reduce(wrong_total)
+        cost = torch.tensor([cpu, switches], dtype=torch.float64)  # per iteration, summed over the ranks
+        dist.all_reduce(cost)
         any_wrong = any_wrong or wrong_total.item() > 0
         if args.rank == 0:
             median = statistics.median(slowest.tolist())
             algbw = size / median / 1e9
             busbw = algbw * 2 * (args.workers - 1) / args.workers
+            cpu_ms, switches = (statistics.median(row.tolist()) for row in (cost[0] * 1e3, cost[1]))
             print(f"{size:>12} {size // 4:>12} {'float':>6} {'sum':>6} {median * 1e6:>12.1f} {algbw:>12.3f} "
-                  f"{busbw:>12.3f} {wrong_total.item():>8}", flush=True)
+                  f"{busbw:>12.3f} {wrong_total.item():>8} {cpu_ms:>10.2f} {switches:>10.1f}", flush=True)
     dist.destroy_process_group()
     sys.exit(1 if any_wrong else 0)
 
