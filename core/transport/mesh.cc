@@ -1,5 +1,6 @@
 #include "core/transport/mesh.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <map>
@@ -153,6 +154,19 @@ void Mesh::abort(const std::string& reason) {
   });
 }
 
+namespace {
+// How long a waiting thread polls before it sleeps: 50 us while every rank on this host
+// (same advertised address) has a core of its own; with more ranks than cores, polling
+// takes the core a peer needs to produce what we wait for (measured: sharded at 4 MiB,
+// 4 ranks on 2 cores, lost a fifth of its bandwidth), so then none.
+std::chrono::microseconds poll_before_sleeping(const std::vector<Endpoint>& table, int rank) {
+  const auto local =
+      std::count_if(table.begin(), table.end(), [&](const Endpoint& e) { return e.host == table[rank].host; });
+  return local <= static_cast<long>(std::thread::hardware_concurrency()) ? std::chrono::microseconds(50)
+                                                                         : std::chrono::microseconds(0);
+}
+}  // namespace
+
 std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOptions& options) {
   auto impl = std::make_shared<Impl>();
   impl->rank = info.rank;
@@ -177,7 +191,7 @@ std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOption
                                                   impl->table[r].to_string(), limits, impl->first_failure);
     impl->peers[r]->start();
   }
-  impl->progress->start();
+  impl->progress->start(poll_before_sleeping(impl->table, info.rank));
   return std::unique_ptr<Mesh>(new Mesh(impl));
 }
 

@@ -60,6 +60,34 @@ TEST(Mesh, SameTagMessagesArriveInOrderWhetherParkedOrNot) {
   });
 }
 
+// Queued sends leave in batched gather-writes (up to 32 frames or 64 KiB): sizes on
+// both sides of the limits, empty ones among them, must each arrive whole and in order.
+TEST(Mesh, QueuedSendsOfMixedSizesArriveWholeAndInOrder) {
+  constexpr std::size_t kSizes[] = {0, 1, 7, 4095, 65536, 70000, 3};
+  constexpr int kMessages = 210;
+  const auto size_of = [&](int i) { return kSizes[i % std::size(kSizes)]; };
+  run_ranks(2, [&](Mesh& mesh) {
+    std::vector<AlignedBuffer<std::byte>> buffers;
+    for (int i = 0; i < kMessages; ++i) buffers.emplace_back(size_of(i));
+    std::vector<Request> requests;
+    if (mesh.rank() == 0) {
+      for (int i = 0; i < kMessages; ++i) {
+        for (std::size_t b = 0; b < buffers[i].size(); ++b) buffers[i][b] = payload_byte(i, 1, b);
+        requests.push_back(mesh.send(1, 4, std::span<const std::byte>(buffers[i].span())));
+      }
+      for (auto& r : requests) r.wait();
+      return;
+    }
+    for (int i = 0; i < kMessages; ++i) requests.push_back(mesh.recv(0, 4, buffers[i].span()));
+    for (auto& r : requests) r.wait();
+    for (int i = 0; i < kMessages; ++i) {
+      std::size_t wrong = 0;
+      for (std::size_t b = 0; b < buffers[i].size(); ++b) wrong += buffers[i][b] != payload_byte(i, 1, b);
+      ASSERT_EQ(wrong, 0u) << "message " << i << " of " << buffers[i].size() << " bytes";
+    }
+  });
+}
+
 TEST(Mesh, TheParkedQueueIsBoundedAndBackpressureStallsTheSender) {
   constexpr std::size_t kChunk = 256 << 10;
   constexpr int kChunks = 200;  // 50 MiB on tag 1 against a 1 MiB parking limit

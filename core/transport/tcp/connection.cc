@@ -11,7 +11,13 @@
 namespace syncbed::net {
 namespace {
 constexpr std::size_t kMaxSpareBuffers = 4;
-}
+// Reading a header asks the socket for up to this much more: a stream of small frames
+// then arrives in one system call instead of two per frame.
+constexpr std::size_t kReadAheadBytes = 64 << 10;
+// After a larger frame the next header is read alone, so that a stream of large frames
+// lands straight in its buffers instead of being copied out of the read-ahead.
+constexpr std::size_t kSmallFrameBytes = 16 << 10;
+}  // namespace
 
 Connection::Connection(tcp::socket socket, int self_rank, int peer_rank, std::string peer_address,
                        ConnectionLimits limits, std::shared_ptr<std::string> first_failure)
@@ -21,6 +27,7 @@ Connection::Connection(tcp::socket socket, int self_rank, int peer_rank, std::st
       peer_address_(std::move(peer_address)),
       limits_(limits),
       heartbeat_timer_(socket_.get_executor()),
+      read_ahead_(new std::byte[kReadAheadBytes]),  // uninitialized: pages are touched only as bytes arrive
       first_failure_(std::move(first_failure)) {
   heartbeat_bytes_ = encode_header({FrameKind::kHeartbeat, static_cast<std::uint32_t>(self_rank_), 0, 0});
 }
@@ -69,13 +76,47 @@ OperationError Connection::error_for(const std::string& operation, const std::st
 // ---- receiving ----
 
 void Connection::read_header() {
-  asio::async_read(socket_, asio::buffer(header_bytes_),
-                   [self = shared_from_this()](const error_code& ec, std::size_t) {
+  const std::size_t ahead = read_ahead_end_ - read_ahead_begin_;
+  if (ahead >= header_bytes_.size()) {
+    std::memcpy(header_bytes_.data(), read_ahead_.get() + read_ahead_begin_, header_bytes_.size());
+    read_ahead_begin_ += header_bytes_.size();
+    // Posted, not called: a run of read-ahead frames must not nest one call per frame.
+    return asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (!self->failure_) self->on_header();
+    });
+  }
+  // Keep the partial header and read at least the rest of it, and whatever else has arrived.
+  std::memmove(read_ahead_.get(), read_ahead_.get() + read_ahead_begin_, ahead);
+  read_ahead_begin_ = 0;
+  read_ahead_end_ = ahead;
+  const std::size_t wanted = last_frame_small_ ? kReadAheadBytes : header_bytes_.size();
+  asio::async_read(socket_, asio::buffer(read_ahead_.get() + ahead, wanted - ahead),
+                   asio::transfer_at_least(header_bytes_.size() - ahead),
+                   [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
                      if (self->failure_) return;
                      if (ec) return self->on_read_error(ec);
+                     self->read_ahead_end_ += bytes;
                      self->last_heard_ = Clock::now();
-                     self->on_header();
+                     self->read_header();
                    });
+}
+
+template <typename Handler>
+void Connection::read_exactly(std::byte* destination, std::size_t length, Handler on_read) {
+  const std::size_t ahead = std::min(length, read_ahead_end_ - read_ahead_begin_);
+  if (ahead > 0) std::memcpy(destination, read_ahead_.get() + read_ahead_begin_, ahead);
+  read_ahead_begin_ += ahead;
+  if (ahead == length)
+    return asio::post(socket_.get_executor(), [self = shared_from_this(), on_read = std::move(on_read)]() mutable {
+      if (!self->failure_) on_read();
+    });
+  asio::async_read(
+      socket_, asio::buffer(destination + ahead, length - ahead), TransferAllLargeChunks{&last_heard_},
+      [self = shared_from_this(), on_read = std::move(on_read)](const error_code& ec, std::size_t) mutable {
+        if (self->failure_) return;
+        if (ec) return self->on_read_error(ec);
+        on_read();
+      });
 }
 
 void Connection::on_read_error(const error_code& ec) {
@@ -89,6 +130,7 @@ void Connection::on_header() {
   const auto decoded = decode_header(header_bytes_, {limits_.max_payload, static_cast<std::uint32_t>(peer_rank_)});
   if (!decoded.header) return fail("receive frame", "protocol error: " + decoded.error);
   header_ = *decoded.header;
+  last_frame_small_ = header_.length <= kSmallFrameBytes;
   switch (header_.kind) {
     case FrameKind::kData:
       return dispatch_data();
@@ -112,12 +154,8 @@ void Connection::on_header() {
 
 void Connection::read_control_payload() {
   control_payload_.resize(header_.length);
-  asio::async_read(socket_, asio::buffer(control_payload_),
-                   [self = shared_from_this()](const error_code& ec, std::size_t) {
-                     if (self->failure_) return;
-                     if (ec) return self->on_read_error(ec);
-                     self->fail("receive", "the peer gave up after an error: " + decode_text(self->control_payload_));
-                   });
+  read_exactly(control_payload_.data(), control_payload_.size(),
+               [this] { fail("receive", "the peer gave up after an error: " + decode_text(control_payload_)); });
 }
 
 void Connection::dispatch_data() {
@@ -129,15 +167,11 @@ void Connection::dispatch_data() {
     auto op = posted->second.front();
     posted->second.pop_front();
     receiving_ = op;
-    asio::async_read(socket_, asio::buffer(op->recv_buffer.data(), op->recv_buffer.size()),
-                     TransferAllLargeChunks{&last_heard_},
-                     [self = shared_from_this(), op](const error_code& ec, std::size_t) {
-                       if (self->failure_) return;
-                       if (ec) return self->on_read_error(ec);
-                       self->receiving_.reset();
-                       op->complete();
-                       self->read_header();
-                     });
+    read_exactly(op->recv_buffer.data(), op->recv_buffer.size(), [this, op] {
+      receiving_.reset();
+      op->complete();
+      read_header();
+    });
     return;
   }
   if (parked_bytes_ > 0 && parked_bytes_ + header_.length > limits_.max_parked_bytes) {
@@ -146,14 +180,11 @@ void Connection::dispatch_data() {
   }
   auto parked = std::make_shared<Parked>(take_buffer(header_.length));
   parked_bytes_ += header_.length;
-  asio::async_read(socket_, asio::buffer(parked->storage.data(), parked->length), TransferAllLargeChunks{&last_heard_},
-                   [self = shared_from_this(), parked, tag](const error_code& ec, std::size_t) {
-                     if (self->failure_) return;
-                     if (ec) return self->on_read_error(ec);
-                     self->parked_[tag].push_back(std::move(*parked));
-                     self->match(tag);
-                     self->read_header();
-                   });
+  read_exactly(parked->storage.data(), parked->length, [this, parked, tag] {
+    parked_[tag].push_back(std::move(*parked));
+    match(tag);
+    read_header();
+  });
 }
 
 void Connection::post_recv(std::shared_ptr<Operation> op) {
@@ -230,17 +261,29 @@ void Connection::write_next() {
     return;
   }
   writing_ = true;
-  auto op = send_queue_.front();
-  sending_ = op.get();
-  const std::array<asio::const_buffer, 2> gather{asio::buffer(op->header),
-                                                 asio::buffer(op->send_buffer.data(), op->send_buffer.size())};
-  asio::async_write(socket_, gather, TransferAllLargeChunks{&last_sent_},
-                    [self = shared_from_this(), op](const error_code& ec, std::size_t) {
+  // Small frames queued together leave in one gather-write: one system call and one
+  // completion for the lot instead of one per frame.
+  send_gather_.clear();
+  std::size_t batch_bytes = 0;
+  for (const auto& op : send_queue_) {
+    const std::size_t bytes = op->send_buffer.size();
+    if (frames_in_flight_ > 0 && (frames_in_flight_ == kMaxBatchFrames || batch_bytes + bytes > kMaxBatchBytes)) break;
+    send_gather_.push_back(asio::buffer(op->header));
+    send_gather_.push_back(asio::buffer(op->send_buffer.data(), bytes));
+    batch_bytes += bytes;
+    ++frames_in_flight_;
+  }
+  asio::async_write(socket_, send_gather_, TransferAllLargeChunks{&last_sent_},
+                    [self = shared_from_this()](const error_code& ec, std::size_t) {
                       if (self->failure_) return;
-                      if (ec) return self->fail(op->describe(), "connection lost while sending: " + ec.message());
+                      if (ec)
+                        return self->fail(self->send_queue_.front()->describe(),
+                                          "connection lost while sending: " + ec.message());
                       self->last_sent_ = Clock::now();
-                      self->send_queue_.pop_front();
-                      op->complete();
+                      for (; self->frames_in_flight_ > 0; --self->frames_in_flight_) {
+                        self->send_queue_.front()->complete();
+                        self->send_queue_.pop_front();
+                      }
                       self->write_next();
                     });
 }
@@ -285,12 +328,7 @@ void Connection::discard_payload(std::uint64_t remaining) {
   if (remaining == 0) return read_header();
   discard_buffer_.resize(64 << 10);
   const std::size_t chunk = std::min<std::uint64_t>(remaining, discard_buffer_.size());
-  asio::async_read(socket_, asio::buffer(discard_buffer_.data(), chunk),
-                   [self = shared_from_this(), remaining, chunk](const error_code& ec, std::size_t) {
-                     if (self->failure_) return;
-                     if (ec) return self->on_read_error(ec);
-                     self->discard_payload(remaining - chunk);
-                   });
+  read_exactly(discard_buffer_.data(), chunk, [this, remaining, chunk] { discard_payload(remaining - chunk); });
 }
 
 bool Connection::cancel(Operation& op) {
@@ -298,9 +336,11 @@ bool Connection::cancel(Operation& op) {
   // A send being written, or a receive whose payload is being read into its buffer, is
   // let finish (the caller waits for it): cutting it short would end the stream, and with
   // it the error frame by which a rank that is giving up names its reason.
-  if (&op == sending_ || &op == receiving_.get()) return true;
+  const auto in_flight_end = send_queue_.begin() + static_cast<std::ptrdiff_t>(frames_in_flight_);
+  const auto is_op = [&](const auto& queued) { return queued.get() == &op; };
+  if (&op == receiving_.get() || std::any_of(send_queue_.begin(), in_flight_end, is_op)) return true;
   auto drop_from = [&](std::deque<std::shared_ptr<Operation>>& queue) {
-    const auto it = std::find_if(queue.begin(), queue.end(), [&](const auto& queued) { return queued.get() == &op; });
+    const auto it = std::find_if(queue.begin(), queue.end(), is_op);
     if (it != queue.end()) queue.erase(it);
   };
   if (op.kind == Operation::Kind::kSend) {
@@ -356,7 +396,7 @@ void Connection::fail(const std::string& operation, const std::string& reason) {
   heartbeat_timer_.cancel();
   if (receiving_) receiving_->complete(failure_);
   receiving_.reset();
-  sending_ = nullptr;
+  frames_in_flight_ = 0;
   for (auto& [tag, ops] : posted_recvs_)
     for (auto& op : ops) op->complete(failure_);
   posted_recvs_.clear();

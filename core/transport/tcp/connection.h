@@ -65,6 +65,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void recycle(Parked parked);
 
   void read_header();
+  // Fills destination with the next `length` bytes of the stream (read-ahead bytes first),
+  // then calls on_read in a handler of its own, unless the connection has failed meanwhile.
+  // on_read may capture `this`: read_exactly keeps the connection alive until it runs.
+  template <typename Handler>
+  void read_exactly(std::byte* destination, std::size_t length, Handler on_read);
   void on_header();
   void dispatch_data();
   void read_control_payload();
@@ -91,6 +96,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   HeaderBytes heartbeat_bytes_{};
 
   HeaderBytes header_bytes_{};
+  // Bytes read from the socket before anything asked for them: [begin, end) is unread.
+  std::unique_ptr<std::byte[]> read_ahead_;
+  std::size_t read_ahead_begin_ = 0, read_ahead_end_ = 0;
+  bool last_frame_small_ = true;  // read ahead with the next header (read_header)
   FrameHeader header_;
   bool read_paused_ = false;  // header_ holds a data frame we have no room for yet
   std::vector<std::byte> control_payload_;
@@ -100,11 +109,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::size_t parked_bytes_ = 0;
   std::vector<std::vector<std::byte>> spare_buffers_;  // reused to avoid first-touch cost
 
+  // Frames queued while one write is out go together in the next (write_next), up to
+  // these limits; asio passes at most 64 buffers (32 frames) to one system call.
+  static constexpr std::size_t kMaxBatchFrames = 32;
+  static constexpr std::size_t kMaxBatchBytes = std::size_t{64} << 10;
   std::deque<std::shared_ptr<Operation>> send_queue_;
+  std::size_t frames_in_flight_ = 0;  // the first this many of send_queue_ are being written
+  std::vector<asio::const_buffer> send_gather_;
   bool writing_ = false;
 
   std::shared_ptr<Operation> receiving_;  // recv whose payload is being read right now
-  const Operation* sending_ = nullptr;    // send whose frame is being written right now
   std::optional<OperationError> failure_;
   std::shared_ptr<std::string> first_failure_;
   std::string close_reason_;  // non-empty: say it in an error frame instead of goodbye

@@ -1,5 +1,7 @@
 #include "core/transport/tcp/progress.h"
 
+#include <algorithm>
+
 namespace syncbed::net {
 namespace {
 // How long nobody must have waited before the background thread takes the engine. Short
@@ -14,7 +16,8 @@ Progress::Progress() = default;
 
 Progress::~Progress() { stop(); }
 
-void Progress::start() {
+void Progress::start(std::chrono::microseconds spin) {
+  spin_ = spin;
   work_.emplace(io_.get_executor());
   io_.restart();  // set-up may have run it out of work, which leaves it stopped
   {
@@ -60,8 +63,15 @@ void Progress::interrupt_holder() {
 }
 
 void Progress::drive(Operation& op, Clock::time_point deadline) {
-  while (!op.done() && exclusive_wanted_.load() == 0 && !stopping_.load())
+  auto spin_until = Clock::now() + spin_;
+  while (!op.done() && exclusive_wanted_.load() == 0 && !stopping_.load()) {
+    if (io_.poll_one() > 0) {
+      spin_until = Clock::now() + spin_;
+      continue;
+    }
+    if (Clock::now() < std::min(spin_until, deadline)) continue;
     if (io_.run_one_until(deadline) == 0) return;
+  }
 }
 
 bool Progress::wait(Operation& op, Clock::time_point deadline) {
