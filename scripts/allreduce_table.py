@@ -26,7 +26,7 @@ def size_text(size):
 
 def print_costs(costs, variants, cases, out_dir):
     """CPU milliseconds and context switches of one allreduce, all ranks together (medians
-    of the rounds), and the same per MB reduced, so sizes compare."""
+    of the rounds)."""
     print("\nCPU ms / context switches per allreduce, all ranks together (median of rounds)")
     print(f"{'N':>3} {'size':>6} " + " ".join(f"{v:>21}" for v in variants))
     csv = "variant,workers,size_bytes,cpu_ms,context_switches\n"

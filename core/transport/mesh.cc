@@ -41,8 +41,7 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
       throw TransportError(std::string(kind == Operation::Kind::kSend ? "send" : "recv") + ": rank " +
                            std::to_string(peer) + " is not a peer of rank " + std::to_string(rank) + " in a world of " +
                            std::to_string(world_size));
-    auto op = std::make_shared<Operation>();
-    op->signal = progress->signal();
+    auto op = std::make_shared<Operation>(progress->signal());
     op->progress = progress;
     op->kind = kind;
     op->peer = peer;

@@ -29,9 +29,9 @@ struct OperationError {
 
 class Progress;
 
-// Where operations signal their completion. An operation made alone has its own; a
-// mesh's operations share the mesh's, on which a waiting thread also hears the progress
-// engine being given back (core/transport/tcp/progress.h).
+// Where operations signal their completion: a mesh's operations share the mesh's, on
+// which a waiting thread also hears the progress engine being given back
+// (core/transport/tcp/progress.h).
 struct CompletionSignal {
   std::mutex mutex;
   std::condition_variable cv;
@@ -40,6 +40,8 @@ struct CompletionSignal {
 // Shared between the posting thread and whichever thread moves its bytes.
 struct Operation {
   enum class Kind { kSend, kRecv };
+
+  explicit Operation(std::shared_ptr<CompletionSignal> completion_signal) : signal(std::move(completion_signal)) {}
 
   Kind kind = Kind::kSend;
   int peer = 0;
@@ -53,7 +55,7 @@ struct Operation {
   int self = -1;
   std::uint64_t sequence = 0;
   Clock::time_point posted{}, completed{};
-  std::shared_ptr<CompletionSignal> signal = std::make_shared<CompletionSignal>();
+  std::shared_ptr<CompletionSignal> signal;
   // The mesh's progress engine: a wait runs it when it can. Without one (or once the
   // mesh is gone) a wait just sleeps until the operation completes.
   std::weak_ptr<Progress> progress;

@@ -103,7 +103,10 @@ TEST_F(TracedRun, EveryRankOfEveryRunIsOneProcessWithEachIterationsPhasesAndMess
 }
 
 TEST_F(TracedRun, TheAnalysisReadsTheMergedTimeline) {
-  json config = tiny_config(json::parse(R"(["ring", {"name": "ring", "overlap": true, "bucket_mb": 1}])"), {2});
+  // The tiny NCF has ~1 MB of parameters: buckets of 0.25 MB, so the last layers' buckets
+  // are ready mid-backward (with one bucket, ready only when backward ends, nothing could
+  // be hidden but by a race between the two threads).
+  json config = tiny_config(json::parse(R"(["ring", {"name": "ring", "overlap": true, "bucket_mb": 0.25}])"), {2});
   config["compute"] = {{"emulated_ms", 20}};  // backward long enough to hide buckets under
   config["trace"] = true;
   ASSERT_EQ(syncbed("run --no-plot " + write_config(config)), 0) << read_text(dir_ / "stderr");

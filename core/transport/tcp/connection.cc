@@ -89,7 +89,8 @@ void Connection::read_header() {
   std::memmove(read_ahead_.get(), read_ahead_.get() + read_ahead_begin_, ahead);
   read_ahead_begin_ = 0;
   read_ahead_end_ = ahead;
-  const std::size_t wanted = last_frame_small_ ? kReadAheadBytes : header_bytes_.size();
+  // After a big frame, read the next header alone: a big payload is read straight into its buffer.
+  const std::size_t wanted = header_.length <= kSmallFrameBytes ? kReadAheadBytes : header_bytes_.size();
   asio::async_read(socket_, asio::buffer(read_ahead_.get() + ahead, wanted - ahead),
                    asio::transfer_at_least(header_bytes_.size() - ahead),
                    [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
@@ -130,7 +131,6 @@ void Connection::on_header() {
   const auto decoded = decode_header(header_bytes_, {limits_.max_payload, static_cast<std::uint32_t>(peer_rank_)});
   if (!decoded.header) return fail("receive frame", "protocol error: " + decoded.error);
   header_ = *decoded.header;
-  last_frame_small_ = header_.length <= kSmallFrameBytes;
   switch (header_.kind) {
     case FrameKind::kData:
       return dispatch_data();

@@ -99,7 +99,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Bytes read from the socket before anything asked for them: [begin, end) is unread.
   std::unique_ptr<std::byte[]> read_ahead_;
   std::size_t read_ahead_begin_ = 0, read_ahead_end_ = 0;
-  bool last_frame_small_ = true;  // read ahead with the next header (read_header)
   FrameHeader header_;
   bool read_paused_ = false;  // header_ holds a data frame we have no room for yet
   std::vector<std::byte> control_payload_;

@@ -65,7 +65,7 @@ void Progress::interrupt_holder() {
 void Progress::drive(Operation& op, Clock::time_point deadline) {
   auto spin_until = Clock::now() + spin_;
   while (!op.done() && exclusive_wanted_.load() == 0 && !stopping_.load()) {
-    if (io_.poll_one() > 0) {
+    if (spin_.count() > 0 && io_.poll_one() > 0) {
       spin_until = Clock::now() + spin_;
       continue;
     }
