@@ -38,6 +38,9 @@ struct MeshOptions {
   std::chrono::milliseconds stall_warn{0};
   std::uint64_t max_payload = std::uint64_t{1} << 30;
   std::size_t max_parked_bytes = std::size_t{256} << 20;
+  // A large frame that arrives while its connection has no recv posted stays in the
+  // kernel this long before it is parked (ConnectionLimits::early_frame_wait).
+  std::chrono::milliseconds early_frame_wait{50};
   bool tcp_no_delay = true;
   int send_buffer_bytes = 0;  // 0: kernel autotuning
   int recv_buffer_bytes = 0;

@@ -28,6 +28,7 @@ Connection::Connection(tcp::socket socket, int self_rank, int peer_rank, std::st
       limits_(limits),
       heartbeat_timer_(socket_.get_executor()),
       read_ahead_(new std::byte[kReadAheadBytes]),  // uninitialized: pages are touched only as bytes arrive
+      early_frame_timer_(socket_.get_executor()),
       first_failure_(std::move(first_failure)) {
   heartbeat_bytes_ = encode_header({FrameKind::kHeartbeat, static_cast<std::uint32_t>(self_rank_), 0, 0});
 }
@@ -131,6 +132,7 @@ void Connection::on_header() {
   const auto decoded = decode_header(header_bytes_, {limits_.max_payload, static_cast<std::uint32_t>(peer_rank_)});
   if (!decoded.header) return fail("receive frame", "protocol error: " + decoded.error);
   header_ = *decoded.header;
+  ++frames_read_;
   switch (header_.kind) {
     case FrameKind::kData:
       return dispatch_data();
@@ -174,10 +176,31 @@ void Connection::dispatch_data() {
     });
     return;
   }
+  if (header_.length > kSmallFrameBytes && !any_recv_posted()) return hold_early_frame();
+  park_frame();
+}
+
+bool Connection::any_recv_posted() const {
+  return std::any_of(posted_recvs_.begin(), posted_recvs_.end(), [](const auto& tag) { return !tag.second.empty(); });
+}
+
+// Resumed by post_recv, or parked when the wait is over.
+void Connection::hold_early_frame() {
+  read_paused_ = true;
+  early_frame_timer_.expires_after(limits_.early_frame_wait);
+  early_frame_timer_.async_wait([self = shared_from_this(), frame = frames_read_](const error_code&) {
+    if (self->failure_ || self->draining_ || !self->read_paused_ || self->frames_read_ != frame) return;
+    self->read_paused_ = false;
+    self->park_frame();
+  });
+}
+
+void Connection::park_frame() {
   if (parked_bytes_ > 0 && parked_bytes_ + header_.length > limits_.max_parked_bytes) {
     read_paused_ = true;  // resumed by post_recv once a recv drains the queue
     return;
   }
+  const std::uint64_t tag = header_.tag;
   auto parked = std::make_shared<Parked>(take_buffer(header_.length));
   parked_bytes_ += header_.length;
   read_exactly(parked->storage.data(), parked->length, [this, parked, tag] {
@@ -199,6 +222,7 @@ void Connection::post_recv(std::shared_ptr<Operation> op) {
   if (read_paused_) {
     read_paused_ = false;
     last_heard_ = Clock::now();
+    early_frame_timer_.cancel();
     dispatch_data();
   }
 }
@@ -376,6 +400,7 @@ void Connection::maybe_finish_close() {
   error_code ignored;
   socket_.close(ignored);
   heartbeat_timer_.cancel();
+  early_frame_timer_.cancel();
   auto done = std::move(on_closed_);
   on_closed_ = nullptr;
   done();
@@ -394,6 +419,7 @@ void Connection::fail(const std::string& operation, const std::string& reason) {
   error_code ignored;
   socket_.close(ignored);
   heartbeat_timer_.cancel();
+  early_frame_timer_.cancel();
   if (receiving_) receiving_->complete(failure_);
   receiving_.reset();
   frames_in_flight_ = 0;

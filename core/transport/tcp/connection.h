@@ -28,6 +28,13 @@ struct ConnectionLimits {
   // A peer we hear nothing from (no byte, not even a heartbeat) for this long is
   // stalled or gone. Heartbeats go out on idle connections at a quarter of it.
   std::chrono::milliseconds peer_silence_timeout{30'000};
+  // A large frame (> 16 KiB) that arrives while no recv at all is posted on its
+  // connection is left in the kernel's socket buffer (reading pauses) until a recv is
+  // posted, or for this long: its recv then reads it straight into place. Parking it
+  // would copy it twice, on the rank that is behind (a sharded round's early peers send
+  // the next round to a rank still finishing this one), which then falls further behind.
+  // After the wait it is parked, so a sender that waits for its send still completes.
+  std::chrono::milliseconds early_frame_wait{50};
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -72,6 +79,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_exactly(std::byte* destination, std::size_t length, Handler on_read);
   void on_header();
   void dispatch_data();
+  bool any_recv_posted() const;
+  void hold_early_frame();
+  void park_frame();
   void read_control_payload();
   void match(std::uint64_t tag);
   void write_next();
@@ -100,7 +110,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<std::byte[]> read_ahead_;
   std::size_t read_ahead_begin_ = 0, read_ahead_end_ = 0;
   FrameHeader header_;
-  bool read_paused_ = false;  // header_ holds a data frame we have no room for yet
+  bool read_paused_ = false;              // header_ holds a data frame we have no room or no recv for yet
+  std::uint64_t frames_read_ = 0;         // headers decoded so far: which frame a timer was for
+  asio::steady_timer early_frame_timer_;  // ends the hold of hold_early_frame
   std::vector<std::byte> control_payload_;
 
   std::unordered_map<std::uint64_t, std::deque<std::shared_ptr<Operation>>> posted_recvs_;
