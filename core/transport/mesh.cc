@@ -1,6 +1,7 @@
 #include "core/transport/mesh.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <map>
@@ -60,18 +61,28 @@ struct Mesh::Impl : std::enable_shared_from_this<Mesh::Impl> {
   // sequence numbers (the transport delivers each (source, tag) in order).
   std::mutex sequence_mutex;
   std::map<std::tuple<int, std::uint64_t, bool>, std::uint64_t> sequences;
+  std::atomic<int> queued_sends{0};  // sends posted to the io_context, not yet started
 
   Request post(std::shared_ptr<Operation> op) {
     auto connection = peers[op->peer];
-    asio::post(progress->io(), [connection, op] {
-      if (op->kind == Operation::Kind::kSend)
+    // A send starts at once when the engine is free and no earlier send waits to start
+    // (it would be overtaken): its bytes leave now, not at the next wait. A recv is
+    // always queued: started here, it could read (and park) frames meant for receives
+    // not yet posted.
+    if (op->kind == Operation::Kind::kRecv) {
+      asio::post(progress->io(), [connection, op] { connection->post_recv(op); });
+    } else if (queued_sends.load() > 0 || !progress->run_if_free([&] { connection->post_send(op); })) {
+      ++queued_sends;
+      // Handlers run only while the engine runs, which close() stops before Impl goes.
+      asio::post(progress->io(), [queued = &queued_sends, connection, op] {
+        --*queued;
         connection->post_send(op);
-      else
-        connection->post_recv(op);
-    });
-    // Started by whichever thread waits next, or else by the background thread (progress.h).
-    // A wait that expires means the peer stopped making progress: fail it, so every
-    // other operation on it fails now too instead of waiting out its own deadline.
+      });
+    }
+    // What is queued is started by whichever thread waits next, or else by the
+    // background thread (progress.h). A wait that expires means the peer stopped making
+    // progress: fail it, so every other operation on it fails now too instead of waiting
+    // out its own deadline.
     std::weak_ptr<Impl> weak = weak_from_this();
     auto on_abandon = [weak, connection, op_timeout = options.op_timeout](Operation& abandoned, Request::Abandon why,
                                                                           std::chrono::milliseconds waited) {

@@ -81,10 +81,7 @@ void Connection::read_header() {
   if (ahead >= header_bytes_.size()) {
     std::memcpy(header_bytes_.data(), read_ahead_.get() + read_ahead_begin_, header_bytes_.size());
     read_ahead_begin_ += header_bytes_.size();
-    // Posted, not called: a run of read-ahead frames must not nest one call per frame.
-    return asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      if (!self->failure_) self->on_header();
-    });
+    return continue_reading([this] { on_header(); });
   }
   // Keep the partial header and read at least the rest of it, and whatever else has arrived.
   std::memmove(read_ahead_.get(), read_ahead_.get() + read_ahead_begin_, ahead);
@@ -108,10 +105,7 @@ void Connection::read_exactly(std::byte* destination, std::size_t length, Handle
   const std::size_t ahead = std::min(length, read_ahead_end_ - read_ahead_begin_);
   if (ahead > 0) std::memcpy(destination, read_ahead_.get() + read_ahead_begin_, ahead);
   read_ahead_begin_ += ahead;
-  if (ahead == length)
-    return asio::post(socket_.get_executor(), [self = shared_from_this(), on_read = std::move(on_read)]() mutable {
-      if (!self->failure_) on_read();
-    });
+  if (ahead == length) return continue_reading(std::move(on_read));
   asio::async_read(
       socket_, asio::buffer(destination + ahead, length - ahead), TransferAllLargeChunks{&last_heard_},
       [self = shared_from_this(), on_read = std::move(on_read)](const error_code& ec, std::size_t) mutable {
@@ -119,6 +113,20 @@ void Connection::read_exactly(std::byte* destination, std::size_t length, Handle
         if (ec) return self->on_read_error(ec);
         on_read();
       });
+}
+
+template <typename Handler>
+void Connection::continue_reading(Handler next) {
+  if (failure_) return;
+  if (nested_reads_ < kMaxNestedReads) {
+    ++nested_reads_;
+    next();
+    --nested_reads_;
+    return;
+  }
+  asio::post(socket_.get_executor(), [self = shared_from_this(), next = std::move(next)]() mutable {
+    if (!self->failure_) next();
+  });
 }
 
 void Connection::on_read_error(const error_code& ec) {

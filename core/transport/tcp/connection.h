@@ -73,10 +73,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void read_header();
   // Fills destination with the next `length` bytes of the stream (read-ahead bytes first),
-  // then calls on_read in a handler of its own, unless the connection has failed meanwhile.
+  // then calls on_read (continue_reading when all were read ahead, else the read's
+  // handler), unless the connection has failed meanwhile.
   // on_read may capture `this`: read_exactly keeps the connection alive until it runs.
   template <typename Handler>
   void read_exactly(std::byte* destination, std::size_t length, Handler on_read);
+  // Runs the next step of reading (bytes already read ahead) now: a handler posted
+  // instead would cost a trip through the io_context, and with it a poll of every
+  // socket, per small frame. Posted once kMaxNestedReads steps are nested, so a run of
+  // read-ahead frames does not nest one call per frame.
+  template <typename Handler>
+  void continue_reading(Handler next);
   void on_header();
   void dispatch_data();
   bool any_recv_posted() const;
@@ -110,6 +117,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<std::byte[]> read_ahead_;
   std::size_t read_ahead_begin_ = 0, read_ahead_end_ = 0;
   FrameHeader header_;
+  static constexpr int kMaxNestedReads = 16;
+  int nested_reads_ = 0;
   bool read_paused_ = false;              // header_ holds a data frame we have no room or no recv for yet
   std::uint64_t frames_read_ = 0;         // headers decoded so far: which frame a timer was for
   asio::steady_timer early_frame_timer_;  // ends the hold of hold_early_frame

@@ -106,14 +106,29 @@ bool Progress::wait(Operation& op, Clock::time_point deadline) {
   return op.done_locked();
 }
 
-void Progress::poll_if_free() {
-  std::unique_lock lock(signal_->mutex);
-  if (!running_ || held_ || exclusive_wanted_ > 0 || stopping_) return;  // the holder runs it
+void Progress::hold_while(std::unique_lock<std::mutex>& lock, const std::function<void()>& fn) {
   take(lock);
   lock.unlock();
-  io_.poll();
+  try {
+    fn();
+  } catch (...) {
+    lock.lock();
+    give_back(lock);
+    throw;
+  }
   lock.lock();
   give_back(lock);
+}
+
+void Progress::poll_if_free() {
+  run_if_free([this] { io_.poll(); });  // else the holder runs it
+}
+
+bool Progress::run_if_free(const std::function<void()>& fn) {
+  std::unique_lock lock(signal_->mutex);
+  if (!running_ || held_ || exclusive_wanted_ > 0 || stopping_) return false;
+  hold_while(lock, fn);
+  return true;
 }
 
 void Progress::run_exclusive(const std::function<void()>& fn) {
@@ -126,20 +141,12 @@ void Progress::run_exclusive(const std::function<void()>& fn) {
   if (held_) interrupt_holder();
   signal_->cv.wait(lock, [&] { return !held_; });
   --exclusive_wanted_;
-  take(lock);
-  lock.unlock();
-  try {
+  hold_while(lock, [&] {
     // Handlers posted before fn (an operation's start, say) run first, as on one I/O
     // thread: fn may cancel what they would otherwise queue after it.
     io_.poll();
     fn();
-  } catch (...) {
-    lock.lock();
-    give_back(lock);
-    throw;
-  }
-  lock.lock();
-  give_back(lock);
+  });
 }
 
 void Progress::background_loop() {

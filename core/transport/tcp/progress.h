@@ -3,9 +3,10 @@
 // engine". A thread waiting for an operation holds it whenever it can and runs the
 // handlers itself, so the bytes it waits for move without waking another thread (with
 // a few cores and a hand-off per segment, the wake-ups cost more than the copies). Posting
-// only queues the operation: starting it in the posting thread would also read frames
+// a receive only queues it: starting it in the posting thread would also read frames
 // that arrive meanwhile and park them before their receive is posted (measured: the
-// ring's 64 MiB chunks copied twice). A background thread takes the engine over once
+// ring's 64 MiB chunks copied twice); a send starts at once if the engine is free
+// (run_if_free, mesh.cc). A background thread takes the engine over once
 // nobody has waited for a moment (kHandback), for heartbeats, frames nobody waits for
 // yet, and sends posted but not waited for.
 #pragma once
@@ -53,11 +54,15 @@ class Progress {
   void poll_if_free();
   // Runs fn while holding the engine (at once if this thread holds it already).
   void run_exclusive(const std::function<void()>& fn);
+  // Runs fn in this thread if the engine is free, and returns whether it did.
+  bool run_if_free(const std::function<void()>& fn);
 
  private:
   // Each with signal_->mutex held: take the engine for this thread, give it back.
   void take(std::unique_lock<std::mutex>& lock);
   void give_back(std::unique_lock<std::mutex>& lock);
+  // Takes the engine, runs fn without the mutex, gives the engine back (also if fn throws).
+  void hold_while(std::unique_lock<std::mutex>& lock, const std::function<void()>& fn);
   // With the engine held: runs handlers until op completes, the deadline passes, or
   // run_exclusive wants the engine.
   void drive(Operation& op, Clock::time_point deadline);
