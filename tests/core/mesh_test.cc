@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <latch>
 #include <map>
 #include <thread>
@@ -138,70 +139,50 @@ TEST(Mesh, TheParkedQueueIsBoundedAndBackpressureStallsTheSender) {
 // 32 MiB is far more than loopback's socket buffers hold while nobody reads.
 constexpr std::size_t kBeyondSocketBuffers = std::size_t{32} << 20;
 
-AlignedBuffer<std::byte> numbered_bytes(std::size_t size) {
-  AlignedBuffer<std::byte> data(size);
-  for (std::size_t i = 0; i < size; ++i) data[i] = payload_byte(0, 1, i);
-  return data;
-}
-
-std::size_t wrong_bytes(const AlignedBuffer<std::byte>& data) {
-  std::size_t wrong = 0;
-  for (std::size_t i = 0; i < data.size(); ++i) wrong += data[i] != payload_byte(0, 1, i);
-  return wrong;
+// Rank 0 sends kBeyondSocketBuffers numbered bytes and runs before_recv(send); only then
+// does rank 1 post its recv, and every byte must arrive.
+void send_before_any_recv(std::chrono::milliseconds early_frame_wait,
+                          const std::function<void(Request&)>& before_recv) {
+  std::latch recv_may_start(1);
+  run_ranks(
+      2,
+      [&](Mesh& mesh) {
+        AlignedBuffer<std::byte> data(kBeyondSocketBuffers);
+        if (mesh.rank() == 0) {
+          for (std::size_t i = 0; i < data.size(); ++i) data[i] = payload_byte(0, 1, i);
+          auto send = mesh.send(1, 1, std::span<const std::byte>(data.span()));
+          before_recv(send);
+          recv_may_start.count_down();
+          send.wait();
+          return;
+        }
+        recv_may_start.wait();
+        mesh.recv(0, 1, data.span()).wait();
+        std::size_t wrong = 0;
+        for (std::size_t i = 0; i < data.size(); ++i) wrong += data[i] != payload_byte(0, 1, i);
+        EXPECT_EQ(wrong, 0u);
+      },
+      [&](int) {
+        MeshOptions options;
+        options.early_frame_wait = early_frame_wait;
+        options.op_timeout = 20'000ms;
+        return options;
+      });
 }
 
 // It stays in the kernel (so the sender's send is not done) until its recv is posted,
 // which then reads it straight into place instead of copying it out of a parked buffer.
 TEST(Mesh, ALargeFrameThatArrivesBeforeAnyRecvWaitsInTheKernelForIt) {
-  std::latch receiver_may_start(1);
-  run_ranks(
-      2,
-      [&](Mesh& mesh) {
-        if (mesh.rank() == 0) {
-          const auto data = numbered_bytes(kBeyondSocketBuffers);
-          auto send = mesh.send(1, 1, std::span<const std::byte>(data.span()));
-          std::this_thread::sleep_for(300ms);
-          EXPECT_FALSE(send.ready()) << "the frame was read before any recv was posted (parked)";
-          receiver_may_start.count_down();
-          send.wait();
-          return;
-        }
-        receiver_may_start.wait();
-        AlignedBuffer<std::byte> got(kBeyondSocketBuffers);
-        mesh.recv(0, 1, got.span()).wait();
-        EXPECT_EQ(wrong_bytes(got), 0u);
-      },
-      [](int) {
-        MeshOptions options;
-        options.early_frame_wait = 600'000ms;
-        return options;
-      });
+  send_before_any_recv(600'000ms, [](Request& send) {
+    std::this_thread::sleep_for(300ms);
+    EXPECT_FALSE(send.ready()) << "the frame was read before any recv was posted (parked)";
+  });
 }
 
 // After early_frame_wait it is parked, so a sender that waits for its send before the
 // receiver posts anything still completes.
 TEST(Mesh, ALargeFrameNobodyReceivesIsParkedAfterTheWait) {
-  std::latch sent(1);
-  run_ranks(
-      2,
-      [&](Mesh& mesh) {
-        if (mesh.rank() == 0) {
-          const auto data = numbered_bytes(kBeyondSocketBuffers);
-          mesh.send(1, 1, std::span<const std::byte>(data.span())).wait();
-          sent.count_down();
-          return;
-        }
-        sent.wait();
-        AlignedBuffer<std::byte> got(kBeyondSocketBuffers);
-        mesh.recv(0, 1, got.span()).wait();
-        EXPECT_EQ(wrong_bytes(got), 0u);
-      },
-      [](int) {
-        MeshOptions options;
-        options.early_frame_wait = 100ms;
-        options.op_timeout = 20'000ms;
-        return options;
-      });
+  send_before_any_recv(100ms, [](Request& send) { send.wait(); });
 }
 
 TEST(Mesh, ALaterTagCanBeReceivedFirst) {

@@ -50,7 +50,7 @@ void Connection::arm_heartbeat() {
 
 void Connection::on_heartbeat_timer() {
   const auto now = Clock::now();
-  // While reading is paused for backpressure the silence is ours, not the peer's.
+  // While reading is paused (backpressure, or an early frame held) the silence is ours, not the peer's.
   if (read_paused_) last_heard_ = now;
   if (!remote_said_goodbye_ && now - last_heard_ > limits_.peer_silence_timeout)
     return fail("heartbeat",
