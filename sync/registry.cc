@@ -119,7 +119,7 @@ void check_parameter_sync(const std::string& name, const SyncOptions& options, i
     throw std::invalid_argument("sync strategy '" + name + "' does not support compression 'bf16'");
   if (options.sum_in_compressed_format && options.compression != Compression::kBf16)
     throw std::invalid_argument("summing in the compressed format needs compression 'bf16'");
-  if (options.segment_bytes < sizeof(float))
+  if (options.segment_bytes != 0 && options.segment_bytes < sizeof(float))
     throw std::invalid_argument("the segment size must hold one float, got " + std::to_string(options.segment_bytes));
   check_ps_layout(entry, options.ps, workers);
   check_task_model(entry, options);

@@ -55,13 +55,18 @@ struct OverlapOptions {
 struct SyncOptions {
   std::size_t parameters = 0;
   OptimizerConfig optimizer;
-  std::size_t segment_bytes = std::size_t{1} << 20;  // pipelining, for strategies that segment
-  Compression compression = Compression::kNone;      // kBf16: strategies that support it
-  bool sum_in_compressed_format = false;             // bf16: add in bf16 like BigDL
+  std::size_t segment_bytes = 0;                 // pipelining, for strategies that segment; 0 = theirs
+  Compression compression = Compression::kNone;  // kBf16: strategies that support it
+  bool sum_in_compressed_format = false;         // bf16: add in bf16 like BigDL
   OverlapOptions overlap;
   PsOptions ps;
   TaskModelOptions task_model;
 };
+
+// The segment a strategy pipelines in: the option, or when it is 0 the strategy's default.
+inline std::size_t segment_bytes_or(const SyncOptions& options, std::size_t strategy_default) {
+  return options.segment_bytes ? options.segment_bytes : strategy_default;
+}
 
 // The buckets a step is synchronized in, in the order backward finishes them. Models lay
 // their parameters out in forward order and backward runs the layers in reverse, so

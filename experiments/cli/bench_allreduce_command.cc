@@ -57,7 +57,8 @@ std::vector<OptionSpec> bench_allreduce_options() {
     names += (names.empty() ? "" : "; ") + entry.name + (entry.bf16 ? " (also bf16)" : "");
   specs.push_back({"strategy", "NAME", "sync strategy: " + names, "ring"});
   specs.push_back({"compression", "KIND", "none or bf16 (strategies that support it)", "none"});
-  specs.push_back({"segment", "BYTES", "pipelining segment size (strategies that segment)", "1M"});
+  specs.push_back(
+      {"segment", "BYTES", "pipelining segment size; 0 = the strategy's own (sharded 4M, the others 1M)", "0"});
   specs.push_back({"ps-servers", "S", "ps: number of servers; 0 = one per worker, co-located", "0"});
   specs.push_back({"ps-separate", "", "ps: run the servers as S extra processes instead of on workers", ""});
   specs.push_back(
@@ -78,8 +79,9 @@ sync::SyncOptions strategy_options(const Options& options) {
   sync::SyncOptions choice;
   choice.compression = sync::parse_compression(options.get("compression"));
   choice.segment_bytes = parse_size(options.get("segment"));
-  if (choice.segment_bytes < sizeof(float) || choice.segment_bytes > (std::size_t{1} << 30))
-    throw std::invalid_argument("--segment must be between 4 bytes and 1G");
+  if (choice.segment_bytes != 0 &&
+      (choice.segment_bytes < sizeof(float) || choice.segment_bytes > (std::size_t{1} << 30)))
+    throw std::invalid_argument("--segment must be 0 (the strategy's own) or between 4 bytes and 1G");
   choice.ps.servers = static_cast<int>(options.get_int("ps-servers", 0, 1024));
   choice.ps.separate_servers = options.has("ps-separate");
   sync::check_parameter_sync(options.get("strategy"), choice, static_cast<int>(options.get_int("workers", 0, 1024)));

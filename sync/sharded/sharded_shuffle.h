@@ -12,9 +12,9 @@
 // Bytes sent per worker: 2 (N-1)/N x P x element size, the same as a ring, in 2 rounds
 // of N-1 parallel flows instead of 2 (N-1) sequential ones.
 //
-// Everything moves in segments (segment_bytes), and the four phases overlap: as soon
-// as segment k of the owner's shard has arrived from every peer it is summed, updated
-// and sent on to every peer while later segments are still arriving.
+// Everything moves in segments (segment_bytes, 4 MiB unless set), and the four phases
+// overlap: as soon as segment k of the owner's shard has arrived from every peer it is
+// summed, updated and sent on to every peer while later segments are still arriving.
 //
 // With overlap each bucket is a step of its own (shuffle, update, broadcast), cut into N
 // shards by the same rule; worker j owns shard j of every bucket and keeps optimizer

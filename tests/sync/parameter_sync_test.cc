@@ -62,12 +62,13 @@ struct StrategySetup {
   bool ps_separate_servers = false;
   int staleness = 0;
   Compression compression = Compression::kNone;
+  std::size_t segment_bytes = 256;  // many pipelined segments even for small vectors; 0: the strategy's own
   int extra_ranks() const { return sync::extra_ranks(options(0, {})); }  // as the registry counts them
   SyncOptions options(std::size_t parameters, const OptimizerConfig& config) const {
     SyncOptions options;
     options.parameters = parameters;
     options.optimizer = config;
-    options.segment_bytes = 256;  // many pipelined segments even for small vectors
+    options.segment_bytes = segment_bytes;
     options.ps.servers = ps_servers;
     options.ps.separate_servers = ps_separate_servers;
     options.ps.staleness = staleness;
@@ -138,6 +139,21 @@ TEST(StrategyOracle, SevenMillionParametersEveryStrategy) {
 #endif
   for (const std::string& strategy : parameter_sync_names())
     check_against_oracle({strategy}, 4, kParameters, OptimizerConfig::Kind::kAdam);
+}
+
+// Segment 0 leaves it to each strategy (sharded 4 MiB, ring and halving_doubling 1 MiB):
+// at 3 workers a third of 5 million parameters (6.7 MB) spans two 4 MiB segments.
+TEST(StrategyOracle, EveryStrategyWithItsOwnSegment) {
+#ifdef SYNCBED_SANITIZED
+  constexpr std::size_t kParameters = 1'000'003;
+#else
+  constexpr std::size_t kParameters = 5'000'011;
+#endif
+  for (const std::string& strategy : parameter_sync_names()) {
+    StrategySetup setup{strategy};
+    setup.segment_bytes = 0;
+    check_against_oracle(setup, 3, kParameters, OptimizerConfig::Kind::kAdam);
+  }
 }
 
 // The parameter server's other layouts: fewer co-located servers than workers,
