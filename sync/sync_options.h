@@ -63,6 +63,9 @@ struct SyncOptions {
   TaskModelOptions task_model;
 };
 
+// The segment the ring and halving_doubling pipeline in unless told otherwise.
+inline constexpr std::size_t kOneMiBSegment = std::size_t{1} << 20;
+
 // The segment a strategy pipelines in: the option, or when it is 0 the strategy's default.
 inline std::size_t segment_bytes_or(const SyncOptions& options, std::size_t strategy_default) {
   return options.segment_bytes ? options.segment_bytes : strategy_default;

@@ -12,7 +12,6 @@ namespace {
 
 // Phases in the strategy tag space; the step and segment go in the tag's other fields.
 constexpr std::uint64_t kFoldPhase = 1, kReduceScatterPhase = 2, kAllGatherPhase = 3, kUnfoldPhase = 4;
-constexpr std::size_t kSegmentBytes = std::size_t{1} << 20;  // when SyncOptions leaves it to the strategy
 
 int largest_power_of_two_at_most(int n) {
   int p = 1;
@@ -26,7 +25,7 @@ HalvingDoubling::HalvingDoubling(net::Mesh& mesh, const SyncOptions& options)
     : AllreduceThenUpdate("halving_doubling", mesh.size(), options),
       mesh_(mesh),
       parameters_(options.parameters),
-      segment_(std::max<std::size_t>(1, segment_bytes_or(options, kSegmentBytes) / sizeof(float))),
+      segment_(std::max<std::size_t>(1, segment_bytes_or(options, kOneMiBSegment) / sizeof(float))),
       p_(largest_power_of_two_at_most(mesh.size())),
       scratch_(mesh.size() > 1 ? options.parameters : 0) {
   const int folded = mesh.size() - p_;  // ranks 0, 2, ..., 2 folded - 2 sit out

@@ -15,11 +15,12 @@
 #include "core/buffer.h"
 #include "core/transport/mesh.h"
 #include "sync/interleaved_parts.h"
+#include "sync/sync_options.h"
 
 namespace syncbed::sync {
 
 struct RingOptions {
-  std::size_t segment_bytes = std::size_t{1} << 20;
+  std::size_t segment_bytes = kOneMiBSegment;
 };
 
 class RingAllreduce {

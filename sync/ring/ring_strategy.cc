@@ -4,7 +4,7 @@ namespace syncbed::sync {
 
 RingStrategy::RingStrategy(net::Mesh& mesh, const SyncOptions& options)
     : AllreduceThenUpdate("ring", mesh.size(), options),
-      ring_(mesh, options.parameters, {segment_bytes_or(options, RingOptions{}.segment_bytes)}) {}
+      ring_(mesh, options.parameters, {segment_bytes_or(options, kOneMiBSegment)}) {}
 
 // Reduce-scatter then allgather around the ring: 2(N-1) steps of 1/N of the vector, each
 // waiting for the previous one's message; then every worker runs the whole optimizer.
