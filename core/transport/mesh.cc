@@ -165,15 +165,8 @@ void Mesh::abort(const std::string& reason) {
 }
 
 namespace {
-// How long a waiting thread polls before it sleeps: 50 us while every rank on this host
-// (same advertised address) has a core of its own; with more ranks than cores, polling
-// takes the core a peer needs to produce what we wait for (measured: sharded at 4 MiB,
-// 4 ranks on 2 cores, lost a fifth of its bandwidth), so then none.
-std::chrono::microseconds poll_before_sleeping(const std::vector<Endpoint>& table, int rank) {
-  const auto local =
-      std::count_if(table.begin(), table.end(), [&](const Endpoint& e) { return e.host == table[rank].host; });
-  return local <= static_cast<long>(std::thread::hardware_concurrency()) ? std::chrono::microseconds(50)
-                                                                         : std::chrono::microseconds(0);
+long ranks_on_this_host(const std::vector<Endpoint>& table, int rank) {
+  return std::count_if(table.begin(), table.end(), [&](const Endpoint& e) { return e.host == table[rank].host; });
 }
 }  // namespace
 
@@ -202,7 +195,8 @@ std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOption
                                                   impl->table[r].to_string(), limits, impl->first_failure);
     impl->peers[r]->start();
   }
-  impl->progress->start(poll_before_sleeping(impl->table, info.rank));
+  impl->progress->start(
+      polling_for(ranks_on_this_host(impl->table, info.rank), static_cast<long>(std::thread::hardware_concurrency())));
   return std::unique_ptr<Mesh>(new Mesh(impl));
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/buffer.h"
 #include "core/trace.h"
+#include "core/transport/tcp/progress.h"
 #include "tests/core/mesh_exchange.h"
 #include "tests/mesh_harness.h"
 
@@ -36,6 +37,16 @@ INSTANTIATE_TEST_SUITE_P(WorldsAndSizes, MeshExchange,
                            return "world" + std::to_string(std::get<0>(info.param)) + "_bytes" +
                                   std::to_string(std::get<1>(info.param));
                          });
+
+// Busy polling while every rank has a core; yielding the core between polls once ranks
+// outnumber cores (every mesh test with more than two ranks runs that way here).
+TEST(Polling, RanksThatOutnumberTheCoresYieldTheCoreBetweenPolls) {
+  const Polling own_core = polling_for(2, 2), shared_core = polling_for(4, 2);
+  EXPECT_EQ(own_core.before_sleeping, 50us);
+  EXPECT_FALSE(own_core.yield_between_polls);
+  EXPECT_EQ(shared_core.before_sleeping, 50us);
+  EXPECT_TRUE(shared_core.yield_between_polls);
+}
 
 TEST(Mesh, SameTagMessagesArriveInOrderWhetherParkedOrNot) {
   constexpr int kMessages = 300;

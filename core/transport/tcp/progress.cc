@@ -1,6 +1,7 @@
 #include "core/transport/tcp/progress.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace syncbed::net {
 namespace {
@@ -16,8 +17,10 @@ Progress::Progress() = default;
 
 Progress::~Progress() { stop(); }
 
-void Progress::start(std::chrono::microseconds spin) {
-  spin_ = spin;
+Polling polling_for(long ranks_on_host, long cores) { return {std::chrono::microseconds(50), ranks_on_host > cores}; }
+
+void Progress::start(Polling polling) {
+  polling_ = polling;
   work_.emplace(io_.get_executor());
   io_.restart();  // set-up may have run it out of work, which leaves it stopped
   {
@@ -63,13 +66,17 @@ void Progress::interrupt_holder() {
 }
 
 void Progress::drive(Operation& op, Clock::time_point deadline) {
-  auto spin_until = Clock::now() + spin_;
+  const auto spin = polling_.before_sleeping;
+  auto spin_until = Clock::now() + spin;
   while (!op.done() && exclusive_wanted_.load() == 0 && !stopping_.load()) {
-    if (spin_.count() > 0 && io_.poll_one() > 0) {
-      spin_until = Clock::now() + spin_;
+    if (spin.count() > 0 && io_.poll_one() > 0) {
+      spin_until = Clock::now() + spin;
       continue;
     }
-    if (Clock::now() < std::min(spin_until, deadline)) continue;
+    if (Clock::now() < std::min(spin_until, deadline)) {
+      if (polling_.yield_between_polls) std::this_thread::yield();
+      continue;
+    }
     if (io_.run_one_until(deadline) == 0) return;
   }
 }

@@ -25,6 +25,20 @@
 
 namespace syncbed::net {
 
+// How a waiting thread polls its sockets before it sleeps in the socket wait: a reply
+// within `before_sleeping` costs no sleep and wake-up, the bulk of a small message's
+// latency on a VM.
+struct Polling {
+  std::chrono::microseconds before_sleeping{};
+  bool yield_between_polls = false;  // let another runnable thread (a peer rank) have the core
+};
+// What a rank polls with, given how many ranks share its host's cores. Every rank with a
+// core of its own: 50 us of busy polling. More ranks than cores: busy polling takes the
+// core a peer needs to produce what we wait for (sharded at 4 MiB, 4 ranks on 2 cores,
+// lost a fifth of its bandwidth), so the poller yields the core between polls, as Open
+// MPI does when oversubscribed (mpi_yield_when_idle): results/README.md, issue 21.
+Polling polling_for(long ranks_on_host, long cores);
+
 class Progress {
  public:
   Progress();
@@ -38,10 +52,7 @@ class Progress {
   const std::shared_ptr<CompletionSignal>& signal() const { return signal_; }
 
   // Starts the background thread; before it, the caller may run io() itself (set-up).
-  // A waiting thread polls its sockets for `spin` before it sleeps in the socket wait: a
-  // reply within it costs no sleep and wake-up, the bulk of a small message's latency on
-  // a VM. Worth it only while every rank on the host has a core of its own (mesh.cc).
-  void start(std::chrono::microseconds spin = {});
+  void start(Polling polling = {});
   // Stops the io_context and joins the background thread. Idempotent.
   void stop();
   bool running() const;
@@ -84,7 +95,7 @@ class Progress {
   std::atomic<int> exclusive_wanted_{0};  // threads in run_exclusive() waiting for the engine
   std::atomic<bool> stopping_{false};
   Clock::time_point last_wait_end_{};
-  std::chrono::microseconds spin_{};
+  Polling polling_;
 };
 
 }  // namespace syncbed::net
