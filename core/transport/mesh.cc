@@ -188,7 +188,7 @@ std::unique_ptr<Mesh> Mesh::connect(const RendezvousInfo& info, const MeshOption
 
   impl->table = std::move(established.table);
   const ConnectionLimits limits{options.max_payload, options.max_parked_bytes, options.peer_silence_timeout,
-                                options.early_frame_wait};
+                                options.early_frame_wait, options.read_low_water};
   for (int r = 0; r < info.world_size; ++r) {
     if (r == info.rank) continue;
     impl->peers[r] = std::make_shared<Connection>(std::move(*established.sockets[r]), info.rank, r,

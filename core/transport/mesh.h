@@ -41,6 +41,9 @@ struct MeshOptions {
   // A large frame that arrives while its connection has no recv posted stays in the
   // kernel this long before it is parked (ConnectionLimits::early_frame_wait).
   std::chrono::milliseconds early_frame_wait{50};
+  // A large payload's reader is woken when this many of its bytes have arrived
+  // (ConnectionLimits::read_low_water). 0: at every packet.
+  std::size_t read_low_water = std::size_t{1} << 20;
   bool tcp_no_delay = true;
   int send_buffer_bytes = 0;  // 0: kernel autotuning
   int recv_buffer_bytes = 0;

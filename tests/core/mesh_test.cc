@@ -196,6 +196,39 @@ TEST(Mesh, ALargeFrameNobodyReceivesIsParkedAfterTheWait) {
   send_before_any_recv(100ms, [](Request& send) { send.wait(); });
 }
 
+// A large payload's reader sleeps until read_low_water of its bytes have arrived. It must
+// never wait for more than the frame has left, nor keep the mark for the frames after
+// it: each frame here is the last thing its sender sends until the echo comes back, so
+// a mark set too high would leave the frame unread until the deadline.
+TEST(Mesh, EveryFrameArrivesWhileLargeOnesAreReadWithALowWaterMark) {
+  const std::vector<std::size_t> sizes{(3u << 20) + 5, 100u << 10, 20, (1u << 20) - 1, (16u << 10) + 1, 1, 5u << 20};
+  run_ranks(
+      2,
+      [&](Mesh& mesh) {
+        std::byte echo{};
+        for (std::uint64_t tag = 0; tag < sizes.size(); ++tag) {
+          AlignedBuffer<std::byte> data(sizes[tag]);
+          if (mesh.rank() == 0) {
+            for (std::size_t i = 0; i < data.size(); ++i) data[i] = payload_byte(0, 1, i + tag);
+            mesh.send(1, tag, std::span<const std::byte>(data.span())).wait();
+            mesh.recv(1, tag, std::span<std::byte>(&echo, 1)).wait();
+            continue;
+          }
+          mesh.recv(0, tag, data.span()).wait();
+          std::size_t wrong = 0;
+          for (std::size_t i = 0; i < data.size(); ++i) wrong += data[i] != payload_byte(0, 1, i + tag);
+          EXPECT_EQ(wrong, 0u) << sizes[tag] << " bytes";
+          mesh.send(0, tag, std::span<const std::byte>(&echo, 1)).wait();
+        }
+      },
+      [](int) {
+        MeshOptions options;
+        options.read_low_water = std::size_t{1} << 20;
+        options.op_timeout = 20'000ms;
+        return options;
+      });
+}
+
 TEST(Mesh, ALaterTagCanBeReceivedFirst) {
   run_ranks(2, [](Mesh& mesh) {
     std::uint32_t a = 1, b = 2;

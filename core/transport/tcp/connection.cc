@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/log.h"
 #include "core/transport/error.h"
@@ -106,11 +107,20 @@ void Connection::read_exactly(std::byte* destination, std::size_t length, Handle
   if (ahead > 0) std::memcpy(destination, read_ahead_.get() + read_ahead_begin_, ahead);
   read_ahead_begin_ += ahead;
   if (ahead == length) return continue_reading(std::move(on_read));
+  const std::size_t remaining = length - ahead;
+  const std::size_t low_water = remaining > kSmallFrameBytes ? limits_.read_low_water : 0;
   asio::async_read(
-      socket_, asio::buffer(destination + ahead, length - ahead), TransferAllLargeChunks{&last_heard_},
+      socket_, asio::buffer(destination + ahead, remaining),
+      // Called before every read: never ask to be woken for more bytes than the frame has
+      // left, or the wake-up would wait for the next frame.
+      [this, remaining, low_water](const error_code& ec, std::size_t done) {
+        if (low_water > 0 && done < remaining) set_receive_low_water(std::min(low_water, remaining - done));
+        return TransferAllLargeChunks{&last_heard_}(ec, done);
+      },
       [self = shared_from_this(), on_read = std::move(on_read)](const error_code& ec, std::size_t) mutable {
         if (self->failure_) return;
         if (ec) return self->on_read_error(ec);
+        self->set_receive_low_water(1);  // the next header may be a few bytes
         on_read();
       });
 }
@@ -134,6 +144,14 @@ void Connection::on_read_error(const error_code& ec) {
     fail("receive", "connection lost: the peer closed its socket without saying goodbye (did it exit or crash?)");
   else
     fail("receive", "connection lost: " + ec.message());
+}
+
+void Connection::set_receive_low_water(std::size_t bytes) {
+  if (bytes == receive_low_water_) return;
+  error_code ignored;  // without it the reader is only woken more often
+  const int clamped = static_cast<int>(std::min<std::size_t>(bytes, std::numeric_limits<int>::max()));
+  socket_.set_option(asio::socket_base::receive_low_watermark(clamped), ignored);
+  receive_low_water_ = bytes;
 }
 
 void Connection::on_header() {

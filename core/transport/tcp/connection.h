@@ -35,6 +35,10 @@ struct ConnectionLimits {
   // the next round to a rank still finishing this one), which then falls further behind.
   // After the wait it is parked, so a sender that waits for its send still completes.
   std::chrono::milliseconds early_frame_wait{50};
+  // A thread reading a large payload (> 16 KiB) is woken once this many of its bytes (or
+  // all that is left of it, if fewer) have arrived, not at every loopback packet of 64
+  // KiB (SO_RCVLOWAT): fewer wake-ups and reads per frame. 0: woken at every packet.
+  std::size_t read_low_water = std::size_t{1} << 20;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -97,6 +101,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void drain_after_error();
   void discard_payload(std::uint64_t remaining);
   void on_read_error(const error_code& ec);
+  // Sets the socket's receive low-water mark (SO_RCVLOWAT) unless it is already `bytes`.
+  void set_receive_low_water(std::size_t bytes);
   void arm_heartbeat();
   void on_heartbeat_timer();
   OperationError error_for(const std::string& operation, const std::string& reason) const;
@@ -119,6 +125,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameHeader header_;
   static constexpr int kMaxNestedReads = 16;
   int nested_reads_ = 0;
+  std::size_t receive_low_water_ = 1;     // the kernel's default; above 1 only during a large read
   bool read_paused_ = false;              // header_ holds a data frame we have no room or no recv for yet
   std::uint64_t frames_read_ = 0;         // headers decoded so far: which frame a timer was for
   asio::steady_timer early_frame_timer_;  // ends the hold of hold_early_frame
