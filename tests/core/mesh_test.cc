@@ -17,8 +17,9 @@
 namespace syncbed::net {
 namespace {
 
-using syncbed::testing::payload_byte;
+using syncbed::testing::fill_payload;
 using syncbed::testing::run_ranks;
+using syncbed::testing::wrong_payload_bytes;
 using namespace std::chrono_literals;
 
 class MeshExchange : public ::testing::TestWithParam<std::tuple<int, std::size_t>> {};
@@ -84,7 +85,7 @@ TEST(Mesh, QueuedSendsOfMixedSizesArriveWholeAndInOrder) {
     std::vector<Request> requests;
     if (mesh.rank() == 0) {
       for (int i = 0; i < kMessages; ++i) {
-        for (std::size_t b = 0; b < buffers[i].size(); ++b) buffers[i][b] = payload_byte(i, 1, b);
+        fill_payload(buffers[i].span(), i, 1);
         requests.push_back(mesh.send(1, 4, std::span<const std::byte>(buffers[i].span())));
       }
       for (auto& r : requests) r.wait();
@@ -93,9 +94,8 @@ TEST(Mesh, QueuedSendsOfMixedSizesArriveWholeAndInOrder) {
     for (int i = 0; i < kMessages; ++i) requests.push_back(mesh.recv(0, 4, buffers[i].span()));
     for (auto& r : requests) r.wait();
     for (int i = 0; i < kMessages; ++i) {
-      std::size_t wrong = 0;
-      for (std::size_t b = 0; b < buffers[i].size(); ++b) wrong += buffers[i][b] != payload_byte(i, 1, b);
-      ASSERT_EQ(wrong, 0u) << "message " << i << " of " << buffers[i].size() << " bytes";
+      ASSERT_EQ(wrong_payload_bytes(buffers[i].span(), i, 1), 0u)
+          << "message " << i << " of " << buffers[i].size() << " bytes";
     }
   });
 }
@@ -109,8 +109,7 @@ TEST(Mesh, TheParkedQueueIsBoundedAndBackpressureStallsTheSender) {
       [&](Mesh& mesh) {
         if (mesh.rank() == 0) {
           AlignedBuffer<std::byte> data(kChunk * kChunks);
-          for (std::size_t i = 0; i < data.size(); ++i)
-            data[i] = payload_byte(static_cast<int>(i / kChunk), 1, i % kChunk);
+          for (int c = 0; c < kChunks; ++c) fill_payload(data.span().subspan(c * kChunk, kChunk), c, 1);
           std::vector<Request> sends;
           for (int c = 0; c < kChunks; ++c)
             sends.push_back(mesh.send(1, 1, std::span<const std::byte>(data.data() + c * kChunk, kChunk)));
@@ -133,9 +132,7 @@ TEST(Mesh, TheParkedQueueIsBoundedAndBackpressureStallsTheSender) {
         AlignedBuffer<std::byte> chunk(kChunk);
         for (int c = 0; c < kChunks; ++c) {
           mesh.recv(0, 1, chunk.span()).wait();
-          std::size_t wrong = 0;
-          for (std::size_t i = 0; i < kChunk; ++i) wrong += chunk[i] != payload_byte(c, 1, i);
-          ASSERT_EQ(wrong, 0u) << "chunk " << c;
+          ASSERT_EQ(wrong_payload_bytes(chunk.span(), c, 1), 0u) << "chunk " << c;
         }
         last_request.wait();
         EXPECT_EQ(last, 77u);
@@ -160,7 +157,7 @@ void send_before_any_recv(std::chrono::milliseconds early_frame_wait,
       [&](Mesh& mesh) {
         AlignedBuffer<std::byte> data(kBeyondSocketBuffers);
         if (mesh.rank() == 0) {
-          for (std::size_t i = 0; i < data.size(); ++i) data[i] = payload_byte(0, 1, i);
+          fill_payload(data.span(), 0, 1);
           auto send = mesh.send(1, 1, std::span<const std::byte>(data.span()));
           before_recv(send);
           recv_may_start.count_down();
@@ -169,9 +166,7 @@ void send_before_any_recv(std::chrono::milliseconds early_frame_wait,
         }
         recv_may_start.wait();
         mesh.recv(0, 1, data.span()).wait();
-        std::size_t wrong = 0;
-        for (std::size_t i = 0; i < data.size(); ++i) wrong += data[i] != payload_byte(0, 1, i);
-        EXPECT_EQ(wrong, 0u);
+        EXPECT_EQ(wrong_payload_bytes(data.span(), 0, 1), 0u);
       },
       [&](int) {
         MeshOptions options;
@@ -209,15 +204,13 @@ TEST(Mesh, EveryFrameArrivesWhileLargeOnesAreReadWithALowWaterMark) {
         for (std::uint64_t tag = 0; tag < sizes.size(); ++tag) {
           AlignedBuffer<std::byte> data(sizes[tag]);
           if (mesh.rank() == 0) {
-            for (std::size_t i = 0; i < data.size(); ++i) data[i] = payload_byte(0, 1, i + tag);
+            fill_payload(data.span(), 0, 1 + static_cast<int>(tag));
             mesh.send(1, tag, std::span<const std::byte>(data.span())).wait();
             mesh.recv(1, tag, std::span<std::byte>(&echo, 1)).wait();
             continue;
           }
           mesh.recv(0, tag, data.span()).wait();
-          std::size_t wrong = 0;
-          for (std::size_t i = 0; i < data.size(); ++i) wrong += data[i] != payload_byte(0, 1, i + tag);
-          EXPECT_EQ(wrong, 0u) << sizes[tag] << " bytes";
+          EXPECT_EQ(wrong_payload_bytes(data.span(), 0, 1 + static_cast<int>(tag)), 0u) << sizes[tag] << " bytes";
           mesh.send(0, tag, std::span<const std::byte>(&echo, 1)).wait();
         }
       },
