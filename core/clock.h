@@ -10,19 +10,24 @@ namespace syncbed {
 class Stopwatch {
  public:
   using Clock = std::chrono::steady_clock;
+  // One lap: from the end of the previous one (or construction) to now.
+  struct Interval {
+    Clock::time_point begin, end;
+    double seconds() const { return std::chrono::duration<double>(end - begin).count(); }
+  };
+
   Stopwatch() : last_(Clock::now()) {}
-  double lap() {
-    const auto now = Clock::now();
-    const double seconds = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    return seconds;
+  // One clock reading per lap, so the next lap begins exactly where this one ends.
+  Interval lap_interval() {
+    const Interval interval{last_, Clock::now()};
+    last_ = interval.end;
+    return interval;
   }
+  double lap() { return lap_interval().seconds(); }
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - last_).count(); }
   std::int64_t lap_ns() {
-    const auto now = Clock::now();
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count();
-    last_ = now;
-    return ns;
+    const Interval interval = lap_interval();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(interval.end - interval.begin).count();
   }
 
  private:

@@ -126,12 +126,9 @@ void record_message(Message message) {
 }
 
 double lap(Stopwatch& watch, const char* name, const char* category) {
-  if (!enabled()) return watch.lap();
-  const auto end = Clock::now();
-  const double seconds = watch.lap();
-  record(name, category, end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)),
-         end);
-  return seconds;
+  const auto interval = watch.lap_interval();
+  record(name, category, interval.begin, interval.end);
+  return interval.seconds();
 }
 
 std::vector<Event> events() {

@@ -51,6 +51,20 @@ TEST(Trace, LapRecordsTheIntervalItReturns) {
   disable();
 }
 
+// Consecutive laps of one stopwatch are consecutive intervals: one ends where the next
+// begins, so a timeline never shows compute ending after its sync began (a lap used to
+// read the clock twice, and a thread preempted between the reads moved its span).
+TEST(Trace, ConsecutiveLapsRecordAbuttingIntervals) {
+  enable({});
+  Stopwatch watch;
+  lap(watch, "compute", "compute");
+  lap(watch, "sync");
+  const auto recorded = events();
+  ASSERT_EQ(recorded.size(), 2u);
+  EXPECT_EQ(recorded[0].start_ns + recorded[0].duration_ns, recorded[1].start_ns);
+  disable();
+}
+
 // A stall report names the phase a thread is in; once the scope is left, the phase
 // before it (none, outside any strategy) comes back.
 TEST(Trace, PhaseScopesRestoreThePhaseBeforeThem) {
